@@ -1,0 +1,804 @@
+"""Client for a local paramsecrets server or the AWS Parameters and Secrets Lambda Extension.
+
+Standard library only, in one self-contained module, so a function can import it (or vendor
+this one file) without pulling a dependency into its package:
+
+    from paramsecrets.client import get_parameter, get_secret_json
+    host = get_parameter("/app/db/host")
+    password = get_secret_json("prod/db")["password"]
+
+Port and token come from the same environment variables as the server. Names and ids are
+URL-encoded here. While nothing listens yet (a function's INIT, a sidecar still starting),
+connection-refused is retried for a short window. Errors are typed (`NotFoundError`, ...),
+all under `ParamSecretsError`; their messages never hold a token or a secret value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_RETRY_SECONDS",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TOKEN_ENV",
+    "AccessDeniedError",
+    "BadRequestError",
+    "Client",
+    "NotFoundError",
+    "ParamSecretsError",
+    "ThrottledError",
+    "UnauthorizedError",
+    "UnavailableError",
+    "default_client",
+    "get_parameter",
+    "get_parameters",
+    "get_parameters_by_path",
+    "get_secret",
+    "get_secret_json",
+    "get_secrets",
+    "resolve_port",
+    "resolve_retry_seconds",
+    "resolve_token",
+    "set_default_client",
+]
+
+DEFAULT_PORT = 2773
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRY_SECONDS = 3.0
+DEFAULT_TOKEN_ENV = ("AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+
+PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+TOKEN_ENV_ENV = "PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV"
+RETRY_ENV = "PARAMSECRETS_CLIENT_RETRY_SECONDS"
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+
+# The AWS extension answers every upstream failure with this body (400, text/plain).
+AWS_GENERIC_ERROR = "an unexpected error occurred while executing request"
+
+MAX_PARAMETERS_PER_REQUEST = 100  # the server's get-many limit
+MAX_SECRETS_PER_REQUEST = 20  # one BatchGetSecretValue call upstream
+MAX_QUERY_BYTES = 6000  # keeps the request line well under the server's 8 KiB limit
+
+_FIRST_BACKOFF = 0.05
+_MAX_BACKOFF = 0.5
+_MAX_IDLE_CONNECTIONS = 4
+_MAX_MESSAGE_CHARS = 300
+_USER_AGENT = "paramsecrets-client"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class ParamSecretsError(Exception):
+    """Any failure to get a value. `status` is the HTTP status (None when no answer came),
+    `code` the `__type` of the JSON error body (None when the body had none), `message` the
+    server's text. Also raised as is for the AWS extension's opaque generic 400."""
+
+    default_message = "the request failed"
+
+    def __init__(self, message: str = "", status: int | None = None, code: str | None = None,
+                 context: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.status = status
+        self.code = code
+        self.context = context
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        details = " ".join(str(part) for part in (self.status, self.code) if part is not None)
+        text = f"{self.context}: {self.message}" if self.context else self.message
+        return f"{text} ({details})" if details else text
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
+                f"code={self.code!r})")
+
+
+class BadRequestError(ParamSecretsError):
+    """400 with a JSON error body: the request or a name was invalid (e.g. ValidationException)."""
+
+    default_message = "the request was invalid"
+
+
+class UnauthorizedError(ParamSecretsError):
+    """401: the token header is missing or wrong (or no token could be found locally)."""
+
+    default_message = "Bad session token or header key"
+
+
+class AccessDeniedError(ParamSecretsError):
+    """403: the function's role may not read this value (or its KMS key)."""
+
+    default_message = "access denied"
+
+
+class NotFoundError(ParamSecretsError):
+    """404: no such parameter, version, label or secret (or, for a route, no such route)."""
+
+    default_message = "not found"
+
+
+class ThrottledError(ParamSecretsError):
+    """429: upstream throttling with retries exhausted, or too many connections to the server."""
+
+    default_message = "throttled"
+
+
+class UnavailableError(ParamSecretsError):
+    """502/503/504, a timeout, or nothing listening: the value could not be fetched right now."""
+
+    default_message = "the server is unavailable"
+
+
+_ERRORS_BY_STATUS: dict[int, type[ParamSecretsError]] = {
+    401: UnauthorizedError,
+    403: AccessDeniedError,
+    404: NotFoundError,
+    429: ThrottledError,
+    502: UnavailableError,
+    503: UnavailableError,
+    504: UnavailableError,
+}
+
+
+def error_from_response(status: int, body: bytes, context: str | None = None,
+                        token: str | None = None) -> ParamSecretsError:
+    """Map one non-2xx answer to a typed error.
+
+    A 400 is `BadRequestError` only when it carries our JSON error body; the AWS extension's
+    text/plain 400 says nothing about its cause, so it stays a plain `ParamSecretsError`.
+    """
+    code: str | None = None
+    message = ""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("__type"), str):
+        code = data["__type"]
+        raw = data.get("message", data.get("Message", ""))
+        message = raw if isinstance(raw, str) else ""
+    else:
+        message = body.decode("utf-8", "replace").strip()
+    message = _clean_message(message, token)
+    if status == 400:
+        cls = BadRequestError if code is not None else ParamSecretsError
+    else:
+        cls = _ERRORS_BY_STATUS.get(status, ParamSecretsError)
+    return cls(message, status=status, code=code, context=context)
+
+
+def _clean_message(message: str, token: str | None) -> str:
+    """One line, bounded, never the token (the server never sends it; a stranger might)."""
+    message = " ".join(message.split())
+    if token:
+        message = message.replace(token, "***")
+    if len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + "..."
+    return message
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration from the environment (same rules as the server)
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_port(environ: dict[str, str] | None = None) -> int:
+    """`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, default 2773; ValueError names a bad value."""
+    env = os.environ if environ is None else environ
+    raw = env.get(PORT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        port = int(raw)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{PORT_ENV}={raw!r} is not a port (accepted: 1-65535)")
+    return port
+
+
+def resolve_retry_seconds(environ: dict[str, str] | None = None) -> float:
+    """`PARAMSECRETS_CLIENT_RETRY_SECONDS`, default 3; how long connection-refused is retried."""
+    env = os.environ if environ is None else environ
+    raw = env.get(RETRY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not (math.isfinite(seconds) and 0 <= seconds <= 600):
+        raise ValueError(f"{RETRY_ENV}={raw!r} is not a number of seconds (accepted: 0-600)")
+    return seconds
+
+
+def token_env_names(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The variables to look in for the token, in order (`PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV`)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(TOKEN_ENV_ENV, "")
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    return names or DEFAULT_TOKEN_ENV
+
+
+class _TokenFileCache:
+    """Re-reads a `file://` token only when the file changes (the server rotates it that way)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple[int, int], str]] = {}
+
+    def read(self, path: str) -> str:
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._entries.get(path)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        with open(path, encoding="utf-8") as handle:
+            value = handle.read().strip()
+        with self._lock:
+            self._entries[path] = (stamp, value)
+        return value
+
+
+_token_files = _TokenFileCache()
+
+
+def resolve_token(environ: dict[str, str] | None = None) -> str | None:
+    """The first set, non-empty variable among the token list; `file:///path` means the file's
+    content, trimmed. None when no variable is set. Raises UnauthorizedError (no status) when
+    the named file can't be read, naming the variable and path, never a value."""
+    env = os.environ if environ is None else environ
+    for name in token_env_names(env):
+        value = env.get(name, "")
+        if not value:
+            continue
+        if value.startswith("file://"):
+            path = value[len("file://"):]
+            try:
+                token = _token_files.read(path)
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or type(error).__name__
+                raise UnauthorizedError(
+                    f"cannot read the token file {path} named by {name}: {reason}",
+                    code="TokenUnavailable") from None
+            if not token:
+                raise UnauthorizedError(f"the token file {path} named by {name} is empty",
+                                        code="TokenUnavailable")
+            return token
+        return value
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------
+
+
+def _encode(value: str) -> str:
+    """Percent-encode everything but unreserved characters, `/` and `:` included."""
+    return quote(value, safe="")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class _Answer:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class Client:
+    """A connection to one server, reused across calls (keep-alive) and safe to share
+    between threads.
+
+    port: default from PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773.
+    token: a fixed token; default: looked up on every call from the token variables, so a
+        rotated file or a token that appears after a SnapStart restore is picked up.
+    timeout: seconds to wait for one answer (the server may be fetching from AWS).
+    retry_seconds: how long connection-refused is retried (nothing listening yet), default
+        from PARAMSECRETS_CLIENT_RETRY_SECONDS, else 3; 0 tries once.
+    """
+
+    def __init__(self, port: int | None = None, token: str | None = None, *,
+                 host: str = DEFAULT_HOST, timeout: float = DEFAULT_TIMEOUT,
+                 retry_seconds: float | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        self._environ = environ
+        self.host = host
+        self.port = resolve_port(environ) if port is None else int(port)
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port {self.port} is not in 1-65535")
+        self.timeout = float(timeout)
+        if not self.timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        self.retry_seconds = resolve_retry_seconds(environ) if retry_seconds is None else float(
+            retry_seconds)
+        if not (math.isfinite(self.retry_seconds) and self.retry_seconds >= 0):
+            raise ValueError("retry_seconds must be a non-negative number of seconds")
+        self._token = token
+        self._lock = threading.Lock()
+        self._idle: list[http.client.HTTPConnection] = []
+        self._pid = os.getpid()
+        # None: not known yet; False: the server answered 404 for the batch routes (AWS extension).
+        self._batch_parameters: bool | None = None
+        self._batch_secrets: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Client(host={self.host!r}, port={self.port}, retry_seconds={self.retry_seconds})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close idle connections; the client stays usable and reconnects when called again."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    # ---- public API ------------------------------------------------------------------------
+
+    def get_parameter(self, name: str, decrypt: bool = False, version: int | str | None = None,
+                      label: str | None = None, refresh: bool = False) -> str:
+        """The value of one parameter (`GET /systemsmanager/parameters/get`).
+
+        `decrypt` asks for a SecureString's plain text; `version` or `label` (not both) select
+        one; `refresh` skips the server's cache (`refreshNow=true`).
+        """
+        _require_name(name, "name")
+        if version is not None and label is not None:
+            raise ValueError("give version or label, not both")
+        query = [("name", name)]
+        if version is not None:
+            query.append(("version", str(version)))
+        if label is not None:
+            query.append(("label", label))
+        if decrypt:
+            query.append(("withDecryption", "true"))
+        if refresh:
+            query.append(("refreshNow", "true"))
+        data = self._get_json("/systemsmanager/parameters/get", query, f"parameter {name!r}")
+        parameter = data.get("Parameter") if isinstance(data, dict) else None
+        value = parameter.get("Value") if isinstance(parameter, dict) else None
+        if not isinstance(value, str):
+            raise ParamSecretsError("the answer has no Parameter.Value", status=200,
+                                    context=f"parameter {name!r}")
+        return value
+
+    def get_parameters(self, names: Iterable[str], decrypt: bool = False) -> dict[str, str]:
+        """Values of many parameters, keyed by the names asked for; names that don't exist are
+        left out (like GetParameters). Uses `get-many`, 100 names a request; against a server
+        without that route (the AWS extension) it falls back to one `get` per name."""
+        wanted = _unique(names, "names")
+        result: dict[str, str] = {}
+        if not wanted:
+            return result
+        if self._batch_parameters is not False:
+            chunks = _chunks(wanted, "name", MAX_PARAMETERS_PER_REQUEST)
+            for index, chunk in enumerate(chunks):
+                query = [("name", name) for name in chunk]
+                if decrypt:
+                    query.append(("withDecryption", "true"))
+                try:
+                    data = self._get_json("/systemsmanager/parameters/get-many", query,
+                                          f"{len(chunk)} parameters")
+                except NotFoundError as error:
+                    if index == 0 and _route_missing(error):
+                        self._batch_parameters = False
+                        break
+                    raise
+                self._batch_parameters = True
+                result.update(_match_parameters(chunk, data))
+            else:
+                return result
+        for name in wanted:
+            try:
+                result[name] = self.get_parameter(name, decrypt=decrypt)
+            except NotFoundError:
+                continue
+        return result
+
+    def get_parameters_by_path(self, path: str, recursive: bool = True,
+                               decrypt: bool = False) -> dict[str, str]:
+        """Every parameter under `path` (`get-by-path`, all pages), keyed by full name.
+        Our server only: the AWS extension has no such route (NotFoundError says so)."""
+        _require_name(path, "path")
+        query = [("path", path), ("recursive", _bool(recursive))]
+        if decrypt:
+            query.append(("withDecryption", "true"))
+        context = f"parameters under {path!r}"
+        try:
+            data = self._get_json("/systemsmanager/parameters/get-by-path", query, context)
+        except NotFoundError as error:
+            if _route_missing(error):
+                raise NotFoundError(
+                    "this server has no get-by-path route (the AWS extension offers none; "
+                    "paramsecrets does)", status=error.status, code=error.code,
+                    context=context) from None
+            raise
+        parameters = data.get("Parameters") if isinstance(data, dict) else None
+        if not isinstance(parameters, list):
+            raise ParamSecretsError("the answer has no Parameters list", status=200, context=context)
+        return {p["Name"]: p["Value"] for p in parameters
+                if isinstance(p, dict) and isinstance(p.get("Name"), str)
+                and isinstance(p.get("Value"), str)}
+
+    def get_secret(self, secret_id: str, version_id: str | None = None,
+                   version_stage: str | None = None, refresh: bool = False) -> str | bytes:
+        """A secret's value (`GET /secretsmanager/get`): `str` for SecretString, `bytes` for a
+        binary secret. `refresh` skips the server's cache."""
+        _require_name(secret_id, "secret_id")
+        query = [("secretId", secret_id)]
+        if version_id is not None:
+            query.append(("versionId", version_id))
+        if version_stage is not None:
+            query.append(("versionStage", version_stage))
+        if refresh:
+            query.append(("refreshNow", "true"))
+        context = f"secret {secret_id!r}"
+        data = self._get_json("/secretsmanager/get", query, context)
+        return _secret_value(data, context)
+
+    def get_secret_json(self, secret_id: str, version_id: str | None = None,
+                        version_stage: str | None = None, refresh: bool = False) -> Any:
+        """A secret's value parsed as JSON (the usual `{"username":..,"password":..}`)."""
+        value = self.get_secret(secret_id, version_id=version_id, version_stage=version_stage,
+                                refresh=refresh)
+        try:
+            return json.loads(value)
+        except (ValueError, UnicodeDecodeError):
+            raise ParamSecretsError("the secret's value is not JSON",
+                                    context=f"secret {secret_id!r}") from None
+
+    def get_secrets(self, secret_ids: Iterable[str]) -> dict[str, str | bytes]:
+        """Values of many secrets, keyed by the ids asked for; ids that don't exist are left
+        out, any other per-secret error is raised. Uses `/secretsmanager/get-many`; against a
+        server without it (the AWS extension) it falls back to one `get` per id."""
+        wanted = _unique(secret_ids, "secret_ids")
+        result: dict[str, str | bytes] = {}
+        if not wanted:
+            return result
+        if self._batch_secrets is not False:
+            chunks = _chunks(wanted, "secretId", MAX_SECRETS_PER_REQUEST)
+            for index, chunk in enumerate(chunks):
+                query = [("secretId", secret_id) for secret_id in chunk]
+                try:
+                    data = self._get_json("/secretsmanager/get-many", query,
+                                          f"{len(chunk)} secrets")
+                except NotFoundError as error:
+                    if index == 0 and _route_missing(error):
+                        self._batch_secrets = False
+                        break
+                    raise
+                self._batch_secrets = True
+                result.update(_match_secrets(chunk, data))
+            else:
+                return result
+        for secret_id in wanted:
+            try:
+                result[secret_id] = self.get_secret(secret_id)
+            except NotFoundError:
+                continue
+        return result
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    def _token_value(self) -> str | None:
+        if self._token is not None:
+            return self._token
+        return resolve_token(self._environ)
+
+    def _get_json(self, route: str, query: list[tuple[str, str]], context: str) -> Any:
+        """GET route?query; the parsed JSON body of a 2xx, or the typed error."""
+        path = route + "?" + "&".join(f"{key}={_encode(value)}" for key, value in query)
+        token = self._token_value()
+        answer = self._request(path, token, context)
+        if not 200 <= answer.status < 300:
+            error = error_from_response(answer.status, answer.body, context, token)
+            if answer.status == 401 and token is None:
+                error.message += (" (no token was found: set one of "
+                                  + ", ".join(token_env_names(self._environ)) + ")")
+            raise error
+        # The AWS extension sends its JSON as text/plain: parse whatever the content type.
+        try:
+            return json.loads(answer.body)
+        except (ValueError, UnicodeDecodeError):
+            # Never quote a 2xx body: it may be a secret.
+            raise ParamSecretsError(f"the answer from {self.host}:{self.port} is not JSON",
+                                    status=answer.status, context=context) from None
+
+    def _request(self, path: str, token: str | None, context: str) -> _Answer:
+        """One GET, retrying connection-refused (and the AWS extension's INIT-time "not
+        ready" 400) with backoff until `retry_seconds` have passed."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = _FIRST_BACKOFF
+        while True:
+            try:
+                answer = self._exchange(path, token)
+            except ConnectionRefusedError:
+                answer = None
+            except TimeoutError:
+                raise UnavailableError(
+                    f"no answer from {self.host}:{self.port} within {self.timeout:g} s",
+                    code="Timeout", context=context) from None
+            except (OSError, http.client.HTTPException) as error:
+                raise UnavailableError(
+                    f"connection to {self.host}:{self.port} failed: {type(error).__name__}",
+                    code="ConnectionError", context=context) from None
+            if answer is not None and not _not_ready(answer):
+                return answer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if answer is not None:
+                    return answer
+                raise UnavailableError(
+                    f"nothing is listening on {self.host}:{self.port} — is the paramsecrets "
+                    f"layer attached? (retried for {self.retry_seconds:g} s)",
+                    code="NotListening")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _MAX_BACKOFF)
+
+    def _exchange(self, path: str, token: str | None) -> _Answer:
+        """Send on a kept connection if there is one; if the server had closed it, send once
+        more on a fresh one (a GET is safe to repeat)."""
+        headers = {"User-Agent": _USER_AGENT}
+        if token is not None:
+            headers[TOKEN_HEADER] = token
+        conn, reused = self._acquire()
+        try:
+            return self._send(conn, path, headers)
+        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError,
+                http.client.BadStatusLine):
+            if not reused:
+                raise
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return self._send(conn, path, headers)
+
+    def _send(self, conn: http.client.HTTPConnection, path: str,
+              headers: dict[str, str]) -> _Answer:
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        except BaseException:
+            conn.close()
+            raise
+        answer = _Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        if response.will_close:
+            conn.close()
+        else:
+            self._release(conn)
+        return answer
+
+    def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent owns those sockets
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop(), True
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout), False
+
+    def _release(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and len(self._idle) < _MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for answers
+# --------------------------------------------------------------------------------------------
+
+
+def _require_name(value: object, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+
+
+def _unique(values: Iterable[str], what: str) -> list[str]:
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a list of strings, not a string")
+    seen: dict[str, None] = {}
+    for value in values:
+        _require_name(value, f"each of {what}")
+        seen.setdefault(value, None)
+    return list(seen)
+
+
+def _chunks(values: list[str], key: str, limit: int) -> Iterator[list[str]]:
+    """Groups of at most `limit` values whose encoded query stays under MAX_QUERY_BYTES."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(key) + 2 + len(_encode(value))
+        if chunk and (len(chunk) >= limit or size + cost > MAX_QUERY_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def _route_missing(error: NotFoundError) -> bool:
+    """A 404 meaning "no such route": our generic NotFound, or a non-JSON 404 (another server).
+    Batch routes answer missing names inside a 200, never with a 404."""
+    return error.status == 404 and error.code in (None, "NotFound")
+
+
+def _not_ready(answer: _Answer) -> bool:
+    """The AWS extension refuses calls during INIT with a 400 "not ready to serve traffic"."""
+    return answer.status == 400 and b"not ready to serve traffic" in answer.body.lower()
+
+
+def _match_parameters(chunk: list[str], data: Any) -> dict[str, str]:
+    """Map a get-many answer back to the names asked for. The server keeps request order and
+    lists missing names in InvalidParameters; names are also matched by Name/ARN + Selector."""
+    if not isinstance(data, dict) or not isinstance(data.get("Parameters"), list):
+        raise ParamSecretsError("the answer has no Parameters list", status=200,
+                                context=f"{len(chunk)} parameters")
+    parameters = [p for p in data["Parameters"] if isinstance(p, dict) and isinstance(
+        p.get("Value"), str)]
+    invalid = set(data.get("InvalidParameters") or ())
+    found = [name for name in chunk if name not in invalid]
+    if len(found) == len(parameters):
+        return {name: p["Value"] for name, p in zip(found, parameters, strict=True)}
+    by_key: dict[str, str] = {}
+    for p in parameters:
+        selector = p.get("Selector") or ""
+        for key in (p.get("Name"), p.get("ARN")):
+            if isinstance(key, str):
+                by_key.setdefault(key + selector, p["Value"])
+                by_key.setdefault(key, p["Value"])
+    return {name: by_key[name] for name in found if name in by_key}
+
+
+def _secret_value(data: Any, context: str) -> str | bytes:
+    if not isinstance(data, dict):
+        raise ParamSecretsError("the answer is not a secret", status=200, context=context)
+    if isinstance(data.get("SecretString"), str):
+        return data["SecretString"]
+    binary = data.get("SecretBinary")
+    if isinstance(binary, str):
+        try:
+            return base64.b64decode(binary, validate=True)
+        except (binascii.Error, ValueError):
+            raise ParamSecretsError("SecretBinary is not valid base64", status=200,
+                                    context=context) from None
+    raise ParamSecretsError("the answer has neither SecretString nor SecretBinary", status=200,
+                            context=context)
+
+
+_SECRET_ERRORS: dict[str, type[ParamSecretsError]] = {
+    "ResourceNotFoundException": NotFoundError,
+    "AccessDeniedException": AccessDeniedError,
+    "DecryptionFailure": AccessDeniedError,
+    "ThrottlingException": ThrottledError,
+    "InvalidParameterException": BadRequestError,
+    "InvalidRequestException": BadRequestError,
+    "ValidationException": BadRequestError,
+    "InternalServiceError": UnavailableError,
+}
+
+
+def _match_secrets(chunk: list[str], data: Any) -> dict[str, str | bytes]:
+    """Map a secrets get-many answer back to the ids asked for; missing ids are left out,
+    other per-secret errors raised as their typed error."""
+    context = f"{len(chunk)} secrets"
+    if not isinstance(data, dict) or not isinstance(data.get("SecretValues"), list):
+        raise ParamSecretsError("the answer has no SecretValues list", status=200, context=context)
+    failed: set[str] = set()
+    for entry in data.get("Errors") or ():
+        if not isinstance(entry, dict):
+            continue
+        code = entry.get("ErrorCode")
+        secret_id = entry.get("SecretId")
+        cls = _SECRET_ERRORS.get(code, ParamSecretsError) if isinstance(code, str) else (
+            ParamSecretsError)
+        if cls is NotFoundError:
+            failed.add(secret_id)
+            continue
+        raise cls(_clean_message(str(entry.get("Message") or ""), None), code=code,
+                  context=f"secret {secret_id!r}")
+    values = [v for v in data["SecretValues"] if isinstance(v, dict)]
+    found = [secret_id for secret_id in chunk if secret_id not in failed]
+    if len(found) == len(values):
+        return {secret_id: _secret_value(v, f"secret {secret_id!r}")
+                for secret_id, v in zip(found, values, strict=True)}
+    by_key: dict[str, dict[str, Any]] = {}
+    for v in values:
+        for key in (v.get("Name"), v.get("ARN")):
+            if isinstance(key, str):
+                by_key.setdefault(key, v)
+    return {secret_id: _secret_value(by_key[secret_id], f"secret {secret_id!r}")
+            for secret_id in found if secret_id in by_key}
+
+
+# --------------------------------------------------------------------------------------------
+# Module-level functions on a lazily created default client
+# --------------------------------------------------------------------------------------------
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The shared Client the module functions use, created on first use from the environment."""
+    global _default
+    client = _default
+    if client is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+            client = _default
+    return client
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replace the shared Client (None: make a fresh one from the environment on next use)."""
+    global _default
+    with _default_lock:
+        old, _default = _default, client
+    if old is not None and old is not client:
+        old.close()
+
+
+def get_parameter(name: str, decrypt: bool = False, version: int | str | None = None,
+                  label: str | None = None, refresh: bool = False) -> str:
+    """See `Client.get_parameter`."""
+    return default_client().get_parameter(name, decrypt=decrypt, version=version, label=label,
+                                          refresh=refresh)
+
+
+def get_parameters(names: Iterable[str], decrypt: bool = False) -> dict[str, str]:
+    """See `Client.get_parameters`."""
+    return default_client().get_parameters(names, decrypt=decrypt)
+
+
+def get_parameters_by_path(path: str, recursive: bool = True, decrypt: bool = False) -> dict[str, str]:
+    """See `Client.get_parameters_by_path`."""
+    return default_client().get_parameters_by_path(path, recursive=recursive, decrypt=decrypt)
+
+
+def get_secret(secret_id: str, version_id: str | None = None, version_stage: str | None = None,
+               refresh: bool = False) -> str | bytes:
+    """See `Client.get_secret`."""
+    return default_client().get_secret(secret_id, version_id=version_id,
+                                       version_stage=version_stage, refresh=refresh)
+
+
+def get_secret_json(secret_id: str, version_id: str | None = None, version_stage: str | None = None,
+                    refresh: bool = False) -> Any:
+    """See `Client.get_secret_json`."""
+    return default_client().get_secret_json(secret_id, version_id=version_id,
+                                            version_stage=version_stage, refresh=refresh)
+
+
+def get_secrets(secret_ids: Iterable[str]) -> dict[str, str | bytes]:
+    """See `Client.get_secrets`."""
+    return default_client().get_secrets(secret_ids)
