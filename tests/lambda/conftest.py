@@ -1,0 +1,201 @@
+"""Fixtures for the Lambda tests: the layer (built once per session), a seeded moto server,
+runtime venvs and the RIE sandbox from harness.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import LambdaSandbox, free_port, sandbox_problem  # noqa: E402
+
+from paramsecrets.layer import Interpreter, LayerInfo, build_layer, find_interpreters  # noqa: E402
+
+FUNCTIONS = HERE / "functions"
+MACHINE_ARCH = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+# What the seeded backend holds; tests compare against these.
+STRING_PARAM = ("/paramsecrets-test/plain", "plain-value")
+SECURE_PARAM = ("/paramsecrets-test/secure", "s3cr3t-secure-value")
+JSON_SECRET = ("paramsecrets-test/db", {"username": "admin", "password": "hunter2", "port": 5432})
+SESSION_TOKEN = "test-session-token-0123456789"
+
+
+def unpack_layer(zip_path: Path, dest: Path) -> Path:
+    """Unzip like Lambda does: keep the Unix modes stored in the zip (zipfile alone drops them)."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = zf.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o7777
+            if mode and not info.is_dir():
+                os.chmod(target, mode)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def interpreters() -> list[Interpreter]:
+    """Every CPython 3.11+ on this machine (one per minor version)."""
+    return find_interpreters()
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory):
+    """build(arch) -> (LayerInfo, progress lines), built at most once per arch per session."""
+    layer_builds: dict[str, tuple[LayerInfo, list[str]]] = {}
+
+    def _build(arch: str) -> tuple[LayerInfo, list[str]]:
+        if arch not in layer_builds:
+            lines: list[str] = []
+            out = tmp_path_factory.mktemp(f"layer-{arch}") / f"paramsecrets-layer-{arch}.zip"
+            info = build_layer(arch, out, progress=lines.append)
+            layer_builds[arch] = (info, lines)
+        return layer_builds[arch]
+
+    return _build
+
+
+@pytest.fixture(scope="session")
+def layer_dir(build, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The layer for this machine, unpacked: what Lambda puts at /opt."""
+    info, _ = build(MACHINE_ARCH)
+    dest = unpack_layer(info.path, tmp_path_factory.mktemp("opt"))
+    # Lambda's /opt is read-only: make ours read-only too, so nothing can cache bytecode there.
+    for root, dirs, files in os.walk(dest):
+        for name in files:
+            path = os.path.join(root, name)
+            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o222)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555)
+    yield dest
+    for root, dirs, _files in os.walk(dest):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o755)
+
+
+@pytest.fixture(scope="session")
+def sandbox_ok() -> None:
+    """Skip (with the reason) where the RIE sandbox's namespaces cannot be made."""
+    problem = sandbox_problem()
+    if problem:
+        pytest.skip(problem)
+
+
+# ---------------------------------------------------------------- moto
+
+
+def _moto_command(host: str, port: int) -> list[str]:
+    exe = Path(sys.executable).parent / "moto_server"
+    if exe.exists():
+        return [str(exe), "-H", host, "-p", str(port)]
+    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real moto server in its own process (its state is not shared with in-process mocks),
+    seeded with a String and a SecureString parameter and a JSON secret."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(_moto_command("127.0.0.1", port), stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        _seed(endpoint)
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _seed(endpoint: str) -> None:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    kwargs = {
+        "region_name": "us-east-1", "endpoint_url": endpoint,
+        "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+    }
+    ssm = session.create_client("ssm", **kwargs)
+    ssm.put_parameter(Name=STRING_PARAM[0], Value=STRING_PARAM[1], Type="String")
+    ssm.put_parameter(Name=SECURE_PARAM[0], Value=SECURE_PARAM[1], Type="SecureString")
+    sm = session.create_client("secretsmanager", **kwargs)
+    sm.create_secret(Name=JSON_SECRET[0], SecretString=json.dumps(JSON_SECRET[1]))
+
+
+@pytest.fixture
+def lambda_env(moto_endpoint: str) -> dict[str, str]:
+    """The environment RIE passes to the runtime and the extension: region, fake credentials with
+    the session token the server checks, the moto endpoint, and a free port for the server (a
+    fixed 2773 could collide with other work on this machine; the function reads the same
+    variable, as AWS's examples do)."""
+    return {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(free_port()),
+        "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL": "debug",
+    }
+
+
+@pytest.fixture
+def make_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator:
+    """make_sandbox(function, opt_dir, env, python=None) -> a started LambdaSandbox.
+
+    Every sandbox made is stopped at teardown, even when the test fails, and its RIE log is
+    printed for a failed test.
+    """
+    made: list[LambdaSandbox] = []
+
+    def _make(function: str | Path, opt_dir: Path | None, env: dict[str, str], **kwargs) -> LambdaSandbox:
+        folder = FUNCTIONS / function if isinstance(function, str) else function
+        box = LambdaSandbox(folder, opt_dir, env, **kwargs)
+        made.append(box)
+        return box.start()
+
+    yield _make
+    report = getattr(request.node, "rep_call", None)
+    for box in made:
+        try:
+            box.stop()
+        finally:
+            if report is not None and report.failed:
+                sys.stderr.write(f"\n----- RIE log ({box.function_dir.name}) -----\n{box.logs()[-20000:]}\n")
+            box.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep the call phase's report on the item, so fixtures can tell a failed test at teardown."""
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report

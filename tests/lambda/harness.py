@@ -1,0 +1,418 @@
+"""Run a function with a layer under the real Lambda Runtime Interface Emulator (RIE).
+
+`LambdaSandbox` starts `aws-lambda-rie` with the real runtime client (`python -m awslambdaric
+app.handler`) and a folder bind-mounted over /opt, where RIE looks for extensions. Tests and
+bench/cold_start.py share it, so both measure the same thing.
+
+Isolation and clean-up: RIE runs under `unshare --mount --pid --fork --kill-child`:
+- a private mount namespace, so binding the layer over /opt never touches the host's /opt;
+- a private PID namespace with RIE as its init, so when RIE ends (or unshare is killed) the
+  kernel kills every process it started (runtime, extensions, anything they spawned). No test
+  can leave a stray extension bound to port 2773 behind, whatever fails.
+
+RIE quirks handled here (see /work/shared/TESTING.md): it starts nothing before the first
+invoke, and concurrent invokes crash it, so invokes are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import functools
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE = REPO_ROOT / ".cache"
+AWSLAMBDARIC = "awslambdaric==4.2.2"
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_rie import rie_path  # noqa: E402
+
+
+class SandboxUnavailable(RuntimeError):
+    """This machine cannot make the namespaces the sandbox needs (tests skip on it)."""
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why LambdaSandbox cannot run here, or None if it can (checked once with a real unshare)."""
+    if sys.platform != "linux":
+        return "the Lambda sandbox needs Linux namespaces"
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not installed"
+    probe = 'mount --bind "$1" /opt'
+    cmd = ["unshare", *_unshare_flags(), "--", "sh", "-c", probe, "sh", tempfile.gettempdir()]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unshare failed: {exc}"
+    if proc.returncode != 0:
+        return f"cannot create mount/PID namespaces here: {proc.stderr.strip() or proc.returncode}"
+    if not Path("/opt").is_dir():
+        return "/opt does not exist (needed as the bind-mount point)"
+    return None
+
+
+def _unshare_flags() -> list[str]:
+    flags = ["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"]
+    if os.geteuid() != 0:
+        flags[:0] = ["--user", "--map-root-user"]
+    return flags
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------- runtime venvs
+
+
+def runtime_venv(base_python: str | os.PathLike[str]) -> Path:
+    """Return the python of a cached venv holding only awslambdaric, made from `base_python`.
+
+    It stands in for a Lambda Python runtime: it has the runtime client and nothing else, in
+    particular neither paramsecrets nor awscrt, so the layer must bring everything it needs.
+    Cached as .cache/runtime-venv-<X.Y>; a lock makes concurrent callers build it once.
+    """
+    base_python = str(base_python)
+    version = subprocess.run(
+        [base_python, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()
+    venv = CACHE / f"runtime-venv-{version}"
+    python = venv / "bin" / "python"
+    stamp = venv / ".ready"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"runtime-venv-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.is_file() and stamp.read_text() == f"{base_python}\n{AWSLAMBDARIC}\n" and python.exists():
+            return python
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=300)
+        proc = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--only-binary=:all:", AWSLAMBDARIC],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"installing {AWSLAMBDARIC} for Python {version} failed:\n{proc.stderr}")
+        stamp.write_text(f"{base_python}\n{AWSLAMBDARIC}\n")
+    return python
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+@dataclasses.dataclass
+class Ending:
+    """How the sandbox ended: RIE's exit status and how long the wait took."""
+
+    returncode: int | None
+    seconds: float
+    killed: bool
+    """True if it did not end by itself within the wait and had to be SIGKILLed."""
+
+
+@dataclasses.dataclass
+class Timings:
+    """Monotonic seconds since spawn for each phase (None until the phase happened)."""
+
+    spawned_at: float = 0.0
+    listening: float | None = None
+    first_invoke: float | None = None
+    invokes: list[float] = dataclasses.field(default_factory=list)
+    """Duration of each answered invoke, seconds."""
+
+
+class LambdaSandbox:
+    """A function under RIE, with `opt_dir` mounted as /opt (None: an empty /opt, no layer).
+
+    Use as a context manager; `invoke` sends one event at a time.
+    """
+
+    def __init__(
+        self,
+        function_dir: str | os.PathLike[str],
+        opt_dir: str | os.PathLike[str] | None,
+        env: dict[str, str] | None = None,
+        *,
+        python: str | os.PathLike[str] | None = None,
+        handler: str = "app.handler",
+        log_path: str | os.PathLike[str] | None = None,
+        rie_log_level: str = "debug",
+    ) -> None:
+        problem = sandbox_problem()
+        if problem:
+            raise SandboxUnavailable(problem)
+        self.function_dir = Path(function_dir).resolve()
+        self._tmp = tempfile.TemporaryDirectory(prefix="lambda-sandbox-")
+        if opt_dir is None:
+            opt_dir = Path(self._tmp.name) / "opt"
+            opt_dir.mkdir()
+        self.opt_dir = Path(opt_dir).resolve()
+        if python is None:
+            python = runtime_venv(getattr(sys, "_base_executable", sys.executable))
+        self.python = Path(python)
+        self.handler = handler
+        self.port = free_port()
+        self.log_path = Path(log_path) if log_path else Path(self._tmp.name) / "rie.log"
+        self.rie_log_level = rie_log_level
+        self.env = self._environment(env or {})
+        self.timings = Timings()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+        self._lock = threading.Lock()
+        self.ending: Ending | None = None
+
+    def _environment(self, extra: dict[str, str]) -> dict[str, str]:
+        """A clean environment like Lambda's: nothing leaks from the test process."""
+        env = {
+            "PATH": BASE_PATH,
+            "LANG": "C.UTF-8",
+            "HOME": "/tmp",
+            "LAMBDA_TASK_ROOT": str(self.function_dir),
+            "AWS_LAMBDA_FUNCTION_NAME": "function",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            # The extension runs on the runtime's own interpreter, as /var/lang/bin/python3 on Lambda.
+            "PARAMSECRETS_PYTHON": str(_base_of(self.python)),
+        }
+        env.update(extra)
+        return {k: v for k, v in env.items() if v is not None}
+
+    # -- lifecycle
+
+    def start(self) -> LambdaSandbox:
+        """Spawn RIE (it starts the runtime and extensions lazily, at the first invoke)."""
+        rie = rie_path()
+        self._log_file = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed in stop)
+        cmd = [
+            "unshare", *_unshare_flags(), "--",
+            "sh", "-c", 'mount --bind "$1" /opt && shift && exec "$@"', "sh", str(self.opt_dir),
+            str(rie), "--log-level", self.rie_log_level,
+            "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
+            str(self.python), "-m", "awslambdaric", self.handler,
+        ]
+        self.timings = Timings(spawned_at=time.monotonic())
+        self._proc = subprocess.Popen(
+            cmd, cwd=self.function_dir, env=self.env, stdin=subprocess.DEVNULL,
+            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        return self
+
+    def wait_listening(self, timeout: float = 10.0) -> float:
+        """Wait until RIE accepts connections; return the seconds since spawn."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_running()
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                self.timings.listening = time.monotonic() - self.timings.spawned_at
+                return self.timings.listening
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"RIE did not listen within {timeout} s; log:\n{self.logs()[-4000:]}")
+            time.sleep(0.002)
+
+    def invoke(self, payload: Any = None, timeout: float = 30.0) -> tuple[int, bytes]:
+        """POST one event (JSON-encoded unless bytes); return (status, body). One at a time."""
+        if not isinstance(payload, bytes):
+            payload = json.dumps(payload if payload is not None else {}).encode()
+        with self._lock:
+            if self.timings.listening is None:
+                self.wait_listening()
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                status, body = response.status, response.read()
+            finally:
+                conn.close()
+            now = time.monotonic()
+            self.timings.invokes.append(now - started)
+            if self.timings.first_invoke is None:
+                self.timings.first_invoke = now - self.timings.spawned_at
+            return status, body
+
+    def invoke_json(self, payload: Any = None, timeout: float = 30.0) -> Any:
+        """Invoke and decode the JSON answer; fail with RIE's log if the status is not 200."""
+        status, body = self.invoke(payload, timeout)
+        if status != 200:
+            raise AssertionError(f"invoke answered {status} {body[:500]!r}; log:\n{self.logs()[-6000:]}")
+        return json.loads(body)
+
+    def logs(self) -> str:
+        """Everything RIE, the runtime, the function and the extensions wrote so far."""
+        try:
+            return self.log_path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def _check_running(self) -> None:
+        if self._proc is None:
+            raise RuntimeError("sandbox not started")
+        if self._proc.poll() is not None:
+            raise RuntimeError(f"RIE exited with {self._proc.returncode}; log:\n{self.logs()[-4000:]}")
+
+    # -- processes
+
+    @property
+    def rie_pid(self) -> int | None:
+        """Host PID of RIE itself (the child of unshare, init of the PID namespace)."""
+        if self._proc is None:
+            return None
+        kids = _children(self._proc.pid)
+        return kids[0] if kids else None
+
+    def processes(self) -> dict[int, str]:
+        """{host pid: command line} of every process under RIE (runtime, extensions, ...)."""
+        root = self.rie_pid
+        if root is None:
+            return {}
+        tree = _process_tree()
+        found: dict[int, str] = {}
+        todo = list(tree.get(root, []))
+        while todo:
+            pid = todo.pop()
+            found[pid] = _cmdline(pid)
+            todo += tree.get(pid, [])
+        return {pid: cmd for pid, cmd in found.items() if cmd}
+
+    def find_process(self, needle: str) -> int | None:
+        """PID of the first process under RIE whose command line contains `needle`."""
+        for pid, cmd in sorted(self.processes().items()):
+            if needle in cmd:
+                return pid
+        return None
+
+    # -- ending
+
+    def sigterm(self, timeout: float = 10.0) -> Ending:
+        """Send SIGTERM to RIE (Lambda's SHUTDOWN, reason SandboxTerminated) and wait for its exit."""
+        pid = self.rie_pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        return self._wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> Ending:
+        """End the sandbox: SIGTERM first, SIGKILL after `timeout`. Safe to call more than once."""
+        if self.ending is None and self._proc is not None:
+            self.sigterm(timeout)
+        self._close()
+        return self.ending or Ending(None, 0.0, False)
+
+    def _wait(self, timeout: float) -> Ending:
+        assert self._proc is not None
+        started = time.monotonic()
+        killed = False
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+            # unshare --kill-child takes RIE, and with it the whole PID namespace, down too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(10)
+        self.ending = Ending(self._proc.returncode, time.monotonic() - started, killed)
+        return self.ending
+
+    def _close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(10)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> LambdaSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stop()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop if still running and remove the sandbox's temporary files (the log included)."""
+        self._close()
+        self._tmp.cleanup()
+
+
+# ---------------------------------------------------------------- /proc helpers
+
+
+def _base_of(python: Path) -> Path:
+    """The interpreter a venv's python links to (what Lambda has at /var/lang/bin/python3)."""
+    cfg = python.parent.parent / "pyvenv.cfg"
+    if cfg.is_file():
+        for line in cfg.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "executable":
+                return Path(value.strip())
+    return python.resolve()
+
+
+def _process_tree() -> dict[int, list[int]]:
+    """{ppid: [pid, ...]} for every process visible in /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _children(pid: int) -> list[int]:
+    return sorted(_process_tree().get(pid, []))
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def proc_rss_kib(pid: int) -> int | None:
+    """Resident set size of a process in KiB (VmRSS), or None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def proc_cpu_ms(pid: int) -> float | None:
+    """User + system CPU time of a process so far, in milliseconds, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")

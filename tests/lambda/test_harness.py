@@ -1,0 +1,61 @@
+"""The RIE harness itself, with a stand-in stdlib extension: proves the sandbox mechanics
+(registration, SHUTDOWN on SIGTERM, clean-up of every process) apart from paramsecrets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from harness import LambdaSandbox
+
+STUB_LAYER = Path(__file__).resolve().parent / "stub_layer"
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_stub_extension_lifecycle(make_sandbox) -> None:
+    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, {"AWS_REGION": "us-east-1"})
+    assert box.invoke_json({}) == {"ok": True}
+    assert box.invoke_json({}) == {"ok": True}
+    assert box.timings.listening is not None and box.timings.first_invoke is not None
+    assert len(box.timings.invokes) == 2
+    pids = box.processes()
+    ext = box.find_process("stubext.py")
+    runtime = box.find_process("awslambdaric")
+    assert ext and runtime, pids
+
+    ending = box.sigterm()
+    log = box.logs()
+    assert ending.returncode == 0 and not ending.killed, log[-3000:]
+    assert "stubext event SHUTDOWN SandboxTerminated" in log
+    assert "Sending SIGKILL" not in log
+    assert not any(_alive(pid) for pid in pids), "processes left behind after RIE exited"
+
+
+def test_everything_dies_with_the_sandbox(make_sandbox) -> None:
+    """Killing unshare outright (as a crashed test run would) takes down RIE and its children."""
+    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, {"AWS_REGION": "us-east-1"})
+    box.invoke_json({})
+    pids = [*box.processes(), box.rie_pid]
+    assert box._proc is not None
+    os.kill(box._proc.pid, signal.SIGKILL)
+    box._proc.wait(10)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_no_layer(make_sandbox) -> None:
+    box: LambdaSandbox = make_sandbox("trivial", None, {"AWS_REGION": "us-east-1"})
+    assert box.invoke_json({}) == {"ok": True}
+    assert box.find_process("stubext") is None
+    assert box.stop().returncode == 0
