@@ -93,7 +93,8 @@ class LayerInfo:
 
 def _candidate_pythons() -> list[str]:
     """Interpreter paths worth probing: this one, its base, PATH, and pyenv's installed versions."""
-    found: list[str] = [sys.executable, getattr(sys, "_base_executable", sys.executable)]
+    # The base interpreter first: the real binary, not a venv's link to it (tests reuse the paths).
+    found: list[str] = [getattr(sys, "_base_executable", sys.executable), sys.executable]
     names = [f"python3.{minor}" for minor in range(11, 20)] + ["python3"]
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         if not folder or "shims" in Path(folder).parts:  # pyenv shims: the versions dir has the real ones
