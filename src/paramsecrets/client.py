@@ -68,7 +68,7 @@ TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 AWS_GENERIC_ERROR = "an unexpected error occurred while executing request"
 
 MAX_PARAMETERS_PER_REQUEST = 100  # the server's get-many limit
-MAX_SECRETS_PER_REQUEST = 20  # one BatchGetSecretValue call upstream
+MAX_SECRETS_PER_REQUEST = 100  # the server's secrets get-many limit
 MAX_QUERY_BYTES = 6000  # keeps the request line well under the server's 8 KiB limit
 
 _FIRST_BACKOFF = 0.05
@@ -389,7 +389,8 @@ class Client:
                                     context=f"parameter {name!r}")
         return value
 
-    def get_parameters(self, names: Iterable[str], decrypt: bool = False) -> dict[str, str]:
+    def get_parameters(self, names: Iterable[str], decrypt: bool = False,
+                       refresh: bool = False) -> dict[str, str]:
         """Values of many parameters, keyed by the names asked for; names that don't exist are
         left out (like GetParameters). Uses `get-many`, 100 names a request; against a server
         without that route (the AWS extension) it falls back to one `get` per name."""
@@ -403,6 +404,8 @@ class Client:
                 query = [("name", name) for name in chunk]
                 if decrypt:
                     query.append(("withDecryption", "true"))
+                if refresh:
+                    query.append(("refreshNow", "true"))
                 try:
                     data = self._get_json("/systemsmanager/parameters/get-many", query,
                                           f"{len(chunk)} parameters")
@@ -417,19 +420,21 @@ class Client:
                 return result
         for name in wanted:
             try:
-                result[name] = self.get_parameter(name, decrypt=decrypt)
+                result[name] = self.get_parameter(name, decrypt=decrypt, refresh=refresh)
             except NotFoundError:
                 continue
         return result
 
-    def get_parameters_by_path(self, path: str, recursive: bool = True,
-                               decrypt: bool = False) -> dict[str, str]:
+    def get_parameters_by_path(self, path: str, recursive: bool = True, decrypt: bool = False,
+                               refresh: bool = False) -> dict[str, str]:
         """Every parameter under `path` (`get-by-path`, all pages), keyed by full name.
         Our server only: the AWS extension has no such route (NotFoundError says so)."""
         _require_name(path, "path")
         query = [("path", path), ("recursive", _bool(recursive))]
         if decrypt:
             query.append(("withDecryption", "true"))
+        if refresh:
+            query.append(("refreshNow", "true"))
         context = f"parameters under {path!r}"
         try:
             data = self._get_json("/systemsmanager/parameters/get-by-path", query, context)
@@ -474,7 +479,7 @@ class Client:
             raise ParamSecretsError("the secret's value is not JSON",
                                     context=f"secret {secret_id!r}") from None
 
-    def get_secrets(self, secret_ids: Iterable[str]) -> dict[str, str | bytes]:
+    def get_secrets(self, secret_ids: Iterable[str], refresh: bool = False) -> dict[str, str | bytes]:
         """Values of many secrets, keyed by the ids asked for; ids that don't exist are left
         out, any other per-secret error is raised. Uses `/secretsmanager/get-many`; against a
         server without it (the AWS extension) it falls back to one `get` per id."""
@@ -486,6 +491,8 @@ class Client:
             chunks = _chunks(wanted, "secretId", MAX_SECRETS_PER_REQUEST)
             for index, chunk in enumerate(chunks):
                 query = [("secretId", secret_id) for secret_id in chunk]
+                if refresh:
+                    query.append(("refreshNow", "true"))
                 try:
                     data = self._get_json("/secretsmanager/get-many", query,
                                           f"{len(chunk)} secrets")
@@ -500,7 +507,7 @@ class Client:
                 return result
         for secret_id in wanted:
             try:
-                result[secret_id] = self.get_secret(secret_id)
+                result[secret_id] = self.get_secret(secret_id, refresh=refresh)
             except NotFoundError:
                 continue
         return result
@@ -775,14 +782,16 @@ def get_parameter(name: str, decrypt: bool = False, version: int | str | None = 
                                           refresh=refresh)
 
 
-def get_parameters(names: Iterable[str], decrypt: bool = False) -> dict[str, str]:
+def get_parameters(names: Iterable[str], decrypt: bool = False, refresh: bool = False) -> dict[str, str]:
     """See `Client.get_parameters`."""
-    return default_client().get_parameters(names, decrypt=decrypt)
+    return default_client().get_parameters(names, decrypt=decrypt, refresh=refresh)
 
 
-def get_parameters_by_path(path: str, recursive: bool = True, decrypt: bool = False) -> dict[str, str]:
+def get_parameters_by_path(path: str, recursive: bool = True, decrypt: bool = False,
+                           refresh: bool = False) -> dict[str, str]:
     """See `Client.get_parameters_by_path`."""
-    return default_client().get_parameters_by_path(path, recursive=recursive, decrypt=decrypt)
+    return default_client().get_parameters_by_path(path, recursive=recursive, decrypt=decrypt,
+                                                   refresh=refresh)
 
 
 def get_secret(secret_id: str, version_id: str | None = None, version_stage: str | None = None,
@@ -799,6 +808,6 @@ def get_secret_json(secret_id: str, version_id: str | None = None, version_stage
                                             version_stage=version_stage, refresh=refresh)
 
 
-def get_secrets(secret_ids: Iterable[str]) -> dict[str, str | bytes]:
+def get_secrets(secret_ids: Iterable[str], refresh: bool = False) -> dict[str, str | bytes]:
     """See `Client.get_secrets`."""
-    return default_client().get_secrets(secret_ids)
+    return default_client().get_secrets(secret_ids, refresh=refresh)

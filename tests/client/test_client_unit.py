@@ -459,11 +459,12 @@ def batch_parameters(seen: Seen, missing: frozenset[str] = frozenset()) -> Reply
 def test_get_parameters_chunks_by_100_and_keeps_names() -> None:
     names = [f"/app/p{i:03d}" for i in range(250)]
     with stub_server(batch_parameters) as stub:
-        result = make_client(stub).get_parameters([*names, names[0]], decrypt=True)
+        result = make_client(stub).get_parameters([*names, names[0]], decrypt=True, refresh=True)
     assert result == {n: f"v{n}" for n in names}
     sizes = [sum(1 for k, _ in s.query if k == "name") for s in stub.seen]
     assert sizes == [100, 100, 50]
-    assert all(("withDecryption", "true") in s.query for s in stub.seen)
+    assert all(("withDecryption", "true") in s.query and ("refreshNow", "true") in s.query
+               for s in stub.seen)
     assert all(len(s.path) < 8192 for s in stub.seen)
 
 
@@ -525,9 +526,10 @@ def test_get_parameters_by_path_query_and_result() -> None:
     with stub_server(lambda s: Reply(body=json.dumps(body).encode())) as stub:
         client = make_client(stub)
         assert client.get_parameters_by_path("/app/") == {"/app/a": "1", "/app/x/b": "2"}
-        client.get_parameters_by_path("/app", recursive=False, decrypt=True)
+        client.get_parameters_by_path("/app", recursive=False, decrypt=True, refresh=True)
     assert stub.seen[0].path == "/systemsmanager/parameters/get-by-path?path=%2Fapp%2F&recursive=true"
-    assert stub.seen[1].query == [("path", "/app"), ("recursive", "false"), ("withDecryption", "true")]
+    assert stub.seen[1].query == [("path", "/app"), ("recursive", "false"), ("withDecryption", "true"),
+                                  ("refreshNow", "true")]
 
 
 def test_get_parameters_by_path_on_a_server_without_the_route() -> None:
@@ -560,11 +562,11 @@ def batch_secrets(seen: Seen) -> Reply:
 
 
 def test_get_secrets_chunks_and_maps_ids() -> None:
-    ids = [f"s{i}" for i in range(45)] + ["missing-1", "bin-1"]
+    ids = [f"s{i}" for i in range(245)] + ["missing-1", "bin-1"]
     with stub_server(batch_secrets) as stub:
         result = make_client(stub).get_secrets(ids)
-    assert result == {**{f"s{i}": f"s-s{i}" for i in range(45)}, "bin-1": b"\x00\x01"}
-    assert [sum(1 for k, _ in s.query if k == "secretId") for s in stub.seen] == [20, 20, 7]
+    assert result == {**{f"s{i}": f"s-s{i}" for i in range(245)}, "bin-1": b"\x00\x01"}
+    assert [sum(1 for k, _ in s.query if k == "secretId") for s in stub.seen] == [100, 100, 47]
 
 
 def test_get_secrets_raises_other_per_secret_errors() -> None:
