@@ -329,7 +329,9 @@ def compile_bytecode(lib: Path, interpreters: Iterable[Interpreter]) -> None:
 
 def _write_zip(stage: Path, output: Path) -> tuple[int, int]:
     """Write `stage` as a deterministic zip at `output`; return (file count, unpacked bytes)."""
-    files = sorted(p for p in stage.rglob("*") if p.is_file())
+    files = sorted(
+        (p for p in stage.rglob("*") if p.is_file()), key=lambda p: p.relative_to(stage).as_posix()
+    )
     unpacked = 0
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
