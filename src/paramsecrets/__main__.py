@@ -1,0 +1,5 @@
+"""`python -m paramsecrets ...`."""
+
+from paramsecrets.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Assembles the server and runs it until SIGTERM, SIGINT or Lambda's SHUTDOWN.
+
+Called by `boot` once the socket is bound (and, under Lambda, registered): the HTTP server
+starts answering first, the AWS clients (awscrt) are built right after, and requests that
+need AWS meanwhile wait for them rather than fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import socket
+import time
+from typing import Any
+
+from paramsecrets import __version__, log
+from paramsecrets.aws.settings import AwsSettings
+from paramsecrets.cache import Cache
+from paramsecrets.config import Settings
+from paramsecrets.http.server import HttpServer
+from paramsecrets.lambda_ext import Lifecycle
+from paramsecrets.metrics import Metrics
+from paramsecrets.reader import Reader
+from paramsecrets.routes import Router
+from paramsecrets.service import Service
+from paramsecrets.tokens import Token
+
+SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
+
+
+def run(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+        lifecycle: Lifecycle | None = None) -> int:
+    """Serve until told to stop; 0 on a clean stop."""
+    return asyncio.run(serve(settings, token, aws, sockets, lifecycle))
+
+
+def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
+    if not log.enabled("debug"):
+        return
+    for env, _key, value, source in settings.effective():
+        log.debug("%s is %s (%s)", env, value, source)
+    log.debug("token from %s; region %s; SSM at %s; Secrets Manager at %s",
+              token.source, aws.region, aws.ssm.url, aws.secrets.url)
+
+
+async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+                lifecycle: Lifecycle | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reason = {"why": "signal"}
+
+    def request_stop(why: str) -> None:
+        reason["why"] = why
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
+    if lifecycle is not None:
+        lifecycle.on_shutdown(lambda why: loop.call_soon_threadsafe(request_stop, f"SHUTDOWN ({why})"))
+
+    metrics = Metrics()
+    cache = Cache(settings.cache_size if settings.cache_active else 0, settings.cache_max_bytes,
+                  settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead)
+    upstream_ready: asyncio.Future[Any] = loop.create_future()
+    reader = Reader(settings, cache, upstream_ready)
+    service = Service(settings, Router(token), cache, reader, metrics)
+    server = HttpServer(service, settings.max_inbound_connections)
+    await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
+    log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)
+    log_settings(settings, token, aws)
+
+    from paramsecrets.aws.clients import Upstream  # awscrt: ~70 ms, after we already answer
+
+    upstream = Upstream(aws, settings, metrics.record_upstream)
+    upstream_ready.set_result(upstream)
+    log.info("ready to serve traffic")
+    prefetching = None
+    if settings.prefetch_parameters or settings.prefetch_secrets:
+        from paramsecrets.prefetch import prefetch
+
+        prefetching = asyncio.ensure_future(prefetch(settings, reader, metrics))
+    gc.collect()
+    gc.freeze()  # start-up objects never need scanning again: steadier tail latency
+
+    await stop.wait()
+    started = time.monotonic()
+    log.info("stopping (%s)", reason["why"])
+    if prefetching is not None:
+        prefetching.cancel()
+    await server.stop(SHUTDOWN_GRACE_S)
+    upstream.close()
+    log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
+    return 0

@@ -1,0 +1,1 @@
+"""Calls to AWS: endpoint resolution, signed transport, retries, error classification, operations."""

@@ -1,0 +1,156 @@
+"""The in-memory cache: ready-to-send bytes, LRU by count and bytes, wall-clock TTLs.
+
+Expiry is measured on the wall clock (`time.time`), not a monotonic clock: a Lambda sandbox
+that is frozen and thawed, or a SnapStart restore, must not keep serving a value past its TTL.
+Entries past their TTL stay (as stale candidates) until `max_staleness` has also passed, so a
+failing refresh can fall back to the last good value. Single flight lives here too: concurrent
+misses for one key share one upstream call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from enum import Enum
+from typing import TypeVar
+
+T = TypeVar("T")
+
+ENTRY_OVERHEAD = 240  # bytes per entry beyond its payload: the entry, the key, the dict slot
+REFRESH_AHEAD_AT = 0.8  # a hit in the last 20% of the TTL refreshes the entry in the background
+TTL_JITTER = 0.1  # TTLs are shortened by up to 10% so a fleet's entries do not expire in step
+
+
+class State(Enum):
+    """How an entry may be used right now."""
+
+    FRESH = "fresh"
+    REFRESH = "refresh"  # fresh, in its last 20%, and nobody is refreshing it yet
+    EXPIRED = "expired"  # past its TTL but still within the staleness window
+
+
+class Entry:
+    """One cached answer: the HTTP head and body bytes, and when they were fetched."""
+
+    __slots__ = ("body", "expires_at", "fetched_at", "head", "key", "refresh_at", "refreshing", "size")
+
+    def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float) -> None:
+        self.key = key
+        self.head = head
+        self.body = body
+        self.fetched_at = fetched_at
+        self.expires_at = fetched_at + ttl
+        self.refresh_at = fetched_at + ttl * REFRESH_AHEAD_AT
+        self.refreshing = False
+        self.size = len(head) + len(body) + ENTRY_OVERHEAD
+
+    def age(self, now: float) -> int:
+        """Whole seconds since the value was fetched (the `Age` header)."""
+        return max(0, int(now - self.fetched_at))
+
+
+class Cache:
+    """LRU store bounded by entry count and bytes, with the freshness rules of CONTRACT §4."""
+
+    def __init__(self, max_entries: int, max_bytes: int, max_staleness: float = 0.0,
+                 refresh_ahead: bool = True, clock: Callable[[], float] = time.time,
+                 jitter: float = TTL_JITTER) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_staleness = max_staleness
+        self.refresh_ahead = refresh_ahead
+        self.clock = clock
+        self.jitter = jitter
+        self.bytes = 0
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_entries > 0
+
+    def lookup(self, key: Hashable, now: float) -> tuple[Entry, State] | None:
+        """The entry for `key` and how it may be used, or None when there is nothing usable."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if now < entry.expires_at:
+            self._entries.move_to_end(key)
+            if self.refresh_ahead and now >= entry.refresh_at and not entry.refreshing:
+                return entry, State.REFRESH
+            return entry, State.FRESH
+        if now < entry.expires_at + self.max_staleness:
+            return entry, State.EXPIRED
+        self._remove(entry)
+        return None
+
+    def store(self, key: Hashable, head: bytes, body: bytes, ttl: float, fetched_at: float) -> Entry:
+        """Keep a fresh answer (unless caching is off for it) and return its entry either way."""
+        if self.jitter and ttl > 0:
+            ttl *= 1.0 - self.jitter * random.random()
+        entry = Entry(key, head, body, fetched_at, ttl)
+        if ttl <= 0 or not self.enabled or entry.size > self.max_bytes:
+            self.discard(key)
+            return entry
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        self._entries[key] = entry
+        self.bytes += entry.size
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            self._remove(next(iter(self._entries.values())))
+        return entry
+
+    def discard(self, key: Hashable) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._remove(entry)
+
+    def peek(self, key: Hashable) -> Entry | None:
+        """The entry without touching its recency (tests, metrics, batch planning)."""
+        return self._entries.get(key)
+
+    def _remove(self, entry: Entry) -> None:
+        del self._entries[entry.key]
+        self.bytes -= entry.size
+
+
+class Flights:
+    """Single flight: concurrent loads of one key share one call and its outcome."""
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, asyncio.Future[object]] = {}
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._running
+
+    def joining(self, key: Hashable) -> asyncio.Future[object] | None:
+        """The load running for `key`, if any."""
+        return self._running.get(key)
+
+    async def run(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        """Await the load already running for `key`, or start it; a waiter's cancel spares it."""
+        future = self._running.get(key)
+        if future is None:
+            future = asyncio.ensure_future(load())
+            self.claim(key, future)
+        return await asyncio.shield(future)  # type: ignore[return-value]
+
+    def claim(self, key: Hashable, future: asyncio.Future[object]) -> None:
+        """Register a load started elsewhere (a prefetch batch) so requests wait for it."""
+        if key in self._running:
+            return
+        self._running[key] = future
+
+        def finished(done: asyncio.Future[object]) -> None:
+            if self._running.get(key) is done:
+                del self._running[key]
+            if not done.cancelled():
+                done.exception()  # retrieved: waiters may all have gone away
+
+        future.add_done_callback(finished)

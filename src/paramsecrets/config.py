@@ -1,0 +1,228 @@
+"""Settings from flags, environment and a TOML file, validated with messages that name the culprit.
+
+Precedence: command-line flag > environment > TOML file > default. Every option is one row of
+OPTIONS (its environment variable, TOML key, default and accepted values), so the table in the
+README, `config check` and the validation all come from the same place. Standard library only:
+this runs before the Lambda extension has finished starting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+CONFIG_FILE_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
+LOG_LEVELS = ("debug", "info", "warn", "error", "none")
+ERROR_MODES = ("detailed", "aws")
+DEFAULT_TOKEN_ENV = ("AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+
+
+class ConfigError(Exception):
+    """A setting that stops the start; `variable` names it for Lambda's init/error report."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+        self.message = message
+
+
+Parser = Callable[[Any], Any]
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError
+
+
+def integer(low: int, high: int) -> Parser:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, str):
+            text = value.strip()
+            if not text.lstrip("+-").isdigit() or not text.isascii():
+                raise ValueError
+            value = int(text)
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def choice(*allowed: str) -> Parser:
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value.strip().lower() in allowed:
+            return value.strip().lower()
+        raise ValueError
+
+    return parse
+
+
+def name_list(value: Any) -> tuple[str, ...]:
+    """A comma-separated string, or (in TOML) a list of strings."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        raise ValueError
+    return tuple(item.strip() for item in items if item.strip())
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its TOML key (also the attribute), environment variable, default, rule."""
+
+    key: str
+    env: str
+    default: Any
+    parse: Parser
+    accepted: str
+
+
+def _int_option(key: str, env: str, default: int, low: int, high: int, unit: str = "") -> Option:
+    return Option(key, env, default, integer(low, high), f"an integer from {low} to {high}{unit}")
+
+
+_P = "PARAMETERS_SECRETS_EXTENSION_"
+OPTIONS: tuple[Option, ...] = (
+    Option("cache_enabled", _P + "CACHE_ENABLED", True, boolean, "true or false"),
+    _int_option("cache_size", _P + "CACHE_SIZE", 1000, 0, 100_000),
+    _int_option("cache_max_bytes", _P + "CACHE_MAX_BYTES", 33_554_432, 65_536, 4_294_967_296),
+    _int_option("http_port", _P + "HTTP_PORT", 2773, 1, 65_535),
+    _int_option("max_connections", _P + "MAX_CONNECTIONS", 3, 1, 1000),
+    _int_option("max_inbound_connections", _P + "MAX_INBOUND_CONNECTIONS", 800, 1, 10_000),
+    Option("log_level", _P + "LOG_LEVEL", "info", choice(*LOG_LEVELS), ", ".join(LOG_LEVELS)),
+    _int_option("ssm_ttl", "SSM_PARAMETER_STORE_TTL", 300, 0, 86_400, " seconds"),
+    _int_option("secrets_ttl", "SECRETS_MANAGER_TTL", 300, 0, 86_400, " seconds"),
+    _int_option("ssm_timeout_millis", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", 0, 0, 600_000),
+    _int_option("secrets_timeout_millis", "SECRETS_MANAGER_TIMEOUT_MILLIS", 0, 0, 600_000),
+    Option("prefetch_parameters", _P + "PREFETCH_PARAMETERS", (), name_list,
+           "a comma-separated list of parameter names or paths ending in /"),
+    Option("prefetch_secrets", _P + "PREFETCH_SECRETS", (), name_list,
+           "a comma-separated list of secret ids"),
+    Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
+    _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
+    Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
+    Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
+    Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, name_list,
+           "a comma-separated list of environment variable names"),
+)
+OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
+# Command-line flags that override a setting: flag name -> TOML key.
+FLAGS = {"--port": "http_port", "--log-level": "log_level"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration. `sources` says where each value came from."""
+
+    cache_enabled: bool = True
+    cache_size: int = 1000
+    cache_max_bytes: int = 33_554_432
+    http_port: int = 2773
+    max_connections: int = 3
+    max_inbound_connections: int = 800
+    log_level: str = "info"
+    ssm_ttl: int = 300
+    secrets_ttl: int = 300
+    ssm_timeout_millis: int = 0
+    secrets_timeout_millis: int = 0
+    prefetch_parameters: tuple[str, ...] = ()
+    prefetch_secrets: tuple[str, ...] = ()
+    stale_on_error: bool = True
+    max_staleness: int = 3600
+    refresh_ahead: bool = True
+    error_mode: str = "detailed"
+    token_env: tuple[str, ...] = DEFAULT_TOKEN_ENV
+    config_file: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def cache_active(self) -> bool:
+        """The AWS extension's rule: off when disabled, sized 0, or both TTLs are 0."""
+        return self.cache_enabled and self.cache_size > 0 and (self.ssm_ttl > 0 or self.secrets_ttl > 0)
+
+    def effective(self) -> list[tuple[str, str, str, str]]:
+        """(environment variable, key, value as text, source) rows for logs and `config check`."""
+        return [(o.env, o.key, show(getattr(self, o.key)), self.sources.get(o.key, "default")) for o in OPTIONS]
+
+
+def show(value: Any) -> str:
+    """A setting as a user would write it in the environment."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def _invalid(where: str, value: Any, option: Option) -> ConfigError:
+    return ConfigError(option.env, f"{where}={value!r} is invalid: expected {option.accepted}")
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(CONFIG_FILE_ENV, f"cannot read config file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(CONFIG_FILE_ENV, f"config file {path} is not valid TOML: {error}") from None
+
+
+def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | None = None,
+         config_file: str | None = None) -> Settings:
+    """Build the effective Settings, or raise ConfigError naming the variable, value and range.
+
+    `flags` maps TOML keys to command-line values (None means not given); `config_file` is
+    `--config`, which overrides PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get(CONFIG_FILE_ENV) or None
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if path:
+        document = _read_toml(path)
+        for key, value in document.items():
+            option = OPTIONS_BY_KEY.get(key)
+            if option is None:
+                known = ", ".join(OPTIONS_BY_KEY)
+                raise ConfigError(CONFIG_FILE_ENV, f"unknown key {key!r} in config file {path}; known keys: {known}")
+            try:
+                values[key] = option.parse(value)
+            except ValueError:
+                raise _invalid(f"{key} in {path}", value, option) from None
+            sources[key] = "file"
+    for option in OPTIONS:
+        raw = environ.get(option.env)
+        if raw is None:
+            continue
+        try:
+            values[option.key] = option.parse(raw)
+        except ValueError:
+            raise _invalid(option.env, raw, option) from None
+        sources[option.key] = "env"
+    for flag, key in FLAGS.items():
+        raw = (flags or {}).get(key)
+        if raw is None:
+            continue
+        option = OPTIONS_BY_KEY[key]
+        try:
+            values[key] = option.parse(raw)
+        except ValueError:
+            raise ConfigError(option.env, f"{flag} {raw!r} is invalid: expected {option.accepted}") from None
+        sources[key] = "flag"
+    if not values.get("token_env", True):
+        raise ConfigError(OPTIONS_BY_KEY["token_env"].env, "the token variable list is empty")
+    known_fields = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known_fields}, config_file=path,
+                    sources=sources)

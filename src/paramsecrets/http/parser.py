@@ -1,0 +1,129 @@
+"""A strict parser for the HTTP/1.1 subset we serve: GET requests with headers and no body.
+
+Pure functions over bytes, no I/O, so it is fuzzed directly (tests/unit/test_http_parser.py).
+Anything ambiguous (obsolete line folding, space before a colon, bare LF, control bytes, a
+duplicate Content-Length) is refused: a sidecar holding secrets has no use for leniency that
+request smuggling feeds on.
+"""
+
+from __future__ import annotations
+
+MAX_REQUEST_LINE = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+MAX_HEADER_FIELDS = 100
+TOKEN_HEADER = b"x-aws-parameters-secrets-token"
+
+# RFC 9110 token characters (method and header names), visible ASCII (request target),
+# and the bytes allowed in a header value (HTAB, SP, visible ASCII, obs-text).
+TCHARS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+VCHARS = bytes(range(0x21, 0x7F))
+VALUE_BYTES = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+
+
+class ParseError(Exception):
+    """The request cannot be served; the connection is closed after the answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Request:
+    """What the rest of the server needs to know about one request."""
+
+    __slots__ = ("forwarded", "has_body", "keep_alive", "method", "target", "token", "version")
+
+    def __init__(self, method: bytes, target: bytes, version: bytes) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.token: bytes | None = None
+        self.forwarded = False
+        self.has_body = False
+        self.keep_alive = version == b"HTTP/1.1"
+
+
+def _check_incomplete(buffer: bytes, start: int) -> None:
+    """Fail early on a request that can never become valid, instead of buffering it."""
+    pending = len(buffer) - start
+    line_end = buffer.find(b"\r\n", start)
+    if line_end < 0 and pending > MAX_REQUEST_LINE:
+        raise ParseError(414, "request line longer than 8 KiB")
+    if pending > MAX_REQUEST_LINE + MAX_HEADER_BYTES + 4:
+        raise ParseError(431, "request headers larger than 32 KiB")
+    if buffer.find(b"\n\n", start) >= 0:
+        raise ParseError(400, "malformed request: lines must end with CRLF")
+
+
+def _request_line(line: bytes) -> Request:
+    if len(line) > MAX_REQUEST_LINE:
+        raise ParseError(414, "request line longer than 8 KiB")
+    parts = line.split(b" ")
+    if len(parts) != 3:
+        raise ParseError(400, "malformed request line")
+    method, target, version = parts
+    if not method or method.translate(None, TCHARS):
+        raise ParseError(400, "malformed request method")
+    if not target.startswith(b"/") or target.translate(None, VCHARS):
+        raise ParseError(400, "malformed request target (expected an absolute path)")
+    if version != b"HTTP/1.1" and version != b"HTTP/1.0":
+        raise ParseError(400, "unsupported HTTP version (HTTP/1.1 and HTTP/1.0 are served)")
+    return Request(method, target, version)
+
+
+def _headers(request: Request, block: bytes) -> None:
+    if len(block) > MAX_HEADER_BYTES:
+        raise ParseError(431, "request headers larger than 32 KiB")
+    lines = block.split(b"\r\n")
+    if len(lines) > MAX_HEADER_FIELDS:
+        raise ParseError(431, "more than 100 request header fields")
+    content_length: bytes | None = None
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name.translate(None, TCHARS):
+            raise ParseError(400, "malformed header line")
+        value = value.strip(b" \t")
+        if value.translate(None, VALUE_BYTES):
+            raise ParseError(400, "control character in a header value")
+        name = name.lower()
+        if name == TOKEN_HEADER:
+            if request.token is not None:
+                raise ParseError(400, "the token header is given more than once")
+            request.token = value
+        elif name == b"x-forwarded-for":
+            request.forwarded = True
+        elif name == b"content-length":
+            if not value.isdigit() or (content_length is not None and value != content_length):
+                raise ParseError(400, "invalid Content-Length")
+            content_length = value
+            if int(value):
+                request.has_body = True
+        elif name == b"transfer-encoding":
+            request.has_body = True
+        elif name == b"connection":
+            options = {option.strip().lower() for option in value.split(b",")}
+            if b"close" in options:
+                request.keep_alive = False
+            elif b"keep-alive" in options:
+                request.keep_alive = True
+
+
+def parse(buffer: bytes, start: int = 0) -> tuple[Request, int] | None:
+    """Parse the request at `buffer[start:]`: (request, end offset) or None when incomplete.
+
+    Raises ParseError for anything malformed or over the limits.
+    """
+    while buffer.startswith(b"\r\n", start):  # RFC 9112 §2.2: ignore empty lines before a request
+        start += 2
+    end = buffer.find(b"\r\n\r\n", start)
+    if end < 0:
+        _check_incomplete(buffer, start)
+        return None
+    line_end = buffer.find(b"\r\n", start, end + 2)
+    request = _request_line(buffer[start:line_end])
+    if line_end < end:
+        _headers(request, buffer[line_end + 2:end])
+    if end - start > MAX_REQUEST_LINE + MAX_HEADER_BYTES:
+        raise ParseError(431, "request headers larger than 32 KiB")
+    return request, end + 4

@@ -1,0 +1,166 @@
+"""The Lambda Extensions API: register, the event loop, init/exit errors.
+
+Everything before `register` adds to every cold start of the function, so this module uses only
+`_socket` (the C module; `socket` costs ~9 ms of CPU to import) and speaks the few HTTP/1.1
+exchanges it needs by hand: one request per connection, `Connection: close`.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+from collections.abc import Callable
+
+API = "/2020-01-01/extension"
+EVENTS_BODY = b'{"events":["INVOKE","SHUTDOWN"]}'
+
+
+class ExtensionsApiError(Exception):
+    """The Extensions API refused a call or could not be reached."""
+
+
+def _read_answer(sock: _socket.socket) -> tuple[int, dict[str, str], bytes]:
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split(" ", 2)[1])
+    except (IndexError, ValueError):
+        raise ExtensionsApiError("malformed answer from the Extensions API") from None
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        body = body[: int(headers["content-length"])]
+    return status, headers, body
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = []
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(data[:size])
+        data = data[size + 2:]
+    return b"".join(out)
+
+
+class ExtensionsApi:
+    """A client for `http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/...`."""
+
+    def __init__(self, runtime_api: str, name: str) -> None:
+        host, _, port = runtime_api.rpartition(":")
+        self.host = host.strip("[]") or "127.0.0.1"
+        self.port = int(port)
+        self.runtime_api = runtime_api
+        self.name = name
+        self.identifier = ""
+
+    def _call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"",
+              timeout: float | None = 5.0) -> tuple[int, dict[str, str], bytes]:
+        lines = [f"{method} {API}{path} HTTP/1.1", f"Host: {self.runtime_api}", "Connection: close",
+                 f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        family = _socket.AF_INET6 if ":" in self.host else _socket.AF_INET
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((self.host, self.port))
+            sock.sendall(request)
+            return _read_answer(sock)
+        except OSError as error:
+            raise ExtensionsApiError(f"Extensions API at {self.runtime_api} unreachable: {error}") from None
+        finally:
+            sock.close()
+
+    def register(self) -> str:
+        status, headers, body = self._call("POST", "/register", {"Lambda-Extension-Name": self.name}, EVENTS_BODY)
+        if status != 200:
+            raise ExtensionsApiError(f"register refused with HTTP {status}: {body[:200].decode('utf-8', 'replace')}")
+        self.identifier = headers.get("lambda-extension-identifier", "")
+        return self.identifier
+
+    def next_event(self) -> bytes:
+        """Block until the next event; its raw JSON."""
+        status, _, body = self._call("GET", "/event/next", {"Lambda-Extension-Identifier": self.identifier},
+                                     timeout=None)
+        if status != 200:
+            raise ExtensionsApiError(f"event/next answered HTTP {status}")
+        return body
+
+    def report_error(self, phase: str, error_type: str, message: str) -> None:
+        """POST /init/error or /exit/error; the function's INIT then fails with this reason."""
+        import json
+
+        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+        headers = {"Lambda-Extension-Identifier": self.identifier,
+                   "Lambda-Extension-Function-Error-Type": error_type, "Content-Type": "application/json"}
+        self._call("POST", f"/{phase}/error", headers, body)
+
+
+class Lifecycle:
+    """Carries SHUTDOWN from the event thread to whoever runs the server, even if it is not up yet."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._handler: Callable[[str], None] | None = None
+        self.shutdown_reason: str | None = None
+        self.invokes = 0
+
+    def on_shutdown(self, handler: Callable[[str], None]) -> None:
+        with self._lock:
+            self._handler = handler
+            reason = self.shutdown_reason
+        if reason is not None:
+            handler(reason)
+
+    def shutdown(self, reason: str) -> None:
+        with self._lock:
+            self.shutdown_reason = reason
+            handler = self._handler
+        if handler is not None:
+            handler(reason)
+
+
+def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:
+    """Loop on event/next until SHUTDOWN (or until the API goes away, which also means stop)."""
+    import json
+
+    while True:
+        try:
+            event = json.loads(api.next_event())
+        except (ExtensionsApiError, ValueError) as error:
+            log_error(f"leaving the Lambda event loop: {error}")
+            lifecycle.shutdown("ExtensionsApiError")
+            return
+        if event.get("eventType") == "SHUTDOWN":
+            lifecycle.shutdown(str(event.get("shutdownReason") or "shutdown"))
+            return
+        lifecycle.invokes += 1
+
+
+def start_event_thread(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:
+    import threading
+
+    threading.Thread(target=run_events, args=(api, lifecycle, log_error), name="lambda-events",
+                     daemon=True).start()
+
+
+def extension_name(argv0: str | None = None) -> str:
+    """Lambda refuses a registration whose name differs from the executable's file name."""
+    return os.path.basename(argv0 or sys.argv[0]) or "paramsecrets"

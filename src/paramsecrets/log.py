@@ -1,0 +1,66 @@
+"""Log lines in the AWS extension's format: `[paramsecrets] YYYY/MM/DD HH:MM:SS LEVEL message`.
+
+A dozen lines instead of the `logging` package: it costs nothing to import on the cold-start
+path. Any registered secret (the token) is scrubbed from every line as a last line of defence;
+the code never logs values in the first place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+PREFIX = "[paramsecrets]"
+LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40, "none": 100}
+_state = {"level": LEVELS["info"]}
+_secrets: set[str] = set()
+REDACTED = "<redacted>"
+
+
+def configure(level: str) -> None:
+    _state["level"] = LEVELS[level]
+
+
+def enabled(level: str) -> bool:
+    return LEVELS[level] >= _state["level"]
+
+
+def redact(secret: str | None) -> None:
+    """Never print `secret` (a token), whatever line it sneaks into."""
+    if secret and len(secret) >= 4:
+        _secrets.add(secret)
+
+
+def scrub(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _emit(level: str, message: str) -> None:
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+    line = f"{PREFIX} {stamp} {level.upper()} {scrub(message)}\n"
+    with contextlib.suppress(OSError):  # stdout gone (closed pipe): never take the server down
+        os.write(1, line.encode("utf-8", "replace"))
+
+
+def debug(message: str, *args: object) -> None:
+    if _state["level"] <= 10:
+        _emit("debug", message % args if args else message)
+
+
+def info(message: str, *args: object) -> None:
+    if _state["level"] <= 20:
+        _emit("info", message % args if args else message)
+
+
+def warn(message: str, *args: object) -> None:
+    if _state["level"] <= 30:
+        _emit("warn", message % args if args else message)
+
+
+def error(message: str, *args: object) -> None:
+    if _state["level"] <= 40:
+        _emit("error", message % args if args else message)

@@ -1,0 +1,50 @@
+"""Aggregate counters in Prometheus text format. Never a name of a parameter or secret."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+COUNTERS = (
+    ("hits", "paramsecrets_cache_hits_total", "Reads answered from a fresh cache entry."),
+    ("misses", "paramsecrets_cache_misses_total", "Reads that had to wait for an upstream fetch."),
+    ("stale", "paramsecrets_cache_stale_served_total",
+     "Reads answered with an expired value because the refresh failed transiently."),
+    ("refresh_ahead", "paramsecrets_refresh_ahead_total", "Background refreshes of entries near expiry."),
+    ("refresh_now", "paramsecrets_refresh_now_total", "Reads with refreshNow=true."),
+    ("errors", "paramsecrets_request_errors_total", "Requests answered with an error status."),
+)
+
+
+class Metrics:
+    """Plain integer attributes: incrementing one is the only cost on the hit path."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.stale = 0
+        self.refresh_ahead = 0
+        self.refresh_now = 0
+        self.errors = 0
+        self.prefetched = 0
+        self.upstream: Counter[tuple[str, str]] = Counter()
+
+    def record_upstream(self, operation: str, outcome: str) -> None:
+        """One upstream attempt: outcome is ok, not_found, denied, invalid, throttled, unavailable, timeout."""
+        self.upstream[(operation, outcome)] += 1
+
+    def render(self, entries: int, cached_bytes: int) -> bytes:
+        lines: list[str] = []
+        for attribute, name, help_text in COUNTERS:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {getattr(self, attribute)}"]
+        name = "paramsecrets_upstream_calls_total"
+        lines += [f"# HELP {name} Upstream call attempts by operation and outcome.", f"# TYPE {name} counter"]
+        for (operation, outcome), count in sorted(self.upstream.items()):
+            lines.append(f'{name}{{operation="{operation}",outcome="{outcome}"}} {count}')
+        for name, help_text, value in (
+            ("paramsecrets_cache_entries", "Entries held in the cache.", entries),
+            ("paramsecrets_cache_bytes", "Bytes held in the cache (payloads and overhead).", cached_bytes),
+            ("paramsecrets_prefetched_total", "Entries stored by the start-up prefetch.", self.prefetched),
+        ):
+            kind = "counter" if name.endswith("_total") else "gauge"
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+        return ("\n".join(lines) + "\n").encode()

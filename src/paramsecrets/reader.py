@@ -1,0 +1,250 @@
+"""Loads values from AWS into the cache, one upstream call per key however many ask at once.
+
+Single reads, batch reads (GetParameters x10, BatchGetSecretValue x20) and path reads all
+store each value under the key a single get would use, so later single gets are hits. Every
+load is a flight: a request for a key that a batch or prefetch is already fetching waits for
+that fetch instead of calling again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from paramsecrets import log, shapes
+from paramsecrets.aws.errors import Kind, UpstreamError, classify
+from paramsecrets.cache import Cache, Entry, Flights, State
+from paramsecrets.config import Settings
+from paramsecrets.http import responses
+from paramsecrets.routes import (
+    ParameterRead,
+    ParametersRead,
+    PathRead,
+    SecretRead,
+    SecretsRead,
+    split_selector,
+)
+
+Outcome = Entry | UpstreamError
+
+
+def parameter_key(name: str, decrypt: bool) -> tuple[str, str, bool]:
+    return ParameterRead(name, None, decrypt).key
+
+
+def secret_key(secret_id: str) -> tuple[str, str, None, None]:
+    return SecretRead(secret_id, None, None).key
+
+
+def not_found(code: str, what: str) -> UpstreamError:
+    return UpstreamError(Kind.NOT_FOUND, code, f"{what} not found", per_item=True)
+
+
+class Reader:
+    """Cache-aware loading. `upstream` resolves once the AWS clients exist (after start-up)."""
+
+    def __init__(self, settings: Settings, cache: Cache, upstream: asyncio.Future[Any]) -> None:
+        self.cache = cache
+        self.flights = Flights()
+        self.upstream_ready = upstream
+        caching = settings.cache_active
+        self.ssm_ttl = settings.ssm_ttl if caching else 0
+        self.secrets_ttl = settings.secrets_ttl if caching else 0
+
+    async def _upstream(self) -> Any:
+        return await asyncio.shield(self.upstream_ready)
+
+    # Single reads -------------------------------------------------------------------------
+
+    async def parameter(self, read: ParameterRead) -> Entry:
+        twin = await self._decrypting_twin(read.key, read.decrypt, read.refresh)
+        if twin is not None:
+            return twin
+        return await self.flights.run(read.key, lambda: self._fetch_parameter(read))
+
+    async def _decrypting_twin(self, key: tuple[Any, ...], decrypt: bool, refresh: bool) -> Entry | None:
+        """A plain read joins a running decrypting fetch (a prefetch) of the same name or path.
+
+        Decryption changes nothing for String and StringList values, so that fetch stores its
+        answer under both keys; only SecureStrings need a fetch of their own.
+        """
+        if decrypt or refresh:
+            return None
+        running = self.flights.joining((*key[:-1], True))
+        if running is None:
+            return None
+        try:
+            await asyncio.shield(running)
+        except UpstreamError:
+            return None
+        return self.cache.peek(key)
+
+    async def _fetch_parameter(self, read: ParameterRead) -> Entry:
+        upstream = await self._upstream()
+        log.debug("fetching parameter %s", read.name)
+        parameter = await upstream.ssm.get_parameter(read.name, read.decrypt)
+        return self._store_parameter(read.name, read.decrypt, parameter, read.selector)
+
+    def _store_parameter(self, name: str, decrypt: bool, parameter: dict[str, Any],
+                         selector: str | None) -> Entry:
+        """Store under the read's key, and under its twin when decryption makes no difference."""
+        body = shapes.parameter_body(parameter, selector)
+        if parameter.get("Type") != "SecureString":
+            self._store(parameter_key(name, not decrypt), body, self.ssm_ttl)
+        return self._store(parameter_key(name, decrypt), body, self.ssm_ttl)
+
+    async def secret(self, read: SecretRead) -> Entry:
+        return await self.flights.run(read.key, lambda: self._fetch_secret(read))
+
+    async def _fetch_secret(self, read: SecretRead) -> Entry:
+        upstream = await self._upstream()
+        log.debug("fetching secret %s", read.secret_id)
+        secret = await upstream.secrets.get_secret_value(read.secret_id, read.version_id, read.version_stage)
+        return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl)
+
+    def _store(self, key: Hashable, body: bytes, ttl: float) -> Entry:
+        entry = self.cache.store(key, responses.head(200, responses.JSON, len(body)), body, ttl, time.time())
+        log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
+        return entry
+
+    # Path reads -----------------------------------------------------------------------------
+
+    async def path(self, read: PathRead) -> Entry:
+        twin = await self._decrypting_twin(read.key, read.decrypt, read.refresh)
+        if twin is not None:
+            return twin
+        return await self.flights.run(read.key, lambda: self._fetch_path(read))
+
+    async def _fetch_path(self, read: PathRead) -> Entry:
+        upstream = await self._upstream()
+        log.debug("fetching parameters under %s", read.path)
+        found = await upstream.ssm.get_parameters_by_path(read.path, read.recursive, read.decrypt)
+        found.sort(key=lambda parameter: parameter.get("Name") or "")
+        for parameter in found:
+            self._store_parameter(parameter["Name"], read.decrypt, parameter, None)
+        body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
+        if not any(parameter.get("Type") == "SecureString" for parameter in found):
+            self._store(PathRead(read.path, read.recursive, not read.decrypt).key, body, self.ssm_ttl)
+        return self._store(read.key, body, self.ssm_ttl)
+
+    # Batch reads ------------------------------------------------------------------------------
+
+    async def parameters(self, read: ParametersRead) -> dict[str, Outcome]:
+        """An Entry or an UpstreamError for every requested name."""
+        keys = {name: parameter_key(name, read.decrypt) for name in read.names}
+        return await self._batch(keys, read.refresh, lambda names, futures: self._fetch_parameters(
+            names, read.decrypt, futures))
+
+    async def secrets(self, read: SecretsRead) -> dict[str, Outcome]:
+        """An Entry or an UpstreamError for every requested secret id."""
+        keys = {secret_id: secret_key(secret_id) for secret_id in read.secret_ids}
+        return await self._batch(keys, read.refresh, self._fetch_secrets)
+
+    async def _batch(self, keys: dict[str, Hashable], refresh: bool, fetch: Any) -> dict[str, Outcome]:
+        """Answer from fresh entries, join running flights, fetch the rest in one batch task."""
+        now = time.time()
+        outcomes: dict[str, Outcome] = {}
+        waits: dict[str, asyncio.Future[Any]] = {}
+        missing: list[str] = []
+        for name, key in keys.items():
+            if not refresh:
+                found = self.cache.lookup(key, now)
+                if found is not None and found[1] is not State.EXPIRED:
+                    outcomes[name] = found[0]
+                    continue
+            running = self.flights.joining(key)
+            if running is not None:
+                waits[name] = running
+            else:
+                missing.append(name)
+        if missing:
+            loop = asyncio.get_running_loop()
+            futures = {name: loop.create_future() for name in missing}
+            for name, future in futures.items():
+                self.flights.claim(keys[name], future)
+            task = asyncio.ensure_future(fetch(missing, futures))
+            task.add_done_callback(lambda done: _fail_pending(done, futures))
+            waits.update(futures)
+        for name, future in waits.items():
+            try:
+                outcomes[name] = await asyncio.shield(future)
+            except UpstreamError as error:
+                outcomes[name] = error
+        return {name: outcomes[name] for name in keys}
+
+    async def _fetch_parameters(self, names: list[str], decrypt: bool,
+                                futures: dict[str, asyncio.Future[Any]]) -> None:
+        upstream = await self._upstream()
+        log.debug("fetching %d parameters in batches", len(names))
+        found, _invalid = await upstream.ssm.get_parameters(names, decrypt)
+        matched = match_parameters(names, found)
+        for name in names:
+            parameter = matched.get(name)
+            if parameter is None:
+                futures[name].set_exception(not_found("ParameterNotFound", "parameter"))
+            else:
+                futures[name].set_result(self._store_parameter(name, decrypt, parameter, split_selector(name)[1]))
+
+    async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Any]]) -> None:
+        upstream = await self._upstream()
+        log.debug("fetching %d secrets in batches", len(secret_ids))
+        values, errors = await upstream.secrets.batch_get_secret_value(secret_ids)
+        failed = {error.get("SecretId"): error for error in errors}
+        matched = match_secrets(secret_ids, values)
+        for secret_id in secret_ids:
+            value = matched.get(secret_id)
+            if value is not None:
+                entry = self._store(secret_key(secret_id), shapes.secret_body(value), self.secrets_ttl)
+                futures[secret_id].set_result(entry)
+                continue
+            error = failed.get(secret_id) or {}
+            code = error.get("ErrorCode") or "ResourceNotFoundException"
+            futures[secret_id].set_exception(UpstreamError(
+                classify(400, code), code, error.get("Message") or "secret not found", per_item=True))
+
+
+def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[Any]]) -> None:
+    """A batch call that failed as a whole fails every key it was fetching, with its error."""
+    if task.cancelled():
+        error: BaseException = UpstreamError(Kind.UNAVAILABLE, "ServiceUnavailable", "fetch cancelled")
+    else:
+        error = task.exception() or UpstreamError(Kind.UNAVAILABLE, "InternalFailure", "batch ended early")
+        if not isinstance(error, UpstreamError):
+            log.error("batch fetch failed: %s", type(error).__name__)
+            error = UpstreamError(Kind.UNAVAILABLE, "InternalFailure", "internal error during a batch fetch")
+    for future in futures.values():
+        if not future.done():
+            future.set_exception(error)
+
+
+def match_parameters(names: list[str], found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pair requested names (plain, ARN, with `:selector`) with the parameters GetParameters returned."""
+    by_base: dict[str, list[dict[str, Any]]] = {}
+    for parameter in found:
+        for base in {parameter.get("Name"), parameter.get("ARN")} - {None}:
+            by_base.setdefault(base, []).append(parameter)
+    matched: dict[str, dict[str, Any]] = {}
+    for name in names:
+        base, selector = split_selector(name)
+        candidates = by_base.get(base, [])
+        if selector is not None and len(candidates) > 1:
+            candidates = [p for p in candidates if p.get("Selector") == selector
+                          or (p.get("Selector") is None and f":{p.get('Version')}" == selector)] or candidates
+        if candidates:
+            matched[name] = candidates[0]
+    return matched
+
+
+def match_secrets(secret_ids: list[str], values: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pair requested ids (name, ARN, partial ARN without the 6-character suffix) with values."""
+    matched: dict[str, dict[str, Any]] = {}
+    for secret_id in secret_ids:
+        for value in values:
+            arn = value.get("ARN") or ""
+            if secret_id in (value.get("Name"), arn) or (
+                    arn.startswith(secret_id + "-") and len(arn) == len(secret_id) + 7):
+                matched[secret_id] = value
+                break
+    return matched

@@ -1,0 +1,340 @@
+"""The route table, the guard (X-Forwarded-For, token) and query validation.
+
+A request becomes one of the small read descriptions below, or a RequestError. Each read knows
+its cache key: the route plus every selector that changes the answer. Parsing a target costs a
+few microseconds, so results are memoised by the raw target bytes: a hot key's repeat requests
+skip straight to the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from paramsecrets.http.parser import Request
+from paramsecrets.tokens import Token
+
+MAX_MANY_PARAMETERS = 100
+MAX_MANY_SECRETS = 100
+MEMO_LIMIT = 4096
+UNAUTHORIZED_MESSAGE = "Bad session token or header key"
+
+
+class RequestError(Exception):
+    """A request we refuse before any upstream call: status, code, message."""
+
+    def __init__(self, status: int, code: str, message: str, close: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.close = close
+
+
+def bad_request(message: str) -> RequestError:
+    return RequestError(400, "BadRequest", message)
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRead:
+    """GET /systemsmanager/parameters/get: `name` is what GetParameter receives (selector included)."""
+
+    name: str
+    selector: str | None
+    decrypt: bool
+    refresh: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        return ("parameter", self.name, self.decrypt)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRead:
+    """GET /secretsmanager/get and /v1/<id>."""
+
+    secret_id: str
+    version_id: str | None
+    version_stage: str | None
+    refresh: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str | None, str | None]:
+        return ("secret", self.secret_id, self.version_id, self.version_stage)
+
+
+@dataclass(frozen=True, slots=True)
+class ParametersRead:
+    """GET /systemsmanager/parameters/get-many."""
+
+    names: tuple[str, ...]
+    decrypt: bool
+    refresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PathRead:
+    """GET /systemsmanager/parameters/get-by-path."""
+
+    path: str
+    recursive: bool
+    decrypt: bool
+    refresh: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, bool, bool]:
+        return ("path", self.path, self.recursive, self.decrypt)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsRead:
+    """GET /secretsmanager/get-many."""
+
+    secret_ids: tuple[str, ...]
+    refresh: bool = False
+
+
+class Ping:
+    pass
+
+
+class Metrics:
+    pass
+
+
+Read = ParameterRead | SecretRead | ParametersRead | PathRead | SecretsRead
+Route = Read | Ping | Metrics
+PING = Ping()
+METRICS = Metrics()
+
+_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def percent_decode(raw: bytes, what: str, plus_is_space: bool = True) -> str:
+    """Strict URL decoding: a stray `%` or bytes that are not UTF-8 are a 400, not a guess."""
+    if _PERCENT.search(raw):
+        raise bad_request(f"malformed percent-encoding in {what}")
+    if plus_is_space:
+        raw = raw.replace(b"+", b" ")
+    if b"%" in raw:
+        from urllib.parse import unquote_to_bytes
+
+        raw = unquote_to_bytes(raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request(f"{what} is not valid UTF-8") from None
+
+
+def parse_query(query: bytes, allowed: frozenset[str]) -> dict[str, list[str]]:
+    """Query names are case-sensitive; an unknown one is a 400 naming it."""
+    values: dict[str, list[str]] = {}
+    for pair in query.split(b"&") if query else ():
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = percent_decode(raw_name, "a query parameter name")
+        if name not in allowed:
+            raise bad_request(f"unknown query parameter {name!r}; accepted: {', '.join(sorted(allowed))}")
+        values.setdefault(name, []).append(percent_decode(raw_value, f"query parameter {name!r}"))
+    return values
+
+
+def single(values: dict[str, list[str]], name: str) -> str | None:
+    """A query parameter given at most once (a repeat is ambiguous, so refused)."""
+    found = values.get(name)
+    if found is None:
+        return None
+    if len(found) > 1:
+        raise bad_request(f"query parameter {name!r} is given more than once")
+    return found[0]
+
+
+def required(values: dict[str, list[str]], name: str) -> str:
+    value = single(values, name)
+    if not value:
+        raise bad_request(f"query parameter {name!r} is required")
+    return value
+
+
+def flag(values: dict[str, list[str]], name: str, default: bool = False) -> bool:
+    value = single(values, name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered not in ("true", "false"):
+        raise bad_request(f"query parameter {name!r} must be true or false, not {value!r}")
+    return lowered == "true"
+
+
+def split_selector(name: str) -> tuple[str, str | None]:
+    """`/a:3` -> ('/a', ':3'); ARNs too. Parameter names cannot contain ':' themselves."""
+    if name.startswith("arn:"):
+        parts = name.split(":", 5)
+        if len(parts) == 6:
+            resource, colon, selector = parts[5].partition(":")
+            base = ":".join([*parts[:5], resource])
+            return (base, ":" + selector) if colon else (name, None)
+        return name, None
+    base, colon, selector = name.partition(":")
+    return (base, ":" + selector) if colon else (name, None)
+
+
+def _first_selector(query: bytes) -> str | None:
+    """Which of `version` / `label` comes first in the raw query (AWS: the first one wins)."""
+    for pair in query.split(b"&"):
+        name = pair.partition(b"=")[0]
+        if name in (b"version", b"label"):
+            return name.decode()
+    return None
+
+
+PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow"})
+SECRET_QUERY = frozenset({"secretId", "versionId", "versionStage", "refreshNow"})
+V1_QUERY = frozenset({"versionId", "versionStage", "refreshNow"})
+MANY_QUERY = frozenset({"name", "withDecryption", "refreshNow"})
+PATH_QUERY = frozenset({"path", "recursive", "withDecryption", "refreshNow"})
+SECRETS_MANY_QUERY = frozenset({"secretId", "refreshNow"})
+
+
+def parameter_read(query: bytes) -> ParameterRead:
+    values = parse_query(query, PARAMETER_QUERY)
+    name = required(values, "name")
+    version = single(values, "version")
+    label = single(values, "label")
+    decrypt = flag(values, "withDecryption")
+    refresh = flag(values, "refreshNow")
+    base, selector = split_selector(name)
+    if version is not None and label is not None:
+        if _first_selector(query) == "label":
+            version = None
+        else:
+            label = None
+    if version is not None:
+        if not version.isascii() or not version.isdigit() or int(version) < 1 or len(version) > 19:
+            raise bad_request(f"query parameter 'version' must be a positive integer, not {version!r}")
+        asked = f":{int(version)}"
+    elif label is not None:
+        if not label:
+            raise bad_request("query parameter 'label' must not be empty")
+        asked = f":{label}"
+    else:
+        return ParameterRead(name, selector, decrypt, refresh)
+    if selector is not None:
+        raise bad_request("the name already carries a selector; do not also pass 'version' or 'label'")
+    return ParameterRead(base + asked, asked, decrypt, refresh)
+
+
+def secret_read(values: dict[str, list[str]], secret_id: str) -> SecretRead:
+    version_id = single(values, "versionId")
+    version_stage = single(values, "versionStage")
+    for name, value in (("versionId", version_id), ("versionStage", version_stage)):
+        if value == "":
+            raise bad_request(f"query parameter {name!r} must not be empty")
+    return SecretRead(secret_id, version_id, version_stage, flag(values, "refreshNow"))
+
+
+def many_read(query: bytes) -> ParametersRead:
+    values = parse_query(query, MANY_QUERY)
+    names = tuple(dict.fromkeys(values.get("name", [])))
+    if not names or not all(names):
+        raise bad_request("query parameter 'name' is required (repeat it for each parameter)")
+    if len(names) > MAX_MANY_PARAMETERS:
+        raise bad_request(f"at most {MAX_MANY_PARAMETERS} names per request, got {len(names)}")
+    return ParametersRead(names, flag(values, "withDecryption"), flag(values, "refreshNow"))
+
+
+def path_read(query: bytes) -> PathRead:
+    values = parse_query(query, PATH_QUERY)
+    path = required(values, "path")
+    if not path.startswith("/"):
+        raise bad_request("query parameter 'path' must start with '/'")
+    return PathRead(path, flag(values, "recursive", default=True), flag(values, "withDecryption"),
+                    flag(values, "refreshNow"))
+
+
+def secrets_many_read(query: bytes) -> SecretsRead:
+    values = parse_query(query, SECRETS_MANY_QUERY)
+    ids = tuple(dict.fromkeys(values.get("secretId", [])))
+    if not ids or not all(ids):
+        raise bad_request("query parameter 'secretId' is required (repeat it for each secret)")
+    if len(ids) > MAX_MANY_SECRETS:
+        raise bad_request(f"at most {MAX_MANY_SECRETS} secret ids per request, got {len(ids)}")
+    return SecretsRead(ids, flag(values, "refreshNow"))
+
+
+def _secret_get(query: bytes) -> SecretRead:
+    values = parse_query(query, SECRET_QUERY)
+    return secret_read(values, required(values, "secretId"))
+
+
+ROUTES: dict[bytes, Any] = {
+    b"/systemsmanager/parameters/get": parameter_read,
+    b"/systemsmanager/parameters/get-many": many_read,
+    b"/systemsmanager/parameters/get-by-path": path_read,
+    b"/secretsmanager/get": _secret_get,
+    b"/secretsmanager/get-many": secrets_many_read,
+}
+ROUTES.update({path + b"/": handler for path, handler in list(ROUTES.items())})
+OPEN_ROUTES: dict[bytes, Route] = {b"/ping": PING, b"/metrics": METRICS}
+V1_PREFIX = b"/v1/"
+
+
+def parse_target(target: bytes) -> Route:
+    """Route and validate a request target (path and query); raises RequestError."""
+    path, _, query = target.partition(b"?")
+    handler = ROUTES.get(path)
+    if handler is not None:
+        return handler(query)
+    if path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX):
+        secret_id = percent_decode(path[len(V1_PREFIX):], "the secret id in the path", plus_is_space=False)
+        return secret_read(parse_query(query, V1_QUERY), secret_id)
+    route = OPEN_ROUTES.get(path)
+    if route is not None:
+        return route
+    raise RequestError(404, "NotFound", "no such route: " + path.decode("ascii", "replace")[:200])
+
+
+class Router:
+    """Guard, then route: X-Forwarded-For (400), method (405), path (404), token (401), query (400)."""
+
+    def __init__(self, token: Token) -> None:
+        self.token = token
+        self._memo: dict[bytes, Route] = {}
+
+    def route(self, request: Request) -> Route:
+        if request.forwarded:
+            raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For are refused")
+        if request.method != b"GET":
+            raise RequestError(405, "MethodNotAllowed",
+                               f"method {request.method.decode()} is not allowed; use GET")
+        route = self._memo.get(request.target)
+        if route is None:
+            route = self._first_sight(request)
+        elif route is not PING and route is not METRICS and not self.token.matches(request.token):
+            raise self.unauthorized()
+        if request.has_body:
+            raise RequestError(400, "BadRequest", "a request body is not allowed on GET", close=True)
+        return route
+
+    def _first_sight(self, request: Request) -> Route:
+        """Path (404), then token (401), then query (400); a valid target is remembered."""
+        target = request.target
+        path = target.partition(b"?")[0]
+        route = OPEN_ROUTES.get(path)
+        if route is not None:
+            return route
+        if path not in ROUTES and not (path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX)):
+            raise RequestError(404, "NotFound", "no such route: " + path.decode("ascii", "replace")[:200])
+        if not self.token.matches(request.token):
+            raise self.unauthorized()
+        route = parse_target(target)
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[target] = route
+        return route
+
+    @staticmethod
+    def unauthorized() -> RequestError:
+        return RequestError(401, "Unauthorized", UNAUTHORIZED_MESSAGE)

@@ -1,0 +1,190 @@
+"""Answers requests: cache hits inline, misses through the reader, errors in the contract's shapes.
+
+`respond` returns bytes when it can answer at once (a hit, an error, /ping) and a coroutine
+when it must wait; the HTTP server writes the first directly and awaits the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from paramsecrets import log, shapes
+from paramsecrets.aws.errors import Kind, UpstreamError
+from paramsecrets.cache import Cache, Entry, State
+from paramsecrets.config import Settings
+from paramsecrets.http import responses
+from paramsecrets.http.parser import Request
+from paramsecrets.metrics import Metrics
+from paramsecrets.reader import Outcome, Reader, parameter_key, secret_key
+from paramsecrets.routes import (
+    METRICS,
+    PING,
+    ParameterRead,
+    ParametersRead,
+    PathRead,
+    RequestError,
+    Router,
+    SecretRead,
+)
+
+AWS_ERROR_TEXT = b"an unexpected error occurred while executing request"
+CLOSE = b"Connection: close\r\n"
+PING_REPLIES = {keep: responses.simple(200, responses.TEXT, b"healthy", keep) for keep in (True, False)}
+ALLOW_GET = b"Allow: GET\r\n"
+
+
+def render(entry: Entry, now: float, state: bytes, keep_alive: bool) -> bytes:
+    """A cached answer with its per-request headers, as one buffer."""
+    return b"%sAge: %d\r\nX-Paramsecrets-Cache: %s\r\n%s\r\n%s" % (
+        entry.head, entry.age(now), state, b"" if keep_alive else CLOSE, entry.body)
+
+
+class Service:
+    """The application behind the HTTP server."""
+
+    def __init__(self, settings: Settings, router: Router, cache: Cache, reader: Reader,
+                 metrics: Metrics) -> None:
+        self.router = router
+        self.cache = cache
+        self.reader = reader
+        self.metrics = metrics
+        self.aws_errors = settings.error_mode == "aws"
+        self.stale_ok = settings.stale_on_error
+        self._loaders: dict[type, Callable[[Any], Coroutine[Any, Any, Entry]]] = {
+            ParameterRead: reader.parameter, SecretRead: reader.secret, PathRead: reader.path,
+        }
+        self._background: set[asyncio.Future[None]] = set()
+
+    def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        try:
+            route = self.router.route(request)
+        except RequestError as error:
+            return self._request_error(error, request)
+        kind = type(route)
+        if kind in self._loaders:
+            entry = None
+            if not route.refresh:  # type: ignore[union-attr]
+                now = time.time()
+                found = self.cache.lookup(route.key, now)  # type: ignore[union-attr]
+                if found is not None:
+                    entry, state = found
+                    if state is not State.EXPIRED:
+                        if state is State.REFRESH:
+                            self._refresh_ahead(route, entry)
+                        self.metrics.hits += 1
+                        return render(entry, now, b"hit", request.keep_alive)
+            return self._load(route, request, entry)
+        if route is PING:
+            return PING_REPLIES[request.keep_alive]
+        if route is METRICS:
+            body = self.metrics.render(len(self.cache), self.cache.bytes)
+            return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
+        if kind is ParametersRead:
+            return self._many(request, self.reader.parameters(route), route.refresh,  # type: ignore[arg-type]
+                              lambda name: parameter_key(name, route.decrypt), self._parameters_body)  # type: ignore[union-attr]
+        return self._many(request, self.reader.secrets(route), route.refresh,  # type: ignore[arg-type]
+                          secret_key, self._secrets_body)
+
+    # Single and path reads ---------------------------------------------------------------------
+
+    async def _load(self, route: Any, request: Request, stale: Entry | None) -> bytes:
+        if route.refresh:
+            self.metrics.refresh_now += 1
+        else:
+            self.metrics.misses += 1
+        try:
+            entry = await self._loaders[type(route)](route)
+        except UpstreamError as error:
+            fallback = self._stale_fallback(stale, error, route.refresh)
+            if fallback is not None:
+                return render(fallback, time.time(), b"stale", request.keep_alive)
+            return self._upstream_error(error, request)
+        return render(entry, time.time(), b"refresh" if route.refresh else b"miss", request.keep_alive)
+
+    def _stale_fallback(self, stale: Entry | None, error: UpstreamError, refresh: bool) -> Entry | None:
+        """The last good value, when the failure is transient and staleness is allowed."""
+        if stale is None or refresh or not self.stale_ok or not error.transient:
+            return None
+        if time.time() >= stale.expires_at + self.cache.max_staleness:
+            return None
+        self.metrics.stale += 1
+        log.warn("serving a stale value: upstream failed with %s", error.code)
+        return stale
+
+    def _refresh_ahead(self, route: Any, entry: Entry) -> None:
+        entry.refreshing = True
+        self.metrics.refresh_ahead += 1
+        task = asyncio.ensure_future(self._refresh(route, entry))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refresh(self, route: Any, entry: Entry) -> None:
+        try:
+            await self._loaders[type(route)](route)
+        except UpstreamError as error:
+            entry.refreshing = False  # the next hit in the window tries again
+            log.warn("refresh ahead failed with %s; the cached value stays until it expires", error.code)
+
+    # Batch reads -------------------------------------------------------------------------------
+
+    async def _many(self, request: Request, loading: Coroutine[Any, Any, dict[str, Outcome]],
+                    refresh: bool, key_of: Callable[[str], Any],
+                    body_of: Callable[[list[bytes], list[tuple[str, UpstreamError]]], bytes]) -> bytes:
+        """Assemble a batch answer; a failure that is not per item fails the request (or goes stale)."""
+        started = time.time()
+        outcomes = await loading
+        items: list[bytes] = []
+        failed: list[tuple[str, UpstreamError]] = []
+        state, oldest = b"hit", started
+        for name, outcome in outcomes.items():
+            if isinstance(outcome, UpstreamError):
+                if outcome.per_item:
+                    failed.append((name, outcome))
+                    continue
+                lookup = None if refresh else self.cache.lookup(key_of(name), time.time())
+                outcome = self._stale_fallback(lookup[0] if lookup else None, outcome, refresh)  # type: ignore[assignment]
+                if outcome is None:
+                    return self._upstream_error(outcomes[name], request)  # type: ignore[arg-type]
+                state = b"stale"
+            elif outcome.fetched_at >= started and state == b"hit":
+                state = b"refresh" if refresh else b"miss"
+            if outcome.fetched_at >= started:
+                self.metrics.misses += 1
+            else:
+                self.metrics.hits += 1
+            items.append(outcome.body)  # type: ignore[union-attr]
+            oldest = min(oldest, outcome.fetched_at)  # type: ignore[union-attr]
+        body = body_of(items, failed)
+        extra = b"Age: %d\r\nX-Paramsecrets-Cache: %s\r\n" % (max(0, int(time.time() - oldest)), state)
+        return responses.simple(200, responses.JSON, body, request.keep_alive, extra)
+
+    @staticmethod
+    def _parameters_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
+        items = [shapes.parameter_item_bytes(body) for body in bodies]
+        return shapes.parameters_body_from_items(items, [name for name, _ in failed])
+
+    @staticmethod
+    def _secrets_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
+        items = [shapes.secret_item_bytes(body) for body in bodies]
+        errors = [{"SecretId": name, "ErrorCode": error.code, "Message": error.message} for name, error in failed]
+        return shapes.secrets_body_from_items(items, errors)
+
+    # Errors ------------------------------------------------------------------------------------
+
+    def _request_error(self, error: RequestError, request: Request) -> bytes:
+        self.metrics.errors += 1
+        if error.close:
+            request.keep_alive = False
+        extra = ALLOW_GET if error.status == 405 else b""
+        return responses.error(error.status, error.code, error.message, request.keep_alive, extra)
+
+    def _upstream_error(self, error: UpstreamError, request: Request) -> bytes:
+        self.metrics.errors += 1
+        level = log.debug if error.kind is Kind.NOT_FOUND else log.warn
+        level("upstream error %s (answering %d)", error.code, error.status)
+        if self.aws_errors:
+            return responses.simple(400, responses.TEXT, AWS_ERROR_TEXT, request.keep_alive)
+        return responses.error(error.status, error.code, log.scrub(error.message), request.keep_alive)

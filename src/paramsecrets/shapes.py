@@ -1,0 +1,103 @@
+"""The AWS extension's JSON bodies, key for key and byte for byte.
+
+Functions parse these bodies and some compare them, so the key order, the `null`s, the date
+format (RFC 3339, UTC, milliseconds) and Go's escaping of `<`, `>`, `&` are all kept.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+PARAMETER_KEYS = ("ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult", "Type",
+                  "Value", "Version")
+SECRET_KEYS = ("ARN", "CreatedDate", "Name", "SecretBinary", "SecretString", "VersionId", "VersionStages")
+DATE_KEYS = frozenset({"LastModifiedDate", "CreatedDate"})
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Go's encoding/json escapes these inside strings; they can appear nowhere else in JSON text.
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def encode(document: Any) -> bytes:
+    """Compact JSON as Go's encoder writes it."""
+    return _encoder.encode(document).translate(_GO_ESCAPES).encode()
+
+
+def rfc3339_millis(value: Any) -> Any:
+    """AWS JSON dates arrive as epoch seconds; the extension prints `2022-11-16T08:22:40.362Z`."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    millis = round(value * 1000)
+    moment = datetime.fromtimestamp(millis // 1000, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
+
+
+def _ordered(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: rfc3339_millis(item.get(key)) if key in DATE_KEYS else item.get(key) for key in keys}
+
+
+def parameter_item(parameter: dict[str, Any], selector: str | None = None) -> dict[str, Any]:
+    """One parameter in the extension's shape; `selector` fills `Selector` when AWS left it out."""
+    item = _ordered(parameter, PARAMETER_KEYS)
+    if item["Selector"] is None and selector:
+        item["Selector"] = selector
+    return item
+
+
+def parameter_body(parameter: dict[str, Any], selector: str | None = None) -> bytes:
+    return encode({"Parameter": parameter_item(parameter, selector), "ResultMetadata": {}})
+
+
+def secret_item(secret: dict[str, Any]) -> dict[str, Any]:
+    return _ordered(secret, SECRET_KEYS)
+
+
+def secret_body(secret: dict[str, Any]) -> bytes:
+    item = secret_item(secret)
+    item["ResultMetadata"] = {}
+    return encode(item)
+
+
+def parameters_body(parameters: list[dict[str, Any]], invalid: list[str] | None = None) -> bytes:
+    """Batch and path reads: items already shaped by `parameter_item`."""
+    document: dict[str, Any] = {"Parameters": parameters}
+    if invalid is not None:
+        document["InvalidParameters"] = invalid
+    document["ResultMetadata"] = {}
+    return encode(document)
+
+
+def secrets_body(values: list[dict[str, Any]], errors: list[dict[str, Any]]) -> bytes:
+    return encode({"SecretValues": values, "Errors": errors, "ResultMetadata": {}})
+
+
+def error_body(code: str, message: str) -> bytes:
+    return encode({"__type": code, "message": message})
+
+
+# Cached single answers are stored as whole bodies; batch answers are assembled from the items
+# inside them without re-encoding. These two pairs of functions own that framing.
+_PARAMETER_OPEN = b'{"Parameter":'
+_METADATA_CLOSE = b',"ResultMetadata":{}}'
+
+
+def parameter_item_bytes(body: bytes) -> bytes:
+    """The `{...}` item inside a body made by `parameter_body`."""
+    return body[len(_PARAMETER_OPEN):-len(_METADATA_CLOSE)]
+
+
+def secret_item_bytes(body: bytes) -> bytes:
+    """The item (without ResultMetadata) of a body made by `secret_body`."""
+    return body[:-len(_METADATA_CLOSE)] + b"}"
+
+
+def parameters_body_from_items(items: list[bytes], invalid: list[str] | None) -> bytes:
+    tail = b"" if invalid is None else b',"InvalidParameters":' + encode(invalid)
+    return b'{"Parameters":[' + b",".join(items) + b"]" + tail + _METADATA_CLOSE
+
+
+def secrets_body_from_items(items: list[bytes], errors: list[dict[str, Any]]) -> bytes:
+    return b'{"SecretValues":[' + b",".join(items) + b'],"Errors":' + encode(errors) + _METADATA_CLOSE

@@ -1,0 +1,124 @@
+"""A real moto server in its own process, with request recording, for integration tests.
+
+Recording is how tests prove cache behaviour: every request moto receives is listed with its
+`X-Amz-Target`, so "N reads, 1 upstream call" is counted, not assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.support.net import free_port, wait_for_http
+
+REGION = "us-east-1"
+ACCESS_KEY = "AKIATESTTESTTESTTEST"
+SECRET_KEY = "test-secret-key-not-real"
+
+
+class MotoServer:
+    """Handle on a running `moto_server` process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, recording: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.recording_path = recording
+
+    def _post(self, path: str, body: bytes = b"", content_type: str = "application/json") -> bytes:
+        request = urllib.request.Request(
+            self.url + path, data=body, method="POST", headers={"Content-Type": content_type}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    def reset(self) -> None:
+        """Wipe all state and the recording."""
+        self._post("/moto-api/reset")
+        self.clear_calls()
+
+    def clear_calls(self) -> None:
+        self._post("/moto-api/recorder/reset-recording")
+
+    def calls(self) -> list[str]:
+        """Operations received since the last clear, in order (e.g. `AmazonSSM.GetParameter`)."""
+        with urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording", timeout=10) as r:
+            text = r.read().decode()
+        operations = []
+        for line in text.splitlines():
+            if line.strip():
+                headers = json.loads(line).get("headers", {})
+                target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
+                if target:
+                    operations.append(target)
+        return operations
+
+    def count(self, operation: str | None = None) -> int:
+        """How many calls of one operation (or all) moto received since the last clear."""
+        calls = self.calls()
+        return len(calls) if operation is None else Counter(calls)[operation]
+
+    def client(self, service: str, **credentials: Any) -> Any:
+        """A botocore client for seeding and inspecting moto (tests only)."""
+        import botocore.config
+        import botocore.session
+
+        session = botocore.session.get_session()
+        return session.create_client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=credentials.get("access_key", ACCESS_KEY),
+            aws_secret_access_key=credentials.get("secret_key", SECRET_KEY),
+            aws_session_token=credentials.get("session_token"),
+            config=botocore.config.Config(retries={"max_attempts": 1}),
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_moto(workdir: Path) -> MotoServer:
+    """Start `moto_server` on a free loopback port with recording on; wait until it answers."""
+    port = free_port()
+    recording = workdir / f"moto-recording-{port}.txt"
+    env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(recording))
+    moto_bin = Path(sys.executable).with_name("moto_server")
+    log = open(workdir / f"moto-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [str(moto_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    server = MotoServer(proc, port, recording)
+    try:
+        wait_for_http(server.url + "/moto-api/", timeout=20, process=proc)
+        # The first request per service loads moto's backend (slow); pay it once here.
+        server.client("ssm").describe_parameters()
+        server.client("secretsmanager").list_secrets()
+        server.clear_calls()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    """Poll `predicate` until true or timeout; returns its last truthiness."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,0 +1,121 @@
+"""Run the real `paramsecrets serve` process for integration tests and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.net import free_port, wait_for_http
+
+TOKEN = "test-token-5f0c1e"
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+
+
+@dataclass
+class Response:
+    """One HTTP answer: status, headers with lower-case names, body bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def cache(self) -> str | None:
+        return self.headers.get("x-paramsecrets-cache")
+
+
+class ServerProcess:
+    """A `paramsecrets serve` child process bound to a free loopback port."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, token: str, log_path: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.token = token
+        self.log_path = log_path
+
+    def get(self, path: str, headers: dict[str, str] | None = None, token: bool = True,
+            method: str = "GET", body: bytes | None = None, timeout: float = 30) -> Response:
+        """Send one request on a fresh connection; the token header is added unless token=False."""
+        all_headers = {TOKEN_HEADER: self.token} if token else {}
+        all_headers.update(headers or {})
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=all_headers)
+            answer = conn.getresponse()
+            return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+        finally:
+            conn.close()
+
+    def output(self) -> str:
+        """Everything the process printed so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        """Signal the process and wait; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def server_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "paramsecrets", *args]
+
+
+def start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...] = (),
+                 port: int | None = None, wait: bool = True, timeout: float = 20) -> ServerProcess:
+    """Start `paramsecrets serve` with exactly `env`; wait for /ping unless wait=False."""
+    port = port or free_port()
+    log_path = workdir / f"server-{port}-{time.monotonic_ns()}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        server_command("serve", "--port", str(port), *args),
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+    )
+    server = ServerProcess(proc, port, env.get("AWS_TOKEN", TOKEN), log_path)
+    if wait:
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/ping", timeout=timeout, process=proc)
+        except BaseException:
+            server.stop()
+            raise RuntimeError(f"server did not start:\n{server.output()}") from None
+    return server
+
+
+def run_command(args: list[str], env: dict[str, str], workdir: Path, timeout: float = 30,
+                stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a `paramsecrets ...` command to completion, capturing output."""
+    return subprocess.run(server_command(*args), env=env, cwd=workdir, capture_output=True,
+                          timeout=timeout, input=stdin)
+
+
+def base_env(moto_url: str, home: Path) -> dict[str, str]:
+    """A clean environment pointing at moto, with only what the server should see."""
+    from tests.support.moto import ACCESS_KEY, REGION, SECRET_KEY
+
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_TOKEN": TOKEN,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
