@@ -78,7 +78,7 @@ class MotoServer:
             aws_access_key_id=credentials.get("access_key", ACCESS_KEY),
             aws_secret_access_key=credentials.get("secret_key", SECRET_KEY),
             aws_session_token=credentials.get("session_token"),
-            config=botocore.config.Config(retries={"max_attempts": 1}),
+            config=botocore.config.Config(retries={"total_max_attempts": 1}),
         )
 
     def stop(self) -> None:
