@@ -1,0 +1,238 @@
+"""The examples run for real against a real server and moto: the Node.js handler under node,
+the Python handler (installed and vendored), the shell handler (paramsecrets CLI and curl+jq)
+and the shell custom runtime's bootstrap under the Lambda Runtime Interface Emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from paramsecrets.client import AWS_GENERIC_ERROR
+from tests.support.moto import MotoServer
+from tests.support.net import free_port, wait_for_http
+from tests.support.server import ServerProcess
+
+Start = Callable[..., ServerProcess]
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+CLIENT_PY = REPO / "src" / "paramsecrets" / "client.py"
+NODE = shutil.which("node")
+PARAMETER = "/app/config/db-host"
+SECRET = "prod/db+blue green:ü"  # `+`, space, `:` and non-ASCII: all must be URL-encoded
+
+
+@pytest.fixture
+def seeded(moto: MotoServer) -> MotoServer:
+    moto.client("ssm").put_parameter(Name=PARAMETER, Value="db.internal", Type="String")
+    moto.client("secretsmanager").create_secret(
+        Name=SECRET, SecretString=json.dumps({"username": "app_user", "password": "not-to-be-printed"}))
+    return moto
+
+
+def function_env(server: ServerProcess, aws_env: dict[str, str], **extra: str) -> dict[str, str]:
+    """What a function sees: the port and token, its own settings; no AWS endpoint needed."""
+    return {"PATH": aws_env["PATH"], "HOME": aws_env["HOME"],
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(server.port),
+            "AWS_SESSION_TOKEN": server.token, "CONFIG_PARAMETER": PARAMETER, "DB_SECRET_ID": SECRET,
+            **extra}
+
+
+# ---- Node.js --------------------------------------------------------------------------------
+
+NODE_RUN = """
+const { handler } = await import(process.argv[1]);
+try {
+  console.log(JSON.stringify(await handler({})));
+} catch (error) {
+  console.log(JSON.stringify({ name: error.name, status: error.status, code: error.code,
+                               message: error.message }));
+}
+"""
+
+
+def run_node(env: dict[str, str]) -> dict[str, object]:
+    assert NODE is not None
+    done = subprocess.run([NODE, "--input-type=module", "-e", NODE_RUN,
+                           (EXAMPLES / "node" / "index.mjs").as_uri()],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_example(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer) -> None:
+    result = run_node(function_env(server, aws_env))
+    assert result["statusCode"] == 200
+    assert json.loads(str(result["body"])) == {"dbHost": "db.internal", "dbUser": "app_user"}
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_example_errors(server: ServerProcess, aws_env: dict[str, str],
+                             seeded: MotoServer, tmp_path: Path) -> None:
+    missing = run_node(function_env(server, aws_env, CONFIG_PARAMETER="/app/missing"))
+    assert missing["name"] == "ParamSecretsError"
+    assert (missing["status"], missing["code"]) == (404, "ParameterNotFound")
+    token_file = tmp_path / "token"
+    token_file.write_text("wrong\n")
+    denied = run_node(function_env(server, aws_env, AWS_SESSION_TOKEN=f"file://{token_file}"))
+    assert (denied["status"], denied["code"]) == (401, "Unauthorized")
+    gone = run_node(function_env(server, aws_env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(free_port())))
+    assert "nothing is listening" in str(gone["message"])
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_example_against_aws_error_mode(start: Start, aws_env: dict[str, str],
+                                             seeded: MotoServer) -> None:
+    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_MODE="aws")
+    ok = run_node(function_env(server, aws_env))
+    assert ok["statusCode"] == 200
+    failed = run_node(function_env(server, aws_env, DB_SECRET_ID="nope"))
+    assert failed["status"] == 400 and AWS_GENERIC_ERROR in str(failed["message"])
+
+
+# ---- Python ---------------------------------------------------------------------------------
+
+PYTHON_RUN = "import json, app; print(json.dumps(app.handler({}, None)))"
+
+
+def test_python_example(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer) -> None:
+    done = subprocess.run([sys.executable, "-c", PYTHON_RUN], cwd=EXAMPLES / "python",
+                          env=function_env(server, aws_env), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"db_host": "db.internal", "db_user": "app_user", "new_ui": False}
+
+
+def test_python_example_with_the_client_vendored(server: ServerProcess, aws_env: dict[str, str],
+                                                 seeded: MotoServer, tmp_path: Path) -> None:
+    """The README's other way: client.py copied next to app.py; no site-packages at all."""
+    seeded.client("ssm").put_parameter(Name="/app/flags/new-ui", Value="on", Type="String")
+    task = tmp_path / "task"
+    task.mkdir()
+    shutil.copy(EXAMPLES / "python" / "app.py", task / "app.py")
+    shutil.copy(CLIENT_PY, task / "paramsecrets_client.py")
+    done = subprocess.run([sys.executable, "-S", "-c", PYTHON_RUN], cwd=task,
+                          env=function_env(server, aws_env), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["body"])["new_ui"] is True
+
+
+# ---- shell ----------------------------------------------------------------------------------
+
+
+def paramsecrets_on_path(tmp_path: Path) -> str:
+    """A `paramsecrets` command on PATH, as a user with the package installed has."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    wrapper = bin_dir / "paramsecrets"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m paramsecrets "$@"\n')
+    wrapper.chmod(0o755)
+    return str(bin_dir)
+
+
+def run_shell_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script = f'. "{EXAMPLES / "shell" / "function.sh"}"; handler "{{}}"'
+    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("mode", ["cli", "curl"])
+def test_shell_handler(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer,
+                       tmp_path: Path, mode: str) -> None:
+    if mode == "curl" and not (shutil.which("curl") and shutil.which("jq")):
+        pytest.skip("curl and jq are needed for the curl mode")
+    env = function_env(server, aws_env)
+    if mode == "cli":
+        env["PATH"] = paramsecrets_on_path(tmp_path) + os.pathsep + env["PATH"]
+    else:
+        assert shutil.which("paramsecrets", path=env["PATH"]) is None
+    done = run_shell_handler(env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"db_host": "db.internal", "db_user": "app_user"}
+
+
+@pytest.mark.parametrize("mode", ["cli", "curl"])
+def test_shell_handler_failure_says_why(server: ServerProcess, aws_env: dict[str, str],
+                                        seeded: MotoServer, tmp_path: Path, mode: str) -> None:
+    if mode == "curl" and not (shutil.which("curl") and shutil.which("jq")):
+        pytest.skip("curl and jq are needed for the curl mode")
+    env = function_env(server, aws_env, CONFIG_PARAMETER="/app/missing")
+    if mode == "cli":
+        env["PATH"] = paramsecrets_on_path(tmp_path) + os.pathsep + env["PATH"]
+    done = run_shell_handler(env)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "ParameterNotFound" in done.stderr
+
+
+# ---- the custom runtime under the Runtime Interface Emulator --------------------------------
+
+
+def rie_binary() -> Path | None:
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower())
+    path = REPO / ".cache" / "rie" / f"aws-lambda-rie-{arch}"
+    return path if arch and path.is_file() else None
+
+
+@pytest.fixture
+def shell_function(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """RIE running examples/shell/bootstrap as a custom runtime; yields the invoke URL."""
+    rie = rie_binary()
+    if rie is None:
+        pytest.skip("no Runtime Interface Emulator in .cache/rie (run `make rie`)")
+    if not (shutil.which("curl") and shutil.which("jq")):
+        pytest.skip("the bootstrap needs curl, and the handler jq when paramsecrets is not on PATH")
+    task = tmp_path / "task"
+    task.mkdir()
+    for name in ("bootstrap", "function.sh"):
+        shutil.copy2(EXAMPLES / "shell" / name, task / name)
+    port = free_port()
+    env = function_env(server, aws_env, _HANDLER="function.handler", LAMBDA_TASK_ROOT=str(task))
+    log = open(tmp_path / "rie.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(rie), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+         "--runtime-api-address", f"127.0.0.1:{free_port()}", str(task / "bootstrap")],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", timeout=10, process=proc)
+        yield f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # RIE and the runtime it started: our own group
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def invoke(url: str) -> dict[str, object]:
+    request = urllib.request.Request(url, data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_shell_bootstrap_under_rie(shell_function: str, seeded: MotoServer) -> None:
+    assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "app_user"}
+    assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "app_user"}  # warm
+
+
+def test_shell_bootstrap_reports_handler_errors(shell_function: str, moto: MotoServer) -> None:
+    """Nothing seeded: the handler fails, the bootstrap posts an error naming no value, and
+    the same runtime serves the next invoke once the values exist."""
+    result = invoke(shell_function)
+    assert result.get("errorType") == "HandlerError"
+    moto.client("ssm").put_parameter(Name=PARAMETER, Value="db.internal", Type="String")
+    moto.client("secretsmanager").create_secret(Name=SECRET, SecretString='{"username": "u"}')
+    assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "u"}
