@@ -13,7 +13,9 @@ const PORT = process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || "2773";
 const BASE = `http://127.0.0.1:${PORT}`;
 const TOKEN_ENV = (process.env.PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV ||
   "AWS_TOKEN,AWS_SESSION_TOKEN,AWS_CONTAINER_AUTHORIZATION_TOKEN").split(",").map((s) => s.trim());
-const RETRY_MS = 3000; // while the server is not listening yet (a cold start's INIT)
+// How long connection-refused is retried while the server is not listening yet (a cold
+// start's INIT); the same variable as the Python client's, default 3 s.
+const RETRY_MS = 1000 * Number(process.env.PARAMSECRETS_CLIENT_RETRY_SECONDS || 3);
 
 // The token: the first set variable of the list; `file:///path` means the file's content.
 // Looked up per call: after a SnapStart restore only AWS_CONTAINER_AUTHORIZATION_TOKEN is set.

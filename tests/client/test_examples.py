@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,8 +88,11 @@ def test_node_example_errors(server: ServerProcess, aws_env: dict[str, str],
     token_file.write_text("wrong\n")
     denied = run_node(function_env(server, aws_env, AWS_SESSION_TOKEN=f"file://{token_file}"))
     assert (denied["status"], denied["code"]) == (401, "Unauthorized")
-    gone = run_node(function_env(server, aws_env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(free_port())))
+    started = time.monotonic()
+    gone = run_node(function_env(server, aws_env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(free_port()),
+                                 PARAMSECRETS_CLIENT_RETRY_SECONDS="0.5"))
     assert "nothing is listening" in str(gone["message"])
+    assert 0.5 <= time.monotonic() - started < 3
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
