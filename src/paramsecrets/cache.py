@@ -35,7 +35,8 @@ class State(Enum):
 class Entry:
     """One cached answer: the HTTP head and body bytes, and when they were fetched."""
 
-    __slots__ = ("body", "expires_at", "fetched_at", "head", "key", "refresh_at", "refreshing", "size")
+    __slots__ = ("body", "expires_at", "fetched_at", "head", "key", "refresh_at", "refreshing", "size",
+                 "variant_free")
 
     def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float) -> None:
         self.key = key
@@ -46,6 +47,7 @@ class Entry:
         self.refresh_at = fetched_at + ttl * REFRESH_AHEAD_AT
         self.refreshing = False
         self.size = len(head) + len(body) + ENTRY_OVERHEAD
+        self.variant_free = False  # also answers for its key's alternate (see Cache.lookup)
 
     def age(self, now: float) -> int:
         """Whole seconds since the value was fetched (the `Age` header)."""
@@ -74,11 +76,18 @@ class Cache:
     def enabled(self) -> bool:
         return self.max_entries > 0
 
-    def lookup(self, key: Hashable, now: float) -> tuple[Entry, State] | None:
-        """The entry for `key` and how it may be used, or None when there is nothing usable."""
+    def lookup(self, key: Hashable, now: float, alternate: Hashable = None) -> tuple[Entry, State] | None:
+        """The entry for `key` and how it may be used, or None when there is nothing usable.
+
+        `alternate` names a sibling key whose entry may answer too, if it is `variant_free`
+        (a String parameter read with or without decryption is the same answer).
+        """
         entry = self._entries.get(key)
         if entry is None:
-            return None
+            entry = self._entries.get(alternate) if alternate is not None else None
+            if entry is None or not entry.variant_free:
+                return None
+            key = alternate
         if now < entry.expires_at:
             self._entries.move_to_end(key)
             if self.refresh_ahead and now >= entry.refresh_at and not entry.refreshing:
@@ -89,11 +98,13 @@ class Cache:
         self._remove(entry)
         return None
 
-    def store(self, key: Hashable, head: bytes, body: bytes, ttl: float, fetched_at: float) -> Entry:
+    def store(self, key: Hashable, head: bytes, body: bytes, ttl: float, fetched_at: float,
+              variant_free: bool = False) -> Entry:
         """Keep a fresh answer (unless caching is off for it) and return its entry either way."""
         if self.jitter and ttl > 0:
             ttl *= 1.0 - self.jitter * random.random()
         entry = Entry(key, head, body, fetched_at, ttl)
+        entry.variant_free = variant_free
         if ttl <= 0 or not self.enabled or entry.size > self.max_bytes:
             self.discard(key)
             return entry
@@ -107,7 +118,7 @@ class Cache:
         return entry
 
     def discard(self, key: Hashable) -> None:
-        entry = self._entries.get(key)
+        entry = self._entries.get(key) if key is not None else None
         if entry is not None:
             self._remove(entry)
 

@@ -23,7 +23,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -197,7 +197,7 @@ def _clean_message(message: str, token: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_port(environ: dict[str, str] | None = None) -> int:
+def resolve_port(environ: Mapping[str, str] | None = None) -> int:
     """`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, default 2773; ValueError names a bad value."""
     env = os.environ if environ is None else environ
     raw = env.get(PORT_ENV, "").strip()
@@ -212,7 +212,7 @@ def resolve_port(environ: dict[str, str] | None = None) -> int:
     return port
 
 
-def resolve_retry_seconds(environ: dict[str, str] | None = None) -> float:
+def resolve_retry_seconds(environ: Mapping[str, str] | None = None) -> float:
     """`PARAMSECRETS_CLIENT_RETRY_SECONDS`, default 3; how long connection-refused is retried."""
     env = os.environ if environ is None else environ
     raw = env.get(RETRY_ENV, "").strip()
@@ -227,7 +227,7 @@ def resolve_retry_seconds(environ: dict[str, str] | None = None) -> float:
     return seconds
 
 
-def token_env_names(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+def token_env_names(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The variables to look in for the token, in order (`PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV`)."""
     env = os.environ if environ is None else environ
     raw = env.get(TOKEN_ENV_ENV, "")
@@ -240,11 +240,11 @@ class _TokenFileCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[tuple[int, int], str]] = {}
+        self._entries: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def read(self, path: str) -> str:
         stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a rename-based rotation too
         with self._lock:
             cached = self._entries.get(path)
             if cached is not None and cached[0] == stamp:
@@ -259,7 +259,7 @@ class _TokenFileCache:
 _token_files = _TokenFileCache()
 
 
-def resolve_token(environ: dict[str, str] | None = None) -> str | None:
+def resolve_token(environ: Mapping[str, str] | None = None) -> str | None:
     """The first set, non-empty variable among the token list; `file:///path` means the file's
     content, trimmed. None when no variable is set. Raises UnauthorizedError (no status) when
     the named file can't be read, naming the variable and path, never a value."""
@@ -318,12 +318,13 @@ class Client:
     timeout: seconds to wait for one answer (the server may be fetching from AWS).
     retry_seconds: how long connection-refused is retried (nothing listening yet), default
         from PARAMSECRETS_CLIENT_RETRY_SECONDS, else 3; 0 tries once.
+    environ: where to read those variables and the token (default os.environ).
     """
 
     def __init__(self, port: int | None = None, token: str | None = None, *,
                  host: str = DEFAULT_HOST, timeout: float = DEFAULT_TIMEOUT,
                  retry_seconds: float | None = None,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
         self.host = host
         self.port = resolve_port(environ) if port is None else int(port)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from paramsecrets import log, shapes
@@ -28,6 +28,7 @@ from paramsecrets.routes import (
 )
 
 Outcome = Entry | UpstreamError
+DEFINITIVE = (Kind.NOT_FOUND, Kind.DENIED)  # answers that end a cached value's life at once
 
 
 def parameter_key(name: str, decrypt: bool) -> tuple[str, str, bool]:
@@ -58,45 +59,53 @@ class Reader:
 
     # Single reads -------------------------------------------------------------------------
 
-    async def parameter(self, read: ParameterRead) -> Entry:
-        twin = await self._decrypting_twin(read.key, read.decrypt, read.refresh)
-        if twin is not None:
-            return twin
-        return await self.flights.run(read.key, lambda: self._fetch_parameter(read))
+    async def _load(self, keys: tuple[Hashable, ...], load: Callable[[], Awaitable[Entry]]) -> Entry:
+        """One flight for keys[0]; a definitive answer (not found, denied) also drops what we held."""
+        try:
+            return await self.flights.run(keys[0], load)
+        except UpstreamError as error:
+            if error.kind in DEFINITIVE:
+                for key in keys:
+                    self.cache.discard(key)
+            raise
 
-    async def _decrypting_twin(self, key: tuple[Any, ...], decrypt: bool, refresh: bool) -> Entry | None:
+    async def parameter(self, read: ParameterRead) -> Entry:
+        joined = await self._join_decrypting_read(read.key, read.alternate, read.decrypt, read.refresh)
+        if joined is not None:
+            return joined
+        return await self._load((read.key, read.alternate), lambda: self._fetch_parameter(read))
+
+    async def _join_decrypting_read(self, key: Hashable, alternate: Hashable, decrypt: bool,
+                                    refresh: bool) -> Entry | None:
         """A plain read joins a running decrypting fetch (a prefetch) of the same name or path.
 
-        Decryption changes nothing for String and StringList values, so that fetch stores its
-        answer under both keys; only SecureStrings need a fetch of their own.
+        Decryption changes nothing for String and StringList values, so that fetch's entry
+        answers the plain read too; only SecureStrings need a fetch of their own.
         """
         if decrypt or refresh:
             return None
-        running = self.flights.joining((*key[:-1], True))
+        running = self.flights.joining(alternate)
         if running is None:
             return None
         try:
             await asyncio.shield(running)
         except UpstreamError:
             return None
-        return self.cache.peek(key)
+        found = self.cache.lookup(key, time.time(), alternate)
+        return found[0] if found is not None else None
 
     async def _fetch_parameter(self, read: ParameterRead) -> Entry:
         upstream = await self._upstream()
         log.debug("fetching parameter %s", read.name)
         parameter = await upstream.ssm.get_parameter(read.name, read.decrypt)
-        return self._store_parameter(read.name, read.decrypt, parameter, read.selector)
+        return self._store_parameter(read.key, parameter, read.selector)
 
-    def _store_parameter(self, name: str, decrypt: bool, parameter: dict[str, Any],
-                         selector: str | None) -> Entry:
-        """Store under the read's key, and under its twin when decryption makes no difference."""
+    def _store_parameter(self, key: Hashable, parameter: dict[str, Any], selector: str | None) -> Entry:
         body = shapes.parameter_body(parameter, selector)
-        if parameter.get("Type") != "SecureString":
-            self._store(parameter_key(name, not decrypt), body, self.ssm_ttl)
-        return self._store(parameter_key(name, decrypt), body, self.ssm_ttl)
+        return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString")
 
     async def secret(self, read: SecretRead) -> Entry:
-        return await self.flights.run(read.key, lambda: self._fetch_secret(read))
+        return await self._load((read.key,), lambda: self._fetch_secret(read))
 
     async def _fetch_secret(self, read: SecretRead) -> Entry:
         upstream = await self._upstream()
@@ -104,18 +113,19 @@ class Reader:
         secret = await upstream.secrets.get_secret_value(read.secret_id, read.version_id, read.version_stage)
         return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl)
 
-    def _store(self, key: Hashable, body: bytes, ttl: float) -> Entry:
-        entry = self.cache.store(key, responses.head(200, responses.JSON, len(body)), body, ttl, time.time())
+    def _store(self, key: Hashable, body: bytes, ttl: float, variant_free: bool = False) -> Entry:
+        head = responses.head(200, responses.JSON, len(body))
+        entry = self.cache.store(key, head, body, ttl, time.time(), variant_free)
         log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry
 
     # Path reads -----------------------------------------------------------------------------
 
     async def path(self, read: PathRead) -> Entry:
-        twin = await self._decrypting_twin(read.key, read.decrypt, read.refresh)
-        if twin is not None:
-            return twin
-        return await self.flights.run(read.key, lambda: self._fetch_path(read))
+        joined = await self._join_decrypting_read(read.key, read.alternate, read.decrypt, read.refresh)
+        if joined is not None:
+            return joined
+        return await self._load((read.key, read.alternate), lambda: self._fetch_path(read))
 
     async def _fetch_path(self, read: PathRead) -> Entry:
         upstream = await self._upstream()
@@ -123,34 +133,36 @@ class Reader:
         found = await upstream.ssm.get_parameters_by_path(read.path, read.recursive, read.decrypt)
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
-            self._store_parameter(parameter["Name"], read.decrypt, parameter, None)
+            self._store_parameter(parameter_key(parameter["Name"], read.decrypt), parameter, None)
         body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
-        if not any(parameter.get("Type") == "SecureString" for parameter in found):
-            self._store(PathRead(read.path, read.recursive, not read.decrypt).key, body, self.ssm_ttl)
-        return self._store(read.key, body, self.ssm_ttl)
+        plain = not any(parameter.get("Type") == "SecureString" for parameter in found)
+        return self._store(read.key, body, self.ssm_ttl, variant_free=plain)
 
     # Batch reads ------------------------------------------------------------------------------
 
     async def parameters(self, read: ParametersRead) -> dict[str, Outcome]:
         """An Entry or an UpstreamError for every requested name."""
         keys = {name: parameter_key(name, read.decrypt) for name in read.names}
+        alternates = {name: parameter_key(name, not read.decrypt) for name in read.names}
         return await self._batch(keys, read.refresh, lambda names, futures: self._fetch_parameters(
-            names, read.decrypt, futures))
+            names, read.decrypt, futures), alternates)
 
     async def secrets(self, read: SecretsRead) -> dict[str, Outcome]:
         """An Entry or an UpstreamError for every requested secret id."""
         keys = {secret_id: secret_key(secret_id) for secret_id in read.secret_ids}
         return await self._batch(keys, read.refresh, self._fetch_secrets)
 
-    async def _batch(self, keys: dict[str, Hashable], refresh: bool, fetch: Any) -> dict[str, Outcome]:
+    async def _batch(self, keys: dict[str, Hashable], refresh: bool, fetch: Any,
+                     alternates: dict[str, Hashable] | None = None) -> dict[str, Outcome]:
         """Answer from fresh entries, join running flights, fetch the rest in one batch task."""
         now = time.time()
+        alternates = alternates or {}
         outcomes: dict[str, Outcome] = {}
         waits: dict[str, asyncio.Future[Any]] = {}
         missing: list[str] = []
         for name, key in keys.items():
             if not refresh:
-                found = self.cache.lookup(key, now)
+                found = self.cache.lookup(key, now, alternates.get(name))
                 if found is not None and found[1] is not State.EXPIRED:
                     outcomes[name] = found[0]
                     continue
@@ -172,6 +184,9 @@ class Reader:
                 outcomes[name] = await asyncio.shield(future)
             except UpstreamError as error:
                 outcomes[name] = error
+                if error.kind in DEFINITIVE:
+                    self.cache.discard(keys[name])
+                    self.cache.discard(alternates.get(name))
         return {name: outcomes[name] for name in keys}
 
     async def _fetch_parameters(self, names: list[str], decrypt: bool,
@@ -185,7 +200,8 @@ class Reader:
             if parameter is None:
                 futures[name].set_exception(not_found("ParameterNotFound", "parameter"))
             else:
-                futures[name].set_result(self._store_parameter(name, decrypt, parameter, split_selector(name)[1]))
+                entry = self._store_parameter(parameter_key(name, decrypt), parameter, split_selector(name)[1])
+                futures[name].set_result(entry)
 
     async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Any]]) -> None:
         upstream = await self._upstream()

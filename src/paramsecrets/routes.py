@@ -49,6 +49,11 @@ class ParameterRead:
     def key(self) -> tuple[str, str, bool]:
         return ("parameter", self.name, self.decrypt)
 
+    @property
+    def alternate(self) -> tuple[str, str, bool]:
+        """The same read with the other decryption flag: the same answer for a String."""
+        return ("parameter", self.name, not self.decrypt)
+
 
 @dataclass(frozen=True, slots=True)
 class SecretRead:
@@ -62,6 +67,8 @@ class SecretRead:
     @property
     def key(self) -> tuple[str, str, str | None, str | None]:
         return ("secret", self.secret_id, self.version_id, self.version_stage)
+
+    alternate = None  # a secret has one form
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,10 @@ class PathRead:
     @property
     def key(self) -> tuple[str, str, bool, bool]:
         return ("path", self.path, self.recursive, self.decrypt)
+
+    @property
+    def alternate(self) -> tuple[str, str, bool, bool]:
+        return ("path", self.path, self.recursive, not self.decrypt)
 
 
 @dataclass(frozen=True, slots=True)

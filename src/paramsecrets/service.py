@@ -68,7 +68,7 @@ class Service:
             entry = None
             if not route.refresh:  # type: ignore[union-attr]
                 now = time.time()
-                found = self.cache.lookup(route.key, now)  # type: ignore[union-attr]
+                found = self.cache.lookup(route.key, now, route.alternate)  # type: ignore[union-attr]
                 if found is not None:
                     entry, state = found
                     if state is not State.EXPIRED:
@@ -83,10 +83,12 @@ class Service:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
         if kind is ParametersRead:
+            decrypt = route.decrypt  # type: ignore[union-attr]
             return self._many(request, self.reader.parameters(route), route.refresh,  # type: ignore[arg-type]
-                              lambda name: parameter_key(name, route.decrypt), self._parameters_body)  # type: ignore[union-attr]
+                              lambda name: (parameter_key(name, decrypt), parameter_key(name, not decrypt)),
+                              self._parameters_body)
         return self._many(request, self.reader.secrets(route), route.refresh,  # type: ignore[arg-type]
-                          secret_key, self._secrets_body)
+                          lambda name: (secret_key(name), None), self._secrets_body)
 
     # Single and path reads ---------------------------------------------------------------------
 
@@ -144,7 +146,7 @@ class Service:
                 if outcome.per_item:
                     failed.append((name, outcome))
                     continue
-                lookup = None if refresh else self.cache.lookup(key_of(name), time.time())
+                lookup = None if refresh else self.cache.lookup(*key_of(name), now=time.time())
                 outcome = self._stale_fallback(lookup[0] if lookup else None, outcome, refresh)  # type: ignore[assignment]
                 if outcome is None:
                     return self._upstream_error(outcomes[name], request)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ HEADER_TIMEOUT_S = 10.0  # a partial request older than this is dropped (slow cl
 IDLE_TIMEOUT_S = 300.0  # an idle keep-alive connection older than this is closed
 SWEEP_EVERY_S = 5.0
 MAX_PENDING_BYTES = 64 * 1024  # buffered pipelined input while a miss is answered
+LINGER_S = 2.0  # how long a closing connection waits for the peer to close
 
 Reply = bytes | Coroutine[Any, Any, bytes]
 
@@ -62,6 +63,8 @@ class Connection(asyncio.Protocol):
             self.server.drained.set()
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # lingering close: input is read and dropped until the peer closes
         self.last_active = time.monotonic()
         self.buffer = self.buffer + data if self.buffer else data
         if self.waiting:
@@ -104,7 +107,7 @@ class Connection(asyncio.Protocol):
             return
         self.buffer = buffer
         if self.server.stopping and not buffer:
-            self._close()
+            self._close(linger=False)
 
     def _answered(self, task: asyncio.Future[bytes], request: Request) -> None:
         self.waiting = False
@@ -130,9 +133,25 @@ class Connection(asyncio.Protocol):
         self.transport.write(responses.error(status, code, message, keep_alive=False))  # type: ignore[union-attr]
         self._close()
 
-    def _close(self) -> None:
+    def _close(self, linger: bool = True) -> None:
+        """Lingering close: send FIN after the answer, drop further input, close when the peer does.
+
+        Closing a socket with unread input makes the kernel send RST, which can destroy the
+        answer (a 400 or 429) before the client reads it.
+        """
+        if self.closing:
+            return
         self.closing = True
-        self.transport.close()  # type: ignore[union-attr]
+        transport = self.transport
+        assert transport is not None
+        if linger and transport.can_write_eof():
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER_S, transport.close)
+        else:
+            transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the peer is done: let the transport close
 
     def idle_for(self, now: float) -> float:
         return now - self.last_active
@@ -176,7 +195,8 @@ class HttpServer:
                 if connection.waiting:
                     continue
                 idle = connection.idle_for(now)
-                if (connection.buffer and idle > HEADER_TIMEOUT_S) or idle > IDLE_TIMEOUT_S:
+                if not connection.closing and (
+                        (connection.buffer and idle > HEADER_TIMEOUT_S) or idle > IDLE_TIMEOUT_S):
                     connection._close()
 
     async def stop(self, grace_s: float) -> None:
@@ -189,11 +209,11 @@ class HttpServer:
             self._sweeper.cancel()
         for connection in list(self.connections):
             if not connection.waiting:
-                connection._close()
+                connection._close(linger=False)  # idle: nothing unread, no reason to wait
         if self.connections:
             try:
                 await asyncio.wait_for(self.drained.wait(), grace_s)
             except TimeoutError:
                 log.warn("%d connections still busy at shutdown; closing them", len(self.connections))
                 for connection in list(self.connections):
-                    connection._close()
+                    connection.transport.close()  # type: ignore[union-attr]
