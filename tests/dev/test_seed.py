@@ -157,6 +157,12 @@ def test_packaged_example_has_every_kind() -> None:
     assert any("AWSPREVIOUS" in s.final_stages() for s in result.secrets)
 
 
+def test_a_file_that_is_not_utf8() -> None:
+    with pytest.raises(SeedError) as caught:
+        seed.parse(b'[[parameter]]\nname = "/a"\nvalue = "caf\xe9"\n', SOURCE)
+    assert str(caught.value) == "seed.toml: not UTF-8 text (line 3); TOML files are UTF-8"
+
+
 def test_load_reports_an_unreadable_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(SeedError) as caught:

@@ -115,6 +115,8 @@ def _run(seed: Seed, token_variable: str, token: str, port: int, log_level: str 
         running = backend.start()
     except backend.BackendError as error:
         return fail(str(error))
+    except KeyboardInterrupt:  # Ctrl-C during the slow import
+        return fail("interrupted", 130)
     try:
         backend.apply_environment(backend.environment(os.environ, running.url, token_variable, token))
         backend.apply_seed(running.url, seed)
@@ -129,9 +131,11 @@ def _run(seed: Seed, token_variable: str, token: str, port: int, log_level: str 
         return fail("interrupted", 130)
     finally:
         running.stop()
-    if code == 0:
-        say("stopped; the embedded backend and everything in it are gone.")
-    return code
+    if code != 0:
+        return fail(f"the server exited with code {code} (its reason is above); the embedded backend is stopped too.",
+                    code)
+    say("stopped; the embedded backend and everything in it are gone.")
+    return 0
 
 
 def _short(path: str) -> str:

@@ -147,7 +147,11 @@ def load(path: str | Path) -> Seed:
 
 def parse(data: bytes | str, source: str) -> Seed:
     """Check a seed document; `source` names it in messages (normally its path)."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1 if isinstance(data, bytes) else 0
+        raise SeedError(f"{source}: not UTF-8 text (line {line}); TOML files are UTF-8") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -1,0 +1,345 @@
+"""The real `paramsecrets dev` command, as a process: seeded moto, real HTTP, the banner's curl lines,
+Ctrl-C, and the ways it refuses to start."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.support.net import free_port
+
+TOKEN = "itest-token-7d3a"
+HEADER = "X-Aws-Parameters-Secrets-Token"
+CERT = bytes(range(256))
+API_KEY_V1_ID = "0a1b2c3d-0000-4000-8000-00000000a001"
+# Values the command must never print (the SecureString and every secret).
+SECRET_VALUES = ("itest-param-secret", "itest-json-secret", "itest-key-1", "itest-key-2", "itest-key-3")
+SEED = f"""
+[[parameter]]
+name = "/itest/db/host"
+value = "itest-host"
+
+[[parameter]]
+name = "/itest/flags"
+type = "StringList"
+value = ["alpha", "beta", "gamma"]
+
+[[parameter]]
+name = "/itest/db/password"
+type = "SecureString"
+value = "itest-param-secret"
+kms_key_id = "alias/itest"
+
+[[parameter]]
+name = "/itest/config"
+description = "versioned and labelled"
+versions = ["cfg-v1", "cfg-v2", "cfg-v3"]
+labels = {{ prod = 2, canary = 3 }}
+
+[[secret]]
+name = "itest/db+primary@x=1"
+value = {{ username = "app", password = "itest-json-secret", port = 5432 }}
+
+[[secret]]
+name = "itest/cert"
+binary = "{base64.b64encode(CERT).decode()}"
+
+[[secret]]
+name = "itest/api-key"
+versions = [
+  {{ value = "itest-key-1", id = "{API_KEY_V1_ID}" }},
+  {{ value = "itest-key-2" }},
+  {{ value = "itest-key-3", stages = ["AWSPENDING"] }},
+]
+"""
+
+
+def dev_env(home: Path, **extra: str) -> dict[str, str]:
+    """The test runner's environment without AWS or extension settings, plus `extra`."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("AWS_", "PARAMETERS_SECRETS_EXTENSION_"))
+           and name not in ("SSM_PARAMETER_STORE_TTL", "SECRETS_MANAGER_TTL")}
+    env.update(HOME=str(home), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Dev:
+    """A running `paramsecrets dev` process; its stdout and stderr go to files."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], workdir: Path, port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self.out_path, self.err_path = workdir / f"dev-{port}.out", workdir / f"dev-{port}.err"
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=workdir)
+
+    @property
+    def stdout(self) -> str:
+        return self.out_path.read_text()
+
+    @property
+    def stderr(self) -> str:
+        return self.err_path.read_text()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until /ping answers 200 (moto import + seeding + server start)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dev exited with {self.proc.returncode}:\n{self.stdout}\n{self.stderr}")
+            try:
+                if self.request("/ping", token=False)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"dev not ready within {timeout}s:\n{self.stdout}\n{self.stderr}")
+
+    def request(self, target: str, token: bool = True) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            conn.request("GET", target, headers={HEADER: self.token} if token else {})
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
+
+    def get(self, target: str) -> dict[str, Any]:
+        status, body = self.request(target)
+        assert status == 200, (target, status, body)
+        return json.loads(body)
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        return self.proc.returncode
+
+    def curl_lines(self) -> dict[str, str]:
+        """The banner's commands, by their title line."""
+        lines = self.stdout.splitlines()
+        return {lines[i - 1].strip(): line.strip() for i, line in enumerate(lines) if line.startswith("    curl ")}
+
+
+def start_dev(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Dev:
+    port = free_port()
+    argv = [sys.executable, "-m", "paramsecrets", "dev", "--port", str(port), "--token", TOKEN, *args]
+    return Dev(argv, env or dev_env(tmp_path), tmp_path, port, TOKEN)
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    """One `paramsecrets dev --seed` for the module, started in a hostile environment: a Lambda
+    runtime API, a profile that does not exist, a real-looking session token. Dev mode must ignore
+    all three; the user's own extension setting (log level) must be kept."""
+    workdir = tmp_path_factory.mktemp("dev")
+    seed_file = workdir / "itest-seed.toml"
+    seed_file.write_text(SEED)
+    env = dev_env(workdir, AWS_LAMBDA_RUNTIME_API="127.0.0.1:9", AWS_PROFILE="no-such-profile",
+                  AWS_SESSION_TOKEN="not-for-moto", PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug")
+    process = start_dev(workdir, "--seed", str(seed_file), env=env)
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        code = process.stop()
+    assert code == 0, process.stderr
+
+
+def test_string(dev: Dev) -> None:
+    parameter = dev.get("/systemsmanager/parameters/get?name=%2Fitest%2Fdb%2Fhost")["Parameter"]
+    assert (parameter["Name"], parameter["Type"], parameter["Value"], parameter["Version"]) == (
+        "/itest/db/host", "String", "itest-host", 1)
+    assert parameter["ARN"] == "arn:aws:ssm:us-east-1:123456789012:parameter/itest/db/host"
+
+
+def test_stringlist_is_the_raw_comma_value(dev: Dev) -> None:
+    parameter = dev.get("/systemsmanager/parameters/get?name=%2Fitest%2Fflags")["Parameter"]
+    assert (parameter["Type"], parameter["Value"]) == ("StringList", "alpha,beta,gamma")
+
+
+def test_securestring_decrypted(dev: Dev) -> None:
+    parameter = dev.get("/systemsmanager/parameters/get?name=%2Fitest%2Fdb%2Fpassword&withDecryption=true")
+    assert (parameter["Parameter"]["Type"], parameter["Parameter"]["Value"]) == ("SecureString", "itest-param-secret")
+
+
+def test_versions_and_labels(dev: Dev) -> None:
+    name = quote("/itest/config", safe="")
+    latest = dev.get(f"/systemsmanager/parameters/get?name={name}")["Parameter"]
+    assert (latest["Value"], latest["Version"], latest["Selector"]) == ("cfg-v3", 3, None)
+    second = dev.get(f"/systemsmanager/parameters/get?name={name}&version=2")["Parameter"]
+    assert (second["Value"], second["Version"], second["Selector"]) == ("cfg-v2", 2, ":2")
+    prod = dev.get(f"/systemsmanager/parameters/get?name={name}&label=prod")["Parameter"]
+    assert (prod["Value"], prod["Version"], prod["Selector"]) == ("cfg-v2", 2, ":prod")
+    canary = dev.get(f"/systemsmanager/parameters/get?name={quote('/itest/config:canary', safe='')}")["Parameter"]
+    assert (canary["Value"], canary["Version"]) == ("cfg-v3", 3)
+    first = dev.get(f"/systemsmanager/parameters/get?name={name}&version=1")["Parameter"]
+    assert first["Value"] == "cfg-v1"
+
+
+def test_json_secret(dev: Dev) -> None:
+    secret = dev.get(f"/secretsmanager/get?secretId={quote('itest/db+primary@x=1', safe='')}")
+    assert secret["Name"] == "itest/db+primary@x=1"
+    assert json.loads(secret["SecretString"]) == {"username": "app", "password": "itest-json-secret", "port": 5432}
+    assert (secret["SecretBinary"], secret["VersionStages"]) == (None, ["AWSCURRENT"])
+    by_path = dev.get("/v1/" + quote("itest/db+primary@x=1", safe=""))  # the Secrets Manager Agent's route
+    assert by_path["SecretString"] == secret["SecretString"]
+
+
+def test_binary_secret(dev: Dev) -> None:
+    secret = dev.get("/secretsmanager/get?secretId=itest%2Fcert")
+    assert secret["SecretString"] is None
+    assert base64.b64decode(secret["SecretBinary"]) == CERT
+
+
+def test_secret_versions_and_stages(dev: Dev) -> None:
+    base = "/secretsmanager/get?secretId=itest%2Fapi-key"
+    current = dev.get(base)
+    assert (current["SecretString"], current["VersionStages"]) == ("itest-key-2", ["AWSCURRENT"])
+    previous = dev.get(base + "&versionStage=AWSPREVIOUS")
+    assert (previous["SecretString"], previous["VersionId"]) == ("itest-key-1", API_KEY_V1_ID)
+    assert previous["VersionStages"] == ["AWSPREVIOUS"]
+    pending = dev.get(base + "&versionStage=AWSPENDING")
+    assert (pending["SecretString"], pending["VersionStages"]) == ("itest-key-3", ["AWSPENDING"])
+    assert dev.get(base + f"&versionId={API_KEY_V1_ID}")["SecretString"] == "itest-key-1"
+
+
+def test_batch_and_path_reads(dev: Dev) -> None:
+    many = dev.get("/systemsmanager/parameters/get-many?name=%2Fitest%2Fflags&name=%2Fitest%2Fdb%2Fhost"
+                   "&name=%2Fitest%2Fnope")
+    assert [p["Name"] for p in many["Parameters"]] == ["/itest/flags", "/itest/db/host"]
+    assert many["InvalidParameters"] == ["/itest/nope"]
+    by_path = dev.get("/systemsmanager/parameters/get-by-path?path=%2Fitest&withDecryption=true")
+    assert {p["Name"]: p["Value"] for p in by_path["Parameters"]} == {
+        "/itest/config": "cfg-v3", "/itest/db/host": "itest-host", "/itest/db/password": "itest-param-secret",
+        "/itest/flags": "alpha,beta,gamma"}
+
+
+def test_token_is_required(dev: Dev) -> None:
+    status, body = dev.request("/systemsmanager/parameters/get?name=%2Fitest%2Fdb%2Fhost", token=False)
+    assert status == 401 and json.loads(body)["__type"] == "Unauthorized"
+
+
+def test_every_banner_curl_line_works_when_pasted(dev: Dev) -> None:
+    lines = dev.curl_lines()
+    assert set(lines) == {"a String parameter", "a SecureString, decrypted", "an older version of a parameter",
+                          "a parameter by label (prod)", "several parameters at once", "every parameter under /itest",
+                          "a secret", "the previous version of a secret"}
+    answers = {}
+    for title, line in lines.items():
+        ran = subprocess.run(["bash", "-c", line], capture_output=True, timeout=20, text=True)
+        assert ran.returncode == 0, (line, ran.stderr)
+        answers[title] = json.loads(ran.stdout)
+        assert "__type" not in answers[title], (line, ran.stdout)
+    assert answers["a String parameter"]["Parameter"]["Value"] == "itest-host"
+    assert answers["a SecureString, decrypted"]["Parameter"]["Value"] == "itest-param-secret"
+    assert answers["an older version of a parameter"]["Parameter"]["Value"] == "cfg-v2"
+    assert answers["a parameter by label (prod)"]["Parameter"]["Selector"] == ":prod"
+    assert len(answers["several parameters at once"]["Parameters"]) == 3
+    assert len(answers["every parameter under /itest"]["Parameters"]) == 4
+    assert answers["a secret"]["Name"] == "itest/db+primary@x=1"  # '+' encoded, not read as a space
+    assert answers["the previous version of a secret"]["SecretString"] == "itest-key-1"
+
+
+def test_banner_and_logs(dev: Dev) -> None:
+    out = dev.stdout
+    assert out.startswith("paramsecrets dev: starting the embedded AWS backend (moto) and seeding it from ")
+    assert f"server   http://127.0.0.1:{dev.port}" in out
+    assert f"token    {TOKEN}" in out
+    assert "4 parameters" in out and "3 secrets" in out
+    assert "/itest/config" in out and "String, 3 versions, labels prod=2 canary=3" in out
+    assert "string, 3 versions: AWSPREVIOUS=1 AWSCURRENT=2 AWSPENDING=3" in out
+    assert "DEBUG" in out  # the user's PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL was kept
+    assert "registered as" not in out  # AWS_LAMBDA_RUNTIME_API was dropped: not an extension here
+    for value in SECRET_VALUES:
+        assert value not in out and value not in dev.stderr
+    assert dev.stderr == ""
+
+
+def test_packaged_example_then_ctrl_c(tmp_path: Path) -> None:
+    """No --seed: the packaged example. Ctrl-C (SIGINT) exits 0 and frees the port."""
+    process = start_dev(tmp_path)
+    try:
+        process.wait_ready()
+        parameter = process.get("/systemsmanager/parameters/get?name=%2Fapp%2Fdb%2Fhost")["Parameter"]
+        assert parameter["Value"] == "db.internal.example"
+        assert "example.toml" in process.stdout
+    finally:
+        code = process.stop(signal.SIGINT)
+    assert code == 0, process.stderr
+    assert process.stdout.rstrip().endswith("paramsecrets dev: stopped; the embedded backend and everything in it "
+                                            "are gone.")
+    assert "stopping (SIGINT)" in process.stdout
+    assert port_is_free(process.port)
+
+
+def test_invalid_seed_exits_2_before_anything_starts(tmp_path: Path) -> None:
+    seed_file = tmp_path / "bad.toml"
+    seed_file.write_text('[[secret]]\nname = "app/db"\nvalue = "x"\n\n[[secret]]\nname = "app/db"\nvalue = "y"\n')
+    ran = subprocess.run([sys.executable, "-m", "paramsecrets", "dev", "--seed", str(seed_file), "--port",
+                          str(free_port())], env=dev_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert ran.returncode == 2
+    assert ran.stdout == ""
+    assert ran.stderr == (f"paramsecrets dev: seed error: {seed_file}: secret #2 (\"app/db\"): 'name' duplicates "
+                          "secret #1; each secret appears once (use 'versions' for several values)\n")
+
+
+def test_without_moto_it_says_how_to_install_it(tmp_path: Path) -> None:
+    port = free_port()
+    code = ("import sys; sys.modules['moto'] = None\n"
+            "from paramsecrets.cli import main\n"
+            f"raise SystemExit(main(['dev', '--port', '{port}']))\n")
+    ran = subprocess.run([sys.executable, "-c", code], env=dev_env(tmp_path), capture_output=True, text=True,
+                         timeout=30)
+    assert ran.returncode == 2, ran.stderr
+    assert "paramsecrets dev needs moto, which is not installed" in ran.stderr
+    assert "Install it with: pip install 'paramsecrets[dev]'" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert port_is_free(port)
+
+
+def test_port_taken_after_the_check_is_reported_by_the_server(tmp_path: Path) -> None:
+    """The early check can race another process; then the server's own refusal must reach the user."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        empty_seed = tmp_path / "empty.toml"
+        empty_seed.write_text("# nothing: this test is about the port\n")
+        code = ("import paramsecrets.dev.cli as dev\n"
+                "dev.port_problem = lambda port: None  # lose the race on purpose\n"
+                f"raise SystemExit(dev.main(['--port', '{port}', '--token', 't', '--seed', {str(empty_seed)!r}]))\n")
+        ran = subprocess.run([sys.executable, "-c", code], env=dev_env(tmp_path), capture_output=True, text=True,
+                             timeout=30)
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert f"paramsecrets: configuration error: cannot listen on 127.0.0.1:{port}: Address already in use" \
+        in ran.stderr
+    assert ran.stderr.endswith("paramsecrets dev: the server exited with code 2 (its reason is above); the embedded "
+                               "backend is stopped too.\n")
+    assert "Traceback" not in ran.stderr
