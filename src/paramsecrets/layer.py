@@ -292,9 +292,10 @@ def check_extensions(lib: Path, arch: str) -> list[str]:
 # ---------------------------------------------------------------- staging and zip
 
 
-def _copy_package(stage_lib: Path) -> Path:
-    """Copy the installed paramsecrets package into lib/ without dev/, templates and caches."""
-    source = Path(paramsecrets.__file__).resolve().parent
+def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
+    """Copy the paramsecrets package (default: the one installed) into lib/ without dev/,
+    the builder, and caches."""
+    source = (source or Path(paramsecrets.__file__).parent).resolve()
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n.startswith(".") or n.endswith((".pyc", ".pyo"))}
@@ -378,8 +379,13 @@ def _mib(size: int) -> str:
     return f"{size / 1048576:.1f} MiB"
 
 
-def build_layer(arch: str = "x86_64", output: Path | None = None, progress: Progress = print) -> LayerInfo:
-    """Build the layer zip for `arch` at `output` (default ./paramsecrets-layer-<arch>.zip)."""
+def build_layer(
+    arch: str = "x86_64", output: Path | None = None, progress: Progress = print, *, source: Path | None = None
+) -> LayerInfo:
+    """Build the layer zip for `arch` at `output` (default ./paramsecrets-layer-<arch>.zip).
+
+    `source` is the package folder to ship (default: the installed paramsecrets package).
+    """
     if arch not in ARCHES:
         raise LayerBuildError(f"unknown arch {arch!r}: choose x86_64 or arm64")
     output = Path(output) if output is not None else default_output(arch)
@@ -393,7 +399,7 @@ def build_layer(arch: str = "x86_64", output: Path | None = None, progress: Prog
         lib = stage / PACKAGE / "lib"
         lib.mkdir(parents=True)
         shutil.copyfile(templates / "run.py", stage / PACKAGE / "run.py")
-        source = _copy_package(lib)
+        source = _copy_package(lib, source)
         progress(f"  copied the {PACKAGE} package from {source}")
 
         deps = runtime_dependencies()

@@ -7,6 +7,7 @@ import importlib.util
 import marshal
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,7 @@ import pytest
 from conftest import unpack_layer
 from harness import free_port
 
+import paramsecrets
 from paramsecrets import layer
 from paramsecrets.layer import LayerBuildError, build_layer, check_extensions
 
@@ -114,11 +116,15 @@ def test_cold_start_never_compiles(layer_dir: Path, interpreters) -> None:
         assert f"__pycache__/__init__.{interp.cache_tag}.pyc matches" in proc.stderr
 
 
-def test_deterministic(build, tmp_path: Path) -> None:
-    info, _ = build("x86_64")
-    again = build_layer("x86_64", tmp_path / "again.zip", progress=lambda _line: None)
-    assert again.sha256 == info.sha256
-    assert (tmp_path / "again.zip").read_bytes() == info.path.read_bytes()
+def test_deterministic(tmp_path: Path) -> None:
+    """Two builds of the same sources are byte-identical. Both build from one snapshot of the
+    package, so edits made meanwhile in a shared working tree cannot make them differ."""
+    snapshot = tmp_path / "src" / "paramsecrets"
+    shutil.copytree(Path(paramsecrets.__file__).parent, snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    first = build_layer("x86_64", tmp_path / "a.zip", progress=lambda _line: None, source=snapshot)
+    second = build_layer("x86_64", tmp_path / "b.zip", progress=lambda _line: None, source=snapshot)
+    assert first.sha256 == second.sha256
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
 
 
 def test_unpack_keeps_modes(build, tmp_path: Path) -> None:
