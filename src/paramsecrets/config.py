@@ -75,6 +75,13 @@ def name_list(value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def non_empty_name_list(value: Any) -> tuple[str, ...]:
+    names = name_list(value)
+    if not names:
+        raise ValueError
+    return names
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its TOML key (also the attribute), environment variable, default, rule."""
@@ -111,8 +118,8 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
-    Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, name_list,
-           "a comma-separated list of environment variable names"),
+    Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
+           "a comma-separated list of at least one environment variable name"),
 )
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 # Command-line flags that override a setting: flag name -> TOML key.
@@ -221,8 +228,6 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | No
         except ValueError:
             raise ConfigError(option.env, f"{flag} {raw!r} is invalid: expected {option.accepted}") from None
         sources[key] = "flag"
-    if not values.get("token_env", True):
-        raise ConfigError(OPTIONS_BY_KEY["token_env"].env, "the token variable list is empty")
     known_fields = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known_fields}, config_file=path,
                     sources=sources)

@@ -21,6 +21,7 @@ from tests.support.net import free_port, wait_for_http
 REGION = "us-east-1"
 ACCESS_KEY = "AKIATESTTESTTESTTEST"
 SECRET_KEY = "test-secret-key-not-real"
+AUTH_OFF = 10**9  # free calls before moto checks signatures: effectively never
 
 
 class MotoServer:
@@ -40,9 +41,14 @@ class MotoServer:
             return response.read()
 
     def reset(self) -> None:
-        """Wipe all state and the recording."""
+        """Wipe all state and the recording, and turn signature checking off (reset keeps it on)."""
         self._post("/moto-api/reset")
+        self.enforce_auth_after(AUTH_OFF)
         self.clear_calls()
+
+    def enforce_auth_after(self, free_calls: int) -> None:
+        """Make moto verify SigV4, session tokens and IAM policies after `free_calls` more calls."""
+        self._post("/moto-api/reset-auth", str(free_calls).encode(), "text/plain")
 
     def clear_calls(self) -> None:
         self._post("/moto-api/recorder/reset-recording")
