@@ -157,6 +157,14 @@ def test_packaged_example_has_every_kind() -> None:
     assert any("AWSPREVIOUS" in s.final_stages() for s in result.secrets)
 
 
+def test_the_seed_in_the_docs_is_valid() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "dev.md"
+    block = docs.read_text().split("## The seed file", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    result = seed.parse(block, "docs/dev.md")
+    assert len(result.parameters) == 5 and len(result.secrets) == 3
+    assert result.secrets[1].final_stages() == {"AWSCURRENT": 1, "AWSPREVIOUS": 0, "AWSPENDING": 2}
+
+
 def test_a_file_that_is_not_utf8() -> None:
     with pytest.raises(SeedError) as caught:
         seed.parse(b'[[parameter]]\nname = "/a"\nvalue = "caf\xe9"\n', SOURCE)
