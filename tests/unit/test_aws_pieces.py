@@ -1,0 +1,90 @@
+"""Endpoint rules, error classification and the response shapes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from paramsecrets import shapes
+from paramsecrets.aws.endpoints import EndpointError, resolve
+from paramsecrets.aws.errors import Kind, classify, from_response
+
+
+@pytest.mark.parametrize(("service", "suffix", "region", "env", "url"), [
+    ("ssm", "SSM", "us-east-1", {}, "https://ssm.us-east-1.amazonaws.com/"),
+    ("secretsmanager", "SECRETS_MANAGER", "eu-west-1", {}, "https://secretsmanager.eu-west-1.amazonaws.com/"),
+    ("ssm", "SSM", "cn-north-1", {}, "https://ssm.cn-north-1.amazonaws.com.cn/"),
+    ("ssm", "SSM", "us-gov-west-1", {}, "https://ssm.us-gov-west-1.amazonaws.com/"),
+    ("ssm", "SSM", "us-east-1", {"AWS_USE_FIPS_ENDPOINT": "true"}, "https://ssm-fips.us-east-1.amazonaws.com/"),
+    ("ssm", "SSM", "us-gov-west-1", {"AWS_USE_FIPS_ENDPOINT": "TRUE"}, "https://ssm.us-gov-west-1.amazonaws.com/"),
+    ("secretsmanager", "SECRETS_MANAGER", "us-gov-east-1", {"AWS_USE_FIPS_ENDPOINT": "true"},
+     "https://secretsmanager-fips.us-gov-east-1.amazonaws.com/"),
+    ("ssm", "SSM", "us-iso-east-1", {}, "https://ssm.us-iso-east-1.c2s.ic.gov/"),
+    ("ssm", "SSM", "us-east-1", {"AWS_ENDPOINT_URL": "http://localhost:4566"}, "http://localhost:4566/"),
+    ("ssm", "SSM", "us-east-1", {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_SSM": "https://b"},
+     "https://b/"),
+    ("secretsmanager", "SECRETS_MANAGER", "us-east-1",
+     {"AWS_ENDPOINT_URL_SSM": "https://b", "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://c:8080/x"}, "http://c:8080/x"),
+    ("ssm", "SSM", "us-east-1", {"AWS_ENDPOINT_URL": "http://a:1", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+     "https://ssm.us-east-1.amazonaws.com/"),
+])
+def test_endpoints(service: str, suffix: str, region: str, env: dict[str, str], url: str) -> None:
+    assert resolve(service, suffix, region, env).url == url
+
+
+def test_endpoint_errors() -> None:
+    with pytest.raises(EndpointError, match="AWS_ENDPOINT_URL_SSM"):
+        resolve("ssm", "SSM", "us-east-1", {"AWS_ENDPOINT_URL_SSM": "localhost:4566"})
+    with pytest.raises(EndpointError, match="not a valid region"):
+        resolve("ssm", "SSM", "US East", {})
+
+
+@pytest.mark.parametrize(("status", "code", "kind"), [
+    (400, "ParameterNotFound", Kind.NOT_FOUND), (400, "ParameterVersionNotFound", Kind.NOT_FOUND),
+    (400, "ResourceNotFoundException", Kind.NOT_FOUND), (400, "AccessDeniedException", Kind.DENIED),
+    (403, "InvalidClientTokenId", Kind.DENIED), (400, "ExpiredTokenException", Kind.DENIED),
+    (400, "KMSAccessDeniedException", Kind.DENIED), (400, "DecryptionFailure", Kind.DENIED),
+    (400, "ThrottlingException", Kind.THROTTLED), (400, "TooManyRequestsException", Kind.THROTTLED),
+    (500, "InternalServerError", Kind.UNAVAILABLE), (503, "", Kind.UNAVAILABLE),
+    (400, "ValidationException", Kind.INVALID), (400, "InvalidParameterException", Kind.INVALID),
+    (400, "InvalidRequestException", Kind.INVALID), (429, "Whatever", Kind.THROTTLED),
+])
+def test_classification(status: int, code: str, kind: Kind) -> None:
+    assert classify(status, code) is kind
+    assert kind.transient == (kind in (Kind.THROTTLED, Kind.UNAVAILABLE, Kind.TIMEOUT))
+
+
+def test_error_bodies() -> None:
+    json_error = from_response(400, None, b'{"__type":"com.amazonaws.ssm#ParameterNotFound","message":"gone"}')
+    assert (json_error.code, json_error.message, json_error.status) == ("ParameterNotFound", "gone", 404)
+    header = from_response(400, "ThrottlingException:http://internal.amazon.com/", b"{}")
+    assert (header.code, header.status) == ("ThrottlingException", 429)
+    xml = from_response(403, None, b"<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code>"
+                                   b"<Message>bad sig</Message></Error></ErrorResponse>")
+    assert (xml.code, xml.message, xml.status) == ("SignatureDoesNotMatch", "bad sig", 403)
+    bare = from_response(502, None, b"<html>bad gateway</html>")
+    assert (bare.code, bare.status) == ("HTTP502", 502)
+
+
+def test_dates_keys_and_escaping() -> None:
+    assert shapes.rfc3339_millis(1668586960.362) == "2022-11-16T08:22:40.362Z"
+    assert shapes.rfc3339_millis(1668586960) == "2022-11-16T08:22:40.000Z"
+    assert shapes.rfc3339_millis(1668586960.9996) == "2022-11-16T08:22:41.000Z"
+    body = shapes.parameter_body({"Value": "<&>\u2028é", "Name": "/n", "Type": "String", "Version": 2,
+                                  "LastModifiedDate": 1668586960.362, "ARN": "a", "DataType": "text"}, ":2")
+    assert body == ('{"Parameter":{"ARN":"a","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z",'
+                    '"Name":"/n","Selector":":2","SourceResult":null,"Type":"String",'
+                    '"Value":"\\u003c\\u0026\\u003e\\u2028é","Version":2},"ResultMetadata":{}}').encode()
+    assert json.loads(body)["Parameter"]["Value"] == "<&>\u2028é"
+
+
+def test_item_framing_round_trips() -> None:
+    parameter = {"Name": "/n", "Value": "v", "Type": "String", "Version": 1}
+    body = shapes.parameter_body(parameter)
+    assert json.loads(shapes.parameter_item_bytes(body)) == shapes.parameter_item(parameter)
+    secret = {"Name": "s", "SecretString": "x", "VersionStages": ["AWSCURRENT"], "CreatedDate": 0}
+    assert json.loads(shapes.secret_item_bytes(shapes.secret_body(secret))) == shapes.secret_item(secret)
+    many = shapes.parameters_body_from_items([shapes.parameter_item_bytes(body)], ["/x"])
+    assert json.loads(many) == {"Parameters": [shapes.parameter_item(parameter)], "InvalidParameters": ["/x"],
+                                "ResultMetadata": {}}
