@@ -155,6 +155,15 @@ def test_apply_environment_sets_and_removes(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("PS_DEV_TEST_NEW")
 
 
+def test_missing_moto_is_found_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    assert backend.missing_problem() is None  # the test environment has moto
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "botocore" else object())
+    assert backend.missing_problem() == ("the embedded AWS backend needs moto, which is not installed.\n"
+                                         "Install it with: pip install 'paramsecrets[dev]'")
+
+
 @pytest.mark.parametrize(("token", "problem"), [
     ("", "--token is empty"),
     ("a b", "--token must be printable ASCII without spaces (it travels in an HTTP header)"),

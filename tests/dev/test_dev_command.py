@@ -289,7 +289,8 @@ def test_packaged_example_then_ctrl_c(tmp_path: Path) -> None:
         process.wait_ready()
         parameter = process.get("/systemsmanager/parameters/get?name=%2Fapp%2Fdb%2Fhost")["Parameter"]
         assert parameter["Value"] == "db.internal.example"
-        assert "example.toml" in process.stdout
+        assert "seeding it from the packaged example seed ..." in process.stdout
+        assert "example.toml   (the packaged example: copy it to start your own)" in process.stdout
     finally:
         code = process.stop(signal.SIGINT)
     assert code == 0, process.stderr
@@ -318,10 +319,22 @@ def test_without_moto_it_says_how_to_install_it(tmp_path: Path) -> None:
     ran = subprocess.run([sys.executable, "-c", code], env=dev_env(tmp_path), capture_output=True, text=True,
                          timeout=30)
     assert ran.returncode == 2, ran.stderr
-    assert "paramsecrets dev needs moto, which is not installed" in ran.stderr
-    assert "Install it with: pip install 'paramsecrets[dev]'" in ran.stderr
-    assert "Traceback" not in ran.stderr
+    assert ran.stderr == ("paramsecrets dev: the embedded AWS backend needs moto, which is not installed.\n"
+                          "Install it with: pip install 'paramsecrets[dev]'\n")
+    assert ran.stdout == ""  # reported before the progress line promises a start
     assert port_is_free(port)
+
+
+def test_a_broken_moto_install_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    code = ("import sys; sys.modules['moto.server'] = None  # moto present, its server part not\n"
+            "from paramsecrets.cli import main\n"
+            f"raise SystemExit(main(['dev', '--port', '{free_port()}']))\n")
+    ran = subprocess.run([sys.executable, "-c", code], env=dev_env(tmp_path), capture_output=True, text=True,
+                         timeout=30)
+    assert ran.returncode == 2, ran.stderr
+    assert ran.stderr.startswith("paramsecrets dev: moto is installed but cannot be imported (")
+    assert ran.stderr.endswith("Reinstall it with: pip install 'paramsecrets[dev]'\n")
+    assert "Traceback" not in ran.stderr
 
 
 def test_port_taken_after_the_check_is_reported_by_the_server(tmp_path: Path) -> None:

@@ -67,15 +67,32 @@ class Backend:
                 server.stop()
 
 
+MISSING = f"the embedded AWS backend needs moto, which is not installed.\nInstall it with: {INSTALL_COMMAND}"
+
+
+def missing_problem() -> str | None:
+    """Whether moto and botocore are installed, found without importing them (milliseconds), so
+    their absence is reported before the progress line promises a start."""
+    import importlib.util
+
+    for module in ("moto", "botocore"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return MISSING
+        except (ImportError, ValueError):  # ValueError: blocked (sys.modules[module] is None)
+            return MISSING
+    return None
+
+
 def start() -> Backend:
     """Import moto (the slow part: ~1 s) and start it on a free loopback port."""
     try:
         import botocore  # noqa: F401 - seeding needs it; it comes with moto
         from moto import __version__ as moto_version
         from moto.server import ThreadedMotoServer
-    except ImportError as error:
-        raise BackendError(f"paramsecrets dev needs moto, which is not installed ({error}).\n"
-                           f"Install it with: {INSTALL_COMMAND}") from None
+    except ImportError as error:  # installed but incomplete, e.g. moto without its server extra
+        raise BackendError(f"moto is installed but cannot be imported ({error}).\n"
+                           f"Reinstall it with: {INSTALL_COMMAND}") from None
     # werkzeug logs every request moto serves to stderr; only its warnings and errors matter here.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

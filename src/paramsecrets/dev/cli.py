@@ -104,11 +104,17 @@ def main(argv: list[str]) -> int:
         source = {"env": " (from PARAMETERS_SECRETS_EXTENSION_HTTP_PORT)", "file": " (from the config file)"}
         return fail(f"{problem}{source.get(settings.sources.get('http_port', ''), '')}.\n"
                     f"Is another paramsecrets (or the AWS extension) running there? Pick a free port with --port N.")
-    return _run(seed, settings.token_env[0], token, port, args.log_level)
+    from paramsecrets.dev import backend
+
+    problem = backend.missing_problem()
+    if problem:
+        return fail(problem)
+    return _run(seed, args.seed is None, settings.token_env[0], token, port, args.log_level)
 
 
-def _run(seed: Seed, token_variable: str, token: str, port: int, log_level: str | None) -> int:
-    say(f"starting the embedded AWS backend (moto) and seeding it from {_short(seed.source)} ...")
+def _run(seed: Seed, packaged: bool, token_variable: str, token: str, port: int, log_level: str | None) -> int:
+    source = "the packaged example seed" if packaged else _short(seed.source)
+    say(f"starting the embedded AWS backend (moto) and seeding it from {source} ...")
     from paramsecrets.dev import backend
 
     try:
@@ -120,7 +126,7 @@ def _run(seed: Seed, token_variable: str, token: str, port: int, log_level: str 
     try:
         backend.apply_environment(backend.environment(os.environ, running.url, token_variable, token))
         backend.apply_seed(running.url, seed)
-        print(banner(seed, running.url, running.moto_version, port, token, token_variable), flush=True)
+        print(banner(seed, running.url, running.moto_version, port, token, token_variable, packaged), flush=True)
         from paramsecrets import boot
 
         serve_args = ["serve", "--port", str(port)] + (["--log-level", log_level] if log_level else [])
@@ -149,7 +155,8 @@ def _short(path: str) -> str:
 
 # --- the banner ----------------------------------------------------------------------------------
 
-def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: str, token_variable: str) -> str:
+def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: str, token_variable: str,
+           packaged: bool = False) -> str:
     """What dev mode prints before serving: where things are, what was seeded (names, never values),
     and commands to paste."""
     from paramsecrets.dev.backend import ACCOUNT, REGION
@@ -162,7 +169,7 @@ def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: st
         f"  server   http://127.0.0.1:{port}",
         f"  token    {token}   (send it in the {TOKEN_HEADER} header)",
         f"  backend  {backend_url}   (moto {moto_version}, region {REGION}, account {ACCOUNT})",
-        f"  seed     {seed.source}",
+        f"  seed     {seed.source}" + ("   (the packaged example: copy it to start your own)" if packaged else ""),
         "",
     ]
     lines += _inventory(seed)
