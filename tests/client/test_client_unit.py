@@ -425,13 +425,13 @@ def test_refused_is_retried_but_other_socket_errors_are_not() -> None:
     listener.listen()
     port = listener.getsockname()[1]
 
-    def reset_all() -> None:
-        for _ in range(2):
-            conn, _ = listener.accept()
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            conn.close()
+    def reset_once() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        conn.close()  # linger 0: RST
 
-    thread = threading.Thread(target=reset_all, daemon=True)
+    thread = threading.Thread(target=reset_once, daemon=True)
     thread.start()
     try:
         started = time.monotonic()
@@ -440,6 +440,7 @@ def test_refused_is_retried_but_other_socket_errors_are_not() -> None:
         assert time.monotonic() - started < 1.0
         assert caught.value.code == "ConnectionError"
     finally:
+        thread.join(5)
         listener.close()
 
 
