@@ -154,22 +154,37 @@ def start_dev(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    """One `paramsecrets dev --seed` for the module, started in a hostile environment: a Lambda
-    runtime API, a profile that does not exist, a real-looking session token. Dev mode must ignore
-    all three; the user's own extension setting (log level) must be kept."""
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Dev]]:
+    """Both long-running processes of this module, started together (each spends 1 to 3 s loading
+    moto, so side by side they cost one start):
+
+    - "seeded": `paramsecrets dev --seed` in a hostile environment: a Lambda runtime API, a
+      profile that does not exist, a real-looking session token. Dev mode must ignore all three,
+      and keep the user's own extension setting (a debug log level).
+    - "example": no --seed, a plain environment: the packaged example.
+    """
     workdir = tmp_path_factory.mktemp("dev")
     seed_file = workdir / "itest-seed.toml"
     seed_file.write_text(SEED)
-    env = dev_env(workdir, AWS_LAMBDA_RUNTIME_API="127.0.0.1:9", AWS_PROFILE="no-such-profile",
-                  AWS_SESSION_TOKEN="not-for-moto", PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug")
-    process = start_dev(workdir, "--seed", str(seed_file), env=env)
+    hostile = dev_env(workdir, AWS_LAMBDA_RUNTIME_API="127.0.0.1:9", AWS_PROFILE="no-such-profile",
+                      AWS_SESSION_TOKEN="not-for-moto", PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug")
+    started = {"seeded": start_dev(workdir, "--seed", str(seed_file), env=hostile)}
     try:
-        process.wait_ready()
-        yield process
+        started["example"] = start_dev(workdir)
+        for process in started.values():
+            process.wait_ready()
+        yield started
     finally:
-        code = process.stop()
-    assert code == 0, process.stderr
+        for process in started.values():
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def dev(processes: dict[str, Dev]) -> Iterator[Dev]:
+    """The seeded process; it must still stop cleanly once the module is done with it."""
+    yield processes["seeded"]
+    code = processes["seeded"].stop()
+    assert code == 0, processes["seeded"].stderr
 
 
 def test_string(dev: Dev) -> None:
@@ -282,17 +297,14 @@ def test_banner_and_logs(dev: Dev) -> None:
     assert dev.stderr == ""
 
 
-def test_packaged_example_then_ctrl_c(tmp_path: Path) -> None:
+def test_packaged_example_then_ctrl_c(processes: dict[str, Dev]) -> None:
     """No --seed: the packaged example. Ctrl-C (SIGINT) exits 0 and frees the port."""
-    process = start_dev(tmp_path)
-    try:
-        process.wait_ready()
-        parameter = process.get("/systemsmanager/parameters/get?name=%2Fapp%2Fdb%2Fhost")["Parameter"]
-        assert parameter["Value"] == "db.internal.example"
-        assert "seeding it from the packaged example seed ..." in process.stdout
-        assert "example.toml   (the packaged example: copy it to start your own)" in process.stdout
-    finally:
-        code = process.stop(signal.SIGINT)
+    process = processes["example"]
+    parameter = process.get("/systemsmanager/parameters/get?name=%2Fapp%2Fdb%2Fhost")["Parameter"]
+    assert parameter["Value"] == "db.internal.example"
+    assert "seeding it from the packaged example seed ..." in process.stdout
+    assert "example.toml   (the packaged example: copy it to start your own)" in process.stdout
+    code = process.stop(signal.SIGINT)
     assert code == 0, process.stderr
     assert process.stdout.rstrip().endswith("paramsecrets dev: stopped; the embedded backend and everything in it "
                                             "are gone.")
