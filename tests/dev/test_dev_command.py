@@ -49,6 +49,10 @@ description = "versioned and labelled"
 versions = ["cfg-v1", "cfg-v2", "cfg-v3"]
 labels = {{ prod = 2, canary = 3 }}
 
+[[parameter]]
+name = "/itest/multi"
+versions = ["multi-v1", "multi-v2"]
+
 [[secret]]
 name = "itest/db+primary@x=1"
 value = {{ username = "app", password = "itest-json-secret", port = 5432 }}
@@ -166,8 +170,11 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, De
     workdir = tmp_path_factory.mktemp("dev")
     seed_file = workdir / "itest-seed.toml"
     seed_file.write_text(SEED)
+    # PYTHONHASHSEED: moto answers GetParameters in set() order; fixed, the get-many test below is
+    # deterministic (with 1, moto lists /itest/multi:1 before /itest/multi).
     hostile = dev_env(workdir, AWS_LAMBDA_RUNTIME_API="127.0.0.1:9", AWS_PROFILE="no-such-profile",
-                      AWS_SESSION_TOKEN="not-for-moto", PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug")
+                      AWS_SESSION_TOKEN="not-for-moto", PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug",
+                      PYTHONHASHSEED="1")
     started = {"seeded": start_dev(workdir, "--seed", str(seed_file), env=hostile)}
     try:
         started["example"] = start_dev(workdir)
@@ -253,7 +260,16 @@ def test_batch_and_path_reads(dev: Dev) -> None:
     by_path = dev.get("/systemsmanager/parameters/get-by-path?path=%2Fitest&withDecryption=true")
     assert {p["Name"]: p["Value"] for p in by_path["Parameters"]} == {
         "/itest/config": "cfg-v3", "/itest/db/host": "itest-host", "/itest/db/password": "itest-param-secret",
-        "/itest/flags": "alpha,beta,gamma"}
+        "/itest/flags": "alpha,beta,gamma", "/itest/multi": "multi-v2"}
+
+
+@pytest.mark.xfail(strict=True, reason="server bug (reader.match_parameters): in a get-many that also asks for "
+                                       "name:1, the plain name is paired with version 1 and cached that way")
+def test_get_many_with_a_name_and_its_older_version(dev: Dev) -> None:
+    many = dev.get("/systemsmanager/parameters/get-many?name=%2Fitest%2Fmulti%3A1&name=%2Fitest%2Fmulti"
+                   "&refreshNow=true")  # both fetched together, whatever other tests cached
+    assert [(p["Value"], p["Selector"]) for p in many["Parameters"]] == [("multi-v1", ":1"), ("multi-v2", None)]
+    assert dev.get("/systemsmanager/parameters/get?name=%2Fitest%2Fmulti")["Parameter"]["Value"] == "multi-v2"
 
 
 def test_token_is_required(dev: Dev) -> None:
@@ -277,7 +293,7 @@ def test_every_banner_curl_line_works_when_pasted(dev: Dev) -> None:
     assert answers["an older version of a parameter"]["Parameter"]["Value"] == "cfg-v2"
     assert answers["a parameter by label (prod)"]["Parameter"]["Selector"] == ":prod"
     assert len(answers["several parameters at once"]["Parameters"]) == 3
-    assert len(answers["every parameter under /itest"]["Parameters"]) == 4
+    assert len(answers["every parameter under /itest"]["Parameters"]) == 5
     assert answers["a secret"]["Name"] == "itest/db+primary@x=1"  # '+' encoded, not read as a space
     assert answers["the previous version of a secret"]["SecretString"] == "itest-key-1"
 
@@ -287,7 +303,7 @@ def test_banner_and_logs(dev: Dev) -> None:
     assert out.startswith("paramsecrets dev: starting the embedded AWS backend (moto) and seeding it from ")
     assert f"server   http://127.0.0.1:{dev.port}" in out
     assert f"token    {TOKEN}" in out
-    assert "4 parameters" in out and "3 secrets" in out
+    assert "5 parameters" in out and "3 secrets" in out
     assert "/itest/config" in out and "String, 3 versions, labels prod=2 canary=3" in out
     assert "string, 3 versions: AWSPREVIOUS=1 AWSCURRENT=2 AWSPENDING=3" in out
     assert "DEBUG" in out  # the user's PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL was kept
