@@ -83,6 +83,8 @@ def port_problem(port: int) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    """`paramsecrets dev` (argv: the arguments after `dev`). 0 after Ctrl-C; 2 for anything the
+    user can fix (seed, settings, token, port, missing moto); the server's own code otherwise."""
     args = _parser().parse_args(argv)  # usage errors: argparse prints them and exits 2
     from paramsecrets import config
 
