@@ -44,6 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fetch_rie import rie_path  # noqa: E402
 
 
+class InvokeError(RuntimeError):
+    """The invoke got no HTTP answer (RIE crashed or closed the connection); carries RIE's log."""
+
+
 class SandboxUnavailable(RuntimeError):
     """This machine cannot make the namespaces the sandbox needs (tests skip on it)."""
 
@@ -173,6 +177,7 @@ class LambdaSandbox:
         self.python = Path(python)
         self.handler = handler
         self.port = free_port()
+        self.runtime_api_port = free_port()
         self.log_path = Path(log_path) if log_path else Path(self._tmp.name) / "rie.log"
         self.rie_log_level = rie_log_level
         self.env = self._environment(env or {})
@@ -208,12 +213,16 @@ class LambdaSandbox:
             "sh", "-c", 'mount --bind "$1" /opt && shift && exec "$@"', "sh", str(self.opt_dir),
             str(rie), "--log-level", self.rie_log_level,
             "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
+            # RIE's Runtime API defaults to the fixed 127.0.0.1:9001: two sandboxes at once on
+            # one machine (tests run by several people, a bench) would collide and RIE panics.
+            "--runtime-api-address", f"127.0.0.1:{self.runtime_api_port}",
             str(self.python), "-m", "awslambdaric", self.handler,
         ]
         self.timings = Timings(spawned_at=time.monotonic())
         self._proc = subprocess.Popen(
             cmd, cwd=self.function_dir, env=self.env, stdin=subprocess.DEVNULL,
             stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         return self
 
@@ -242,6 +251,9 @@ class LambdaSandbox:
                 conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
                 response = conn.getresponse()
                 status, body = response.status, response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                alive = "running" if self._proc and self._proc.poll() is None else "exited"
+                raise InvokeError(f"invoke failed: {exc!r} (RIE {alive}); log:\n{self.logs()[-6000:]}") from exc
             finally:
                 conn.close()
             now = time.monotonic()
@@ -358,6 +370,18 @@ class LambdaSandbox:
 
 
 # ---------------------------------------------------------------- /proc helpers
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL unshare if the test process dies (even by SIGKILL).
+
+    unshare --kill-child then takes RIE down, and the PID namespace everything else, so a test
+    run killed outright leaves nothing behind.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def _base_of(python: Path) -> Path:
