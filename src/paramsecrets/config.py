@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
 
 CONFIG_FILE_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 LOG_LEVELS = ("debug", "info", "warn", "error", "none")
@@ -28,10 +26,10 @@ class ConfigError(Exception):
         self.message = message
 
 
-Parser = Callable[[Any], Any]
+Parser = Callable[[object], object]  # no `typing` here: it imports `re` (~5 ms) before `next`
 
 
-def boolean(value: Any) -> bool:
+def boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -40,7 +38,7 @@ def boolean(value: Any) -> bool:
 
 
 def integer(low: int, high: int) -> Parser:
-    def parse(value: Any) -> int:
+    def parse(value: object) -> int:
         if isinstance(value, bool):
             raise ValueError
         if isinstance(value, str):
@@ -56,7 +54,7 @@ def integer(low: int, high: int) -> Parser:
 
 
 def choice(*allowed: str) -> Parser:
-    def parse(value: Any) -> str:
+    def parse(value: object) -> str:
         if isinstance(value, str) and value.strip().lower() in allowed:
             return value.strip().lower()
         raise ValueError
@@ -64,7 +62,7 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
-def name_list(value: Any) -> tuple[str, ...]:
+def name_list(value: object) -> tuple[str, ...]:
     """A comma-separated string, or (in TOML) a list of strings."""
     if isinstance(value, str):
         items = value.split(",")
@@ -75,22 +73,28 @@ def name_list(value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
-def non_empty_name_list(value: Any) -> tuple[str, ...]:
+def non_empty_name_list(value: object) -> tuple[str, ...]:
     names = name_list(value)
     if not names:
         raise ValueError
     return names
 
 
-@dataclass(frozen=True)
 class Option:
-    """One setting: its TOML key (also the attribute), environment variable, default, rule."""
+    """One setting: its TOML key (also the attribute), environment variable, default, rule.
 
-    key: str
-    env: str
-    default: Any
-    parse: Parser
-    accepted: str
+    Plain classes here, not dataclasses: importing `dataclasses` costs ~14 ms of CPU, and this
+    module runs between Lambda's `register` and `next`, on every cold start.
+    """
+
+    __slots__ = ("accepted", "default", "env", "key", "parse")
+
+    def __init__(self, key: str, env: str, default: object, parse: Parser, accepted: str) -> None:
+        self.key = key
+        self.env = env
+        self.default = default
+        self.parse = parse
+        self.accepted = accepted
 
 
 def _int_option(key: str, env: str, default: int, low: int, high: int, unit: str = "") -> Option:
@@ -126,30 +130,37 @@ OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 FLAGS = {"--port": "http_port", "--log-level": "log_level"}
 
 
-@dataclass(frozen=True)
 class Settings:
-    """The effective configuration. `sources` says where each value came from."""
+    """The effective configuration, one attribute per OPTIONS key. `sources` says where each came from."""
 
-    cache_enabled: bool = True
-    cache_size: int = 1000
-    cache_max_bytes: int = 33_554_432
-    http_port: int = 2773
-    max_connections: int = 3
-    max_inbound_connections: int = 800
-    log_level: str = "info"
-    ssm_ttl: int = 300
-    secrets_ttl: int = 300
-    ssm_timeout_millis: int = 0
-    secrets_timeout_millis: int = 0
-    prefetch_parameters: tuple[str, ...] = ()
-    prefetch_secrets: tuple[str, ...] = ()
-    stale_on_error: bool = True
-    max_staleness: int = 3600
-    refresh_ahead: bool = True
-    error_mode: str = "detailed"
-    token_env: tuple[str, ...] = DEFAULT_TOKEN_ENV
-    config_file: str | None = None
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    cache_enabled: bool
+    cache_size: int
+    cache_max_bytes: int
+    http_port: int
+    max_connections: int
+    max_inbound_connections: int
+    log_level: str
+    ssm_ttl: int
+    secrets_ttl: int
+    ssm_timeout_millis: int
+    secrets_timeout_millis: int
+    prefetch_parameters: tuple[str, ...]
+    prefetch_secrets: tuple[str, ...]
+    stale_on_error: bool
+    max_staleness: int
+    refresh_ahead: bool
+    error_mode: str
+    token_env: tuple[str, ...]
+
+    def __init__(self, config_file: str | None = None, sources: Mapping[str, str] | None = None,
+                 **values: object) -> None:
+        unknown = set(values) - set(OPTIONS_BY_KEY)
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        for option in OPTIONS:
+            setattr(self, option.key, values.get(option.key, option.default))
+        self.config_file = config_file
+        self.sources = dict(sources or {})
 
     @property
     def cache_active(self) -> bool:
@@ -161,7 +172,7 @@ class Settings:
         return [(o.env, o.key, show(getattr(self, o.key)), self.sources.get(o.key, "default")) for o in OPTIONS]
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     """A setting as a user would write it in the environment."""
     if isinstance(value, bool):
         return str(value).lower()
@@ -170,11 +181,11 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def _invalid(where: str, value: Any, option: Option) -> ConfigError:
+def _invalid(where: str, value: object, option: Option) -> ConfigError:
     return ConfigError(option.env, f"{where}={value!r} is invalid: expected {option.accepted}")
 
 
-def _read_toml(path: str) -> dict[str, Any]:
+def _read_toml(path: str) -> dict[str, object]:
     import tomllib
 
     try:
@@ -186,7 +197,7 @@ def _read_toml(path: str) -> dict[str, Any]:
         raise ConfigError(CONFIG_FILE_ENV, f"config file {path} is not valid TOML: {error}") from None
 
 
-def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | None = None,
+def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, object] | None = None,
          config_file: str | None = None) -> Settings:
     """Build the effective Settings, or raise ConfigError naming the variable, value and range.
 
@@ -195,7 +206,7 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | No
     """
     environ = os.environ if environ is None else environ
     path = config_file or environ.get(CONFIG_FILE_ENV) or None
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     sources: dict[str, str] = {}
     if path:
         document = _read_toml(path)
@@ -228,6 +239,4 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | No
         except ValueError:
             raise ConfigError(option.env, f"{flag} {raw!r} is invalid: expected {option.accepted}") from None
         sources[key] = "flag"
-    known_fields = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in values.items() if k in known_fields}, config_file=path,
-                    sources=sources)
+    return Settings(config_file=path, sources=sources, **values)

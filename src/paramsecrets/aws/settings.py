@@ -6,10 +6,8 @@ message); credentials are awscrt's default chain and are only needed at the firs
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from paramsecrets.aws.endpoints import Endpoint, EndpointError, resolve
 from paramsecrets.config import ConfigError
@@ -17,15 +15,21 @@ from paramsecrets.config import ConfigError
 SERVICES = (("ssm", "SSM"), ("secretsmanager", "SECRETS_MANAGER"))
 
 
-@dataclass(frozen=True)
 class AwsSettings:
-    region: str
-    ssm: Endpoint
-    secrets: Endpoint
+    """Region and endpoints (a plain class: this runs before Lambda's `next`)."""
+
+    __slots__ = ("region", "secrets", "ssm")
+
+    def __init__(self, region: str, ssm: Endpoint, secrets: Endpoint) -> None:
+        self.region = region
+        self.ssm = ssm
+        self.secrets = secrets
 
 
 def profile_region(environ: Mapping[str, str]) -> str | None:
     """The region of the active profile in ~/.aws/config (AWS_CONFIG_FILE, AWS_PROFILE)."""
+    import configparser
+
     path = environ.get("AWS_CONFIG_FILE") or os.path.join(environ.get("HOME", "~"), ".aws", "config")
     profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
     parser = configparser.RawConfigParser()
