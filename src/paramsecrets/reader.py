@@ -15,6 +15,7 @@ from typing import Any
 
 from paramsecrets import log, shapes
 from paramsecrets.aws.errors import Kind, UpstreamError, classify
+from paramsecrets.aws.ssm import parameter_identity
 from paramsecrets.cache import Cache, Entry, Flights, State
 from paramsecrets.config import Settings
 from paramsecrets.http import responses
@@ -193,8 +194,9 @@ class Reader:
                                 futures: dict[str, asyncio.Future[Any]]) -> None:
         upstream = await self._upstream()
         log.debug("fetching %d parameters in batches", len(names))
-        found, _invalid = await upstream.ssm.get_parameters(names, decrypt)
-        matched = match_parameters(names, found)
+        matched: dict[str, dict[str, Any]] = {}
+        for batch, found in await upstream.ssm.get_parameters(names, decrypt):
+            matched.update(match_parameters(batch, found))
         for name in names:
             parameter = matched.get(name)
             if parameter is None:
@@ -236,20 +238,14 @@ def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[
 
 
 def match_parameters(names: list[str], found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Pair requested names (plain, ARN, with `:selector`) with the parameters GetParameters returned."""
-    by_base: dict[str, list[dict[str, Any]]] = {}
-    for parameter in found:
-        for base in {parameter.get("Name"), parameter.get("ARN")} - {None}:
-            by_base.setdefault(base, []).append(parameter)
-    matched: dict[str, dict[str, Any]] = {}
+    """Pair the names of one GetParameters call with its answers (one answer per parameter there)."""
+    by_identity = {parameter_identity(str(p.get("Name") or "")): p for p in found}
+    by_identity.update({parameter_identity(str(p["ARN"])): p for p in found if p.get("ARN")})
+    matched = {}
     for name in names:
-        base, selector = split_selector(name)
-        candidates = by_base.get(base, [])
-        if selector is not None and len(candidates) > 1:
-            candidates = [p for p in candidates if p.get("Selector") == selector
-                          or (p.get("Selector") is None and f":{p.get('Version')}" == selector)] or candidates
-        if candidates:
-            matched[name] = candidates[0]
+        parameter = by_identity.get(parameter_identity(name))
+        if parameter is not None:
+            matched[name] = parameter
     return matched
 
 

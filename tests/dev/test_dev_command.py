@@ -263,8 +263,6 @@ def test_batch_and_path_reads(dev: Dev) -> None:
         "/itest/flags": "alpha,beta,gamma", "/itest/multi": "multi-v2"}
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reader.match_parameters): in a get-many that also asks for "
-                                       "name:1, the plain name is paired with version 1 and cached that way")
 def test_get_many_with_a_name_and_its_older_version(dev: Dev) -> None:
     many = dev.get("/systemsmanager/parameters/get-many?name=%2Fitest%2Fmulti%3A1&name=%2Fitest%2Fmulti"
                    "&refreshNow=true")  # both fetched together, whatever other tests cached

@@ -88,3 +88,25 @@ def test_item_framing_round_trips() -> None:
     many = shapes.parameters_body_from_items([shapes.parameter_item_bytes(body)], ["/x"])
     assert json.loads(many) == {"Parameters": [shapes.parameter_item(parameter)], "InvalidParameters": ["/x"],
                                 "ResultMetadata": {}}
+
+
+def test_one_parameter_never_twice_in_a_get_parameters_call() -> None:
+    from paramsecrets.aws.ssm import distinct_batches, parameter_identity
+
+    arn = "arn:aws:ssm:us-east-1:123456789012:parameter/app/x"
+    assert {parameter_identity(name) for name in ("/app/x", "/app/x:3", "/app/x:prod", arn, arn + ":2")} == {"app/x"}
+    names = ["/app/x", "/app/x:1", "/app/y", arn, *[f"/p{i}" for i in range(12)]]
+    batches = distinct_batches(names, 10)
+    assert sorted(name for batch in batches for name in batch) == sorted(names)
+    for batch in batches:
+        assert len(batch) <= 10
+        assert len({parameter_identity(name) for name in batch}) == len(batch)
+
+
+def test_answers_pair_with_their_names() -> None:
+    from paramsecrets.reader import match_parameters
+
+    found = [{"Name": "/x", "Selector": ":1", "Version": 1, "ARN": "arn:aws:ssm:r:1:parameter/x"},
+             {"Name": "/y", "Version": 4, "ARN": "arn:aws:ssm:r:1:parameter/y"}]
+    matched = match_parameters(["/x:1", "arn:aws:ssm:r:1:parameter/y", "/z"], found)
+    assert matched == {"/x:1": found[0], "arn:aws:ssm:r:1:parameter/y": found[1]}

@@ -15,6 +15,28 @@ def chunks(items: tuple[str, ...] | list[str], size: int) -> list[list[str]]:
     return [list(items[start:start + size]) for start in range(0, len(items), size)]
 
 
+def parameter_identity(name: str) -> str:
+    """What a name refers to, ignoring its selector and form: `/a`, `a`, `/a:3` and its ARN agree."""
+    if name.startswith("arn:"):
+        name = name.split(":", 5)[-1].partition("/")[2] if name.count(":") >= 5 else name
+    return name.partition(":")[0].lstrip("/")
+
+
+def distinct_batches(names: list[str], size: int) -> list[list[str]]:
+    """Batches of at most `size` names in which no parameter appears twice (first fit)."""
+    batches: list[tuple[list[str], set[str]]] = []
+    for name in names:
+        identity = parameter_identity(name)
+        for batch, seen in batches:
+            if len(batch) < size and identity not in seen:
+                batch.append(name)
+                seen.add(identity)
+                break
+        else:
+            batches.append(([name], {identity}))
+    return [batch for batch, _ in batches]
+
+
 class Ssm:
     def __init__(self, transport: AwsJsonTransport) -> None:
         self.transport = transport
@@ -23,18 +45,17 @@ class Ssm:
         answer = await self.transport.call("GetParameter", {"Name": name, "WithDecryption": decrypt})
         return answer["Parameter"]
 
-    async def get_parameters(self, names: list[str], decrypt: bool) -> tuple[list[dict[str, Any]], list[str]]:
-        """All of `names` in calls of 10 (run concurrently); (found parameters, invalid names)."""
+    async def get_parameters(self, names: list[str], decrypt: bool) -> list[tuple[list[str], list[dict[str, Any]]]]:
+        """All of `names` in calls of up to 10, run concurrently: (names asked, parameters found) per call.
+
+        No call asks for one parameter twice (`/a` and `/a:1`, or a name and its ARN), so each
+        answer pairs with its name without guessing, whatever order or fields AWS returns.
+        """
+        calls = distinct_batches(names, GET_PARAMETERS_MAX)
         answers = await asyncio.gather(*(
-            self.transport.call("GetParameters", {"Names": chunk, "WithDecryption": decrypt})
-            for chunk in chunks(names, GET_PARAMETERS_MAX)
+            self.transport.call("GetParameters", {"Names": batch, "WithDecryption": decrypt}) for batch in calls
         ))
-        found: list[dict[str, Any]] = []
-        invalid: list[str] = []
-        for answer in answers:
-            found.extend(answer.get("Parameters") or [])
-            invalid.extend(answer.get("InvalidParameters") or [])
-        return found, invalid
+        return [(batch, answer.get("Parameters") or []) for batch, answer in zip(calls, answers, strict=True)]
 
     async def get_parameters_by_path(self, path: str, recursive: bool, decrypt: bool) -> list[dict[str, Any]]:
         """Every page of GetParametersByPath."""
