@@ -152,6 +152,10 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
                   register_cpu_ms)
         lifecycle = Lifecycle()
         start_event_thread(extension, lifecycle, lambda message: log.error("%s", message))  # type: ignore[arg-type]
+    if "ssl" not in sys.modules:
+        # asyncio imports Python's ssl (libssl + libcrypto, ~4.5 MiB of RSS) for TLS servers we never
+        # run; AWS calls use awscrt's own TLS. Dev mode has imported ssl already (moto) and keeps it.
+        sys.modules["ssl"] = None  # type: ignore[assignment]
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle)
