@@ -44,7 +44,9 @@ def test_docs_style_function_reads_values(make_sandbox, layer_dir: Path, lambda_
         assert _values(box.invoke_json(EVENT)) == EXPECTED
     ext = box.find_process(EXTENSION)
     assert ext is not None, box.processes()
-    assert f"python{python.label}" in box.processes()[ext] or python.path in box.processes()[ext]
+    cmdline = box.processes()[ext]
+    assert cmdline.startswith(f"{python.path} -I -S /opt/extensions/../paramsecrets/run.py"), cmdline
+    assert cmdline.endswith("--extension-name paramsecrets"), cmdline
     assert "[paramsecrets] " in box.logs()
     for value in (SECURE_PARAM[1], JSON_SECRET[1]["password"], lambda_env["AWS_SESSION_TOKEN"]):
         assert value not in _extension_lines(box.logs()), "a secret or the token reached the log"
