@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import resource
 import statistics
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from harness import free_port, sandbox_problem
 
+    load_before = os.getloadavg()[0]
     problem = sandbox_problem()
     if problem:
         raise SystemExit(f"cannot run RIE here: {problem}")
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  run {i + 1}: without {without[-1]['first_invoke_ms']:.0f} ms, "
                   f"with {with_layer[-1]['first_invoke_ms']:.0f} ms", flush=True)
         bare_cpu, bare_rss = bare_python(base, args.runs)
+    load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
 
     ref = median(without, "first_invoke_ms") or 0.0
     ours = median(with_layer, "first_invoke_ms") or 0.0
@@ -233,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     print()
     print("\n".join(table))
-    print(f"\nadded cold start: +{added:.0f} ms over {ref:.0f} ms without the layer (x{ours / ref:.2f}), "
+    print(f"\n{load}")
+    print(f"added cold start: +{added:.0f} ms over {ref:.0f} ms without the layer (x{ours / ref:.2f}), "
           f"median of {args.runs}; budget < {BUDGET_ADDED_MS:.0f} ms: {verdict}")
 
     if not args.no_write:
@@ -247,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             f"`python bench/cold_start.py`: {args.runs} runs with the layer and {args.runs} without, interleaved,",
             "trivial handler, real RIE and awslambdaric, the extension on the runtime's own Python",
             f"({Path(base).name}). Medians; compare within a row only (the machine is shared and noisy).",
-            f"Machine: {uname}, {_cpu_count()} CPUs.",
+            f"Machine: {uname}, {_cpu_count()} CPUs, {load}.",
             "",
             *table,
             "",
@@ -260,8 +264,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cpu_count() -> int:
-    import os
-
     with contextlib.suppress(AttributeError):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
