@@ -139,6 +139,11 @@ def fmt(value: float | None, unit: str = "ms") -> str:
     return "n/a" if value is None else f"{value:.1f} {unit}"
 
 
+def diff(ours: float | None, ref: float | None) -> str:
+    """`ours - ref` with its sign, or n/a."""
+    return "n/a" if ours is None or ref is None else f"{ours - ref:+.1f} ms"
+
+
 def write_chart(path: Path, without: list[float], with_layer: list[float]) -> None:
     import matplotlib
 
@@ -215,14 +220,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         ("RIE start to first invoke answered", f"{ref:.0f} ms", f"{ours:.0f} ms",
-         f"+{added:.0f} ms (x{ours / ref:.2f}); budget < {BUDGET_ADDED_MS:.0f} ms: {verdict}"),
+         f"{added:+.0f} ms (x{ours / ref:.2f}); budget < {BUDGET_ADDED_MS:.0f} ms: {verdict}"),
         ("INIT phase (RIE's `INIT REPORT`)", fmt(init_ref), fmt(init_ours),
-         f"+{fmt(None if init_ref is None or init_ours is None else init_ours - init_ref)}"),
+         diff(init_ours, init_ref)),
         ("extension CPU, exec to `register`", f"`python -I -S -c pass`: {fmt(bare_cpu)}", fmt(reg_cpu),
          f"{fmt(None if reg_cpu is None else reg_cpu - bare_cpu)} above a bare interpreter; "
          f"budget < {BUDGET_REGISTER_CPU_MS:.0f} ms"),
         ("runtime (awslambdaric) start to its first `next`", fmt(rt_ref), fmt(rt_ours),
-         f"+{fmt(None if rt_ref is None or rt_ours is None else rt_ours - rt_ref)} (CPU shared with the extension)"),
+         f"{diff(rt_ours, rt_ref)} (CPU shared with the extension)"),
         ("extension `register` to its first `event/next`", "", fmt(to_next),
          f"INIT held open after the runtime was ready: {fmt(held)}"),
         ("extension CPU, exec to 0.5 s after the first invoke", "", fmt(cpu_total), "AWS client set up included"),
@@ -230,14 +235,14 @@ def main(argv: list[str] | None = None) -> int:
          fmt(rss_first, "MiB"), f"x{(rss_first or 0) / bare_rss:.1f} a bare interpreter"),
         ("extension RSS 0.5 s later (AWS client loaded)", f"bare interpreter: {fmt(bare_rss, 'MiB')}",
          fmt(rss_settled, "MiB"), f"budget < {BUDGET_RSS_MIB:.0f} MiB"),
-        ("SIGTERM to RIE exit (SHUTDOWN)", f"{shut_ref:.0f} ms", f"{shut:.0f} ms", f"+{shut - shut_ref:.0f} ms"),
+        ("SIGTERM to RIE exit (SHUTDOWN)", f"{shut_ref:.0f} ms", f"{shut:.0f} ms", diff(shut, shut_ref)),
     ]
     table = ["| what | reference (same run) | with paramsecrets | difference |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     print()
     print("\n".join(table))
     print(f"\n{load}")
-    print(f"added cold start: +{added:.0f} ms over {ref:.0f} ms without the layer (x{ours / ref:.2f}), "
+    print(f"added cold start: {added:+.0f} ms over {ref:.0f} ms without the layer (x{ours / ref:.2f}), "
           f"median of {args.runs}; budget < {BUDGET_ADDED_MS:.0f} ms: {verdict}")
 
     if not args.no_write:
