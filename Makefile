@@ -30,8 +30,11 @@ rie: $(STAMP)
 test: $(STAMP) lint rie
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) rie
+	$(BIN)/python bench/imports.py --markdown docs/performance-imports.md
 	$(BIN)/python bench/hit.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .hypothesis build dist

@@ -19,6 +19,7 @@ DEFAULT_PORT = 2773
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 OPTIONS = ("--config", "--port", "--log-level", "--extension-name")
+LOW_PRIORITY = 10  # nice value of the start-up import thread under Lambda
 
 
 class UsageError(Exception):
@@ -156,9 +157,38 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         # asyncio imports Python's ssl (libssl + libcrypto, ~4.5 MiB of RSS) for TLS servers we never
         # run; AWS calls use awscrt's own TLS. Dev mode has imported ssl already (moto) and keeps it.
         sys.modules["ssl"] = None  # type: ignore[assignment]
+    if lifecycle is not None:
+        import_at_low_priority()
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle)
+
+
+def _import_server() -> None:
+    """Linux nice values are per thread: only this thread's work yields to the function's INIT."""
+    import contextlib
+    import threading
+
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+    import asyncio  # noqa: F401
+
+    import paramsecrets.app
+    import paramsecrets.aws.clients  # noqa: F401
+
+
+def import_at_low_priority() -> None:
+    """Import asyncio and awscrt (~90 ms of CPU) in a low-priority thread, then serve at normal priority.
+
+    Under Lambda the runtime starts its own INIT as soon as we register, on the same small CPU
+    share: at normal priority our imports would slow it down. Loading still starts at once, so
+    a request during INIT or the first miss does not wait for a lazy import.
+    """
+    import threading
+
+    loader = threading.Thread(target=_import_server, name="paramsecrets-import")
+    loader.start()
+    loader.join()
 
 
 if __name__ == "__main__":

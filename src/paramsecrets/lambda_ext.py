@@ -138,12 +138,16 @@ class Lifecycle:
 
 
 def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:
-    """Loop on event/next until SHUTDOWN (or until the API goes away, which also means stop)."""
-    import json
+    """Loop on event/next until SHUTDOWN (or until the API goes away, which also means stop).
 
+    The first `next` ends our part of INIT, so nothing (not even `import json`) comes before it.
+    """
     while True:
         try:
-            event = json.loads(api.next_event())
+            raw = api.next_event()
+            import json
+
+            event = json.loads(raw)
         except (ExtensionsApiError, ValueError) as error:
             log_error(f"leaving the Lambda event loop: {error}")
             lifecycle.shutdown("ExtensionsApiError")

@@ -13,7 +13,7 @@ import sys
 def _log_error(message):
     import time
 
-    stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime())
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S")  # local time, like every other log line (UTC on Lambda)
     sys.stdout.write("[paramsecrets] %s ERROR %s\n" % (stamp, message))
     sys.stdout.flush()
 
