@@ -35,8 +35,8 @@ class State(Enum):
 class Entry:
     """One cached answer: the HTTP head and body bytes, and when they were fetched."""
 
-    __slots__ = ("body", "expires_at", "fetched_at", "head", "key", "refresh_at", "refreshing", "size",
-                 "variant_free")
+    __slots__ = ("body", "expires_at", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",
+                 "refreshing", "size", "variant_free")
 
     def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float) -> None:
         self.key = key
@@ -48,6 +48,8 @@ class Entry:
         self.refreshing = False
         self.size = len(head) + len(body) + ENTRY_OVERHEAD
         self.variant_free = False  # also answers for its key's alternate (see Cache.lookup)
+        self.hit_age = -1  # the headers of a keep-alive hit change once a second: kept for that second
+        self.hit_head = b""
 
     def age(self, now: float) -> int:
         """Whole seconds since the value was fetched (the `Age` header)."""

@@ -9,7 +9,7 @@ skip straight to the cache.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from paramsecrets.http.parser import Request
@@ -38,21 +38,22 @@ def bad_request(message: str) -> RequestError:
 
 @dataclass(frozen=True, slots=True)
 class ParameterRead:
-    """GET /systemsmanager/parameters/get: `name` is what GetParameter receives (selector included)."""
+    """GET /systemsmanager/parameters/get: `name` is what GetParameter receives (selector included).
+
+    `key` and `alternate` (the same read with the other decryption flag: the same answer for a
+    String) are computed once: reads are memoised by target, and the hit path uses both.
+    """
 
     name: str
     selector: str | None
     decrypt: bool
     refresh: bool = False
+    key: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
+    alternate: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> tuple[str, str, bool]:
-        return ("parameter", self.name, self.decrypt)
-
-    @property
-    def alternate(self) -> tuple[str, str, bool]:
-        """The same read with the other decryption flag: the same answer for a String."""
-        return ("parameter", self.name, not self.decrypt)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", ("parameter", self.name, self.decrypt))
+        object.__setattr__(self, "alternate", ("parameter", self.name, not self.decrypt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,11 @@ class SecretRead:
     version_id: str | None
     version_stage: str | None
     refresh: bool = False
+    key: tuple[str, str, str | None, str | None] = field(init=False, compare=False, repr=False)
+    alternate: None = field(default=None, init=False, compare=False, repr=False)  # a secret has one form
 
-    @property
-    def key(self) -> tuple[str, str, str | None, str | None]:
-        return ("secret", self.secret_id, self.version_id, self.version_stage)
-
-    alternate = None  # a secret has one form
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", ("secret", self.secret_id, self.version_id, self.version_stage))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +88,12 @@ class PathRead:
     recursive: bool
     decrypt: bool
     refresh: bool = False
+    key: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
+    alternate: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> tuple[str, str, bool, bool]:
-        return ("path", self.path, self.recursive, self.decrypt)
-
-    @property
-    def alternate(self) -> tuple[str, str, bool, bool]:
-        return ("path", self.path, self.recursive, not self.decrypt)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", ("path", self.path, self.recursive, self.decrypt))
+        object.__setattr__(self, "alternate", ("path", self.path, self.recursive, not self.decrypt))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,17 @@ def render(entry: Entry, now: float, state: bytes, keep_alive: bool) -> bytes:
         entry.head, entry.age(now), state, b"" if keep_alive else CLOSE, entry.body)
 
 
+def render_hit(entry: Entry, now: float, keep_alive: bool) -> bytes:
+    """The hot path: a keep-alive hit reuses its headers for as long as `Age` stays the same."""
+    if not keep_alive:
+        return render(entry, now, b"hit", False)
+    age = entry.age(now)
+    if age != entry.hit_age:
+        entry.hit_head = b"%sAge: %d\r\nX-Paramsecrets-Cache: hit\r\n\r\n" % (entry.head, age)
+        entry.hit_age = age
+    return entry.hit_head + entry.body
+
+
 class Service:
     """The application behind the HTTP server."""
 
@@ -75,7 +86,7 @@ class Service:
                         if state is State.REFRESH:
                             self._refresh_ahead(route, entry)
                         self.metrics.hits += 1
-                        return render(entry, now, b"hit", request.keep_alive)
+                        return render_hit(entry, now, request.keep_alive)
             return self._load(route, request, entry)
         if route is PING:
             return PING_REPLIES[request.keep_alive]

@@ -113,14 +113,15 @@ class Connection(asyncio.Protocol):
         self.waiting = False
         if self.closing:
             return
+        keep_alive = request.keep_alive
         if task.cancelled():
             reply = responses.error(503, "ServiceUnavailable", "the server is shutting down", False)
-            request.keep_alive = False
+            keep_alive = False
         else:
             error = task.exception()
             reply = task.result() if error is None else internal_error(error, request)
         self.transport.write(reply)  # type: ignore[union-attr]
-        if not request.keep_alive:
+        if not keep_alive:
             self._close()
             return
         if self.paused:
