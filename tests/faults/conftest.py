@@ -1,0 +1,164 @@
+"""Fixtures for the cache-behaviour tests: a real server behind the fault proxy, in front of moto.
+
+```
+test --HTTP--> paramsecrets serve --AWS_ENDPOINT_URL--> FaultProxy (in-thread) --> moto_server
+```
+
+Two ways to count upstream calls, used for different claims:
+- `moto.count(op)`: what actually reached AWS (moto's recording). "N reads, 1 call" claims use it.
+- `proxy.total(op, outcome)`: everything the server attempted, including the attempts the proxy
+  answered itself (throttled, failed, reset, blackholed). Retry and metrics claims use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.faults.proxy import FaultProxy
+from tests.support.moto import MotoServer
+from tests.support.server import Response, ServerProcess
+
+PARAM = "/systemsmanager/parameters/get?name="
+MANY = "/systemsmanager/parameters/get-many?"
+BY_PATH = "/systemsmanager/parameters/get-by-path?path="
+SECRET = "/secretsmanager/get?secretId="
+SECRETS_MANY = "/secretsmanager/get-many?"
+
+def q(value: str) -> str:
+    """Percent-encode a query value (names contain `/`, which is fine, and maybe `:`)."""
+    return quote(value, safe="/")
+
+
+def param_url(name: str, decrypt: bool = False, refresh: bool = False) -> str:
+    url = PARAM + q(name)
+    if decrypt:
+        url += "&withDecryption=true"
+    if refresh:
+        url += "&refreshNow=true"
+    return url
+
+
+def many_url(names: list[str], decrypt: bool = False) -> str:
+    url = MANY + "&".join("name=" + q(name) for name in names)
+    return url + ("&withDecryption=true" if decrypt else "")
+
+
+def secrets_many_url(ids: list[str]) -> str:
+    return SECRETS_MANY + "&".join("secretId=" + q(i) for i in ids)
+
+
+@pytest.fixture
+def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
+    """A fresh fault proxy in front of the session's (freshly wiped) moto server."""
+    with FaultProxy(moto.url) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture
+def serve(start: Callable[..., ServerProcess], proxy: FaultProxy) -> Callable[..., ServerProcess]:
+    """Factory: a real `paramsecrets serve` whose AWS endpoint is the fault proxy."""
+
+    def _serve(wait: bool = True, **env: str) -> ServerProcess:
+        if os.environ.get("PARAMSECRETS_TEST_SRC"):  # run these tests against another checkout's src/
+            env.setdefault("PYTHONPATH", os.environ["PARAMSECRETS_TEST_SRC"])
+        return start(wait=wait, AWS_ENDPOINT_URL=proxy.url, **env)
+
+    return _serve
+
+
+# Moto's recording, with request bodies ---------------------------------------------------------
+
+
+def recorded(moto: MotoServer, operation: str) -> list[dict[str, Any]]:
+    """The JSON bodies of every `operation` request moto received since the last clear."""
+    with urllib.request.urlopen(moto.url + "/moto-api/recorder/download-recording", timeout=10) as answer:
+        text = answer.read().decode()
+    bodies = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        headers = entry.get("headers", {})
+        if (headers.get("X-Amz-Target") or headers.get("x-amz-target")) != operation:
+            continue
+        body = entry.get("body") or ""
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode()
+        bodies.append(json.loads(body) if body else {})
+    return bodies
+
+
+# Metrics -------------------------------------------------------------------------------------------
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+]+)$")
+
+
+def metrics(server: ServerProcess) -> dict[str, float]:
+    """`GET /metrics` parsed: {'name' or 'name{labels}': value}. Fails on a malformed line."""
+    response = server.get("/metrics", token=False)
+    assert response.status == 200, response.body
+    samples: dict[str, float] = {}
+    for line in response.body.decode().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        assert match, f"not Prometheus text format: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return samples
+
+
+def upstream_metric(samples: dict[str, float], operation: str, outcome: str) -> float:
+    return samples.get(f'paramsecrets_upstream_calls_total{{operation="{operation}",outcome="{outcome}"}}', 0.0)
+
+
+# Concurrency ---------------------------------------------------------------------------------------
+
+
+def concurrently(calls: list[Callable[[], Any]], timeout: float = 30) -> list[Any]:
+    """Run every call in its own thread, released together by a barrier; results in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as error:  # surfaced to the test as a value it can assert on
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a concurrent request hung"
+    return results
+
+
+class Timeline:
+    """Requests sent one after another, each recorded with its send and receive times."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, float, Response]] = []
+
+    def get(self, server: ServerProcess, path: str) -> Response:
+        sent = time.time()
+        response = server.get(path)
+        self.events.append((sent, time.time(), response))
+        return response
+
+
+def parameter_value(response: Response) -> str:
+    assert response.status == 200, (response.status, response.body)
+    return response.json()["Parameter"]["Value"]
