@@ -63,7 +63,7 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     cache = Cache(settings.cache_size if settings.cache_active else 0, settings.cache_max_bytes,
                   settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead)
     upstream_ready: asyncio.Future[Any] = loop.create_future()
-    reader = Reader(settings, cache, upstream_ready)
+    reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
     server = HttpServer(service, settings.max_inbound_connections)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])

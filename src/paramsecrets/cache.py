@@ -22,6 +22,8 @@ T = TypeVar("T")
 ENTRY_OVERHEAD = 240  # bytes per entry beyond its payload: the entry, the key, the dict slot
 REFRESH_AHEAD_AT = 0.8  # a hit in the last 20% of the TTL refreshes the entry in the background
 TTL_JITTER = 0.1  # TTLs are shortened by up to 10% so a fleet's entries do not expire in step
+RETRY_BASE_S = 1.0  # after a failed refresh, the first wait before another attempt...
+RETRY_CAP_S = 60.0  # ...doubling up to this
 
 
 class State(Enum):
@@ -35,8 +37,8 @@ class State(Enum):
 class Entry:
     """One cached answer: the HTTP head and body bytes, and when they were fetched."""
 
-    __slots__ = ("body", "expires_at", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",
-                 "refreshing", "size", "variant_free")
+    __slots__ = ("body", "expires_at", "failures", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",
+                 "refreshing", "retry_after", "size", "variant_free")
 
     def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float) -> None:
         self.key = key
@@ -50,6 +52,19 @@ class Entry:
         self.variant_free = False  # also answers for its key's alternate (see Cache.lookup)
         self.hit_age = -1  # the headers of a keep-alive hit change once a second: kept for that second
         self.hit_head = b""
+        self.failures = 0  # transient failures to refresh this value, in a row
+        self.retry_after = 0.0  # no new attempt before this (wall clock) after a failure
+
+    def note_failure(self, now: float) -> None:
+        """A refresh failed transiently: back off (exponential, jittered) before the next attempt.
+
+        Meanwhile hits keep the value and expired reads get it as stale at once, instead of each
+        calling an AWS that is throttling or down.
+        """
+        self.failures += 1
+        self.refreshing = False
+        delay = min(RETRY_CAP_S, RETRY_BASE_S * 2 ** (self.failures - 1))
+        self.retry_after = now + delay * random.uniform(0.5, 1.0)
 
     def age(self, now: float) -> int:
         """Whole seconds since the value was fetched (the `Age` header)."""
@@ -92,7 +107,7 @@ class Cache:
             key = alternate
         if now < entry.expires_at:
             self._entries.move_to_end(key)
-            if self.refresh_ahead and now >= entry.refresh_at and not entry.refreshing:
+            if self.refresh_ahead and now >= entry.refresh_at and not entry.refreshing and now >= entry.retry_after:
                 return entry, State.REFRESH
             return entry, State.FRESH
         if now < entry.expires_at + self.max_staleness:
@@ -145,6 +160,10 @@ class Flights:
     def joining(self, key: Hashable) -> asyncio.Future[object] | None:
         """The load running for `key`, if any."""
         return self._running.get(key)
+
+    def items(self) -> list[tuple[Hashable, asyncio.Future[object]]]:
+        """Every running load (few at a time: misses in flight)."""
+        return list(self._running.items())
 
     async def run(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
         """Await the load already running for `key`, or start it; a waiter's cancel spares it."""

@@ -19,6 +19,7 @@ from paramsecrets.aws.ssm import parameter_identity
 from paramsecrets.cache import Cache, Entry, Flights, State
 from paramsecrets.config import Settings
 from paramsecrets.http import responses
+from paramsecrets.metrics import Metrics
 from paramsecrets.routes import (
     ParameterRead,
     ParametersRead,
@@ -30,6 +31,26 @@ from paramsecrets.routes import (
 
 Outcome = Entry | UpstreamError
 DEFINITIVE = (Kind.NOT_FOUND, Kind.DENIED)  # answers that end a cached value's life at once
+REFRESH_GATHER_S = 0.02  # refresh-ahead hits gathered this long, then refreshed in batches
+# An expired value whose last refresh failed is not fetched again before its retry time.
+BACKING_OFF = UpstreamError(Kind.UNAVAILABLE, "ServiceUnavailable", "backing off after a failed refresh")
+
+
+def covers(key: Hashable, name: str) -> bool:
+    """Whether `key` is a path read whose answer includes the parameter `name`."""
+    if not isinstance(key, tuple) or key[0] != "path":
+        return False
+    prefix = key[1] if key[1].endswith("/") else key[1] + "/"
+    return name.startswith(prefix) and (key[2] or "/" not in name[len(prefix):])
+
+
+def read_for_key(key: Any, refresh: bool = True) -> ParameterRead | SecretRead | PathRead:
+    """The read that fetches what `key` holds."""
+    if key[0] == "parameter":
+        return ParameterRead(key[1], split_selector(key[1])[1], key[2], refresh)
+    if key[0] == "secret":
+        return SecretRead(key[1], key[2], key[3], refresh)
+    return PathRead(key[1], key[2], key[3], refresh)
 
 
 def parameter_key(name: str, decrypt: bool) -> tuple[str, str, bool]:
@@ -47,53 +68,121 @@ def not_found(code: str, what: str) -> UpstreamError:
 class Reader:
     """Cache-aware loading. `upstream` resolves once the AWS clients exist (after start-up)."""
 
-    def __init__(self, settings: Settings, cache: Cache, upstream: asyncio.Future[Any]) -> None:
+    def __init__(self, settings: Settings, cache: Cache, upstream: asyncio.Future[Any],
+                 metrics: Metrics | None = None) -> None:
         self.cache = cache
+        self.metrics = metrics or Metrics()
         self.flights = Flights()
         self.upstream_ready = upstream
         caching = settings.cache_active
         self.ssm_ttl = settings.ssm_ttl if caching else 0
         self.secrets_ttl = settings.secrets_ttl if caching else 0
+        self._loaders: dict[type, Callable[[Any], Awaitable[Entry]]] = {
+            ParameterRead: self.parameter, SecretRead: self.secret, PathRead: self.path,
+        }
+        self._queued: dict[tuple[Any, ...], dict[str, None]] = {}  # refresh-ahead batches being gathered
+        self._background: set[asyncio.Future[Any]] = set()
 
     async def _upstream(self) -> Any:
         return await asyncio.shield(self.upstream_ready)
 
+    def load(self, read: ParameterRead | SecretRead | PathRead) -> Awaitable[Entry]:
+        """Fetch one read through its flight (a single get or a path)."""
+        return self._loaders[type(read)](read)
+
+    def _note_failure(self, error: UpstreamError, *keys: Hashable) -> None:
+        """Remember a failure on what we hold for these keys: definitive drops it, transient backs off."""
+        now = time.time()
+        for key in keys:
+            if key is None:
+                continue
+            if error.kind in DEFINITIVE:
+                self.cache.discard(key)
+            elif error.transient:
+                entry = self.cache.peek(key)
+                if entry is not None:
+                    entry.note_failure(now)
+
+    # Refresh ahead --------------------------------------------------------------------------
+
+    def refresh_ahead(self, entry: Entry) -> None:
+        """Refresh an entry in the last 20% of its TTL, in the background.
+
+        Parameters and plain secrets are gathered for a few milliseconds and refreshed together
+        (GetParameters x10, BatchGetSecretValue x20): a function reading its 20 parameters makes
+        2 calls per TTL, not 20, which is what keeps a fleet under the account's quota.
+        """
+        entry.refreshing = True
+        self.metrics.refresh_ahead += 1
+        key: Any = entry.key
+        if key[0] == "parameter":
+            group: tuple[Any, ...] | None = ("parameter", key[2])
+        elif key[0] == "secret" and key[2] is None and key[3] is None:
+            group = ("secret",)
+        else:
+            group = None
+        if group is None:
+            self._spawn(self._refresh_one(read_for_key(key)))
+            return
+        queued = self._queued.setdefault(group, {})
+        if not queued:
+            asyncio.get_running_loop().call_later(REFRESH_GATHER_S, self._flush_refresh, group)
+        queued[key[1]] = None
+
+    def _flush_refresh(self, group: tuple[Any, ...]) -> None:
+        names = tuple(self._queued.pop(group, {}))
+        if not names:
+            return
+        if group[0] == "parameter":
+            self._spawn(self.parameters(ParametersRead(names, decrypt=group[1], refresh=True)))
+        else:
+            self._spawn(self.secrets(SecretsRead(names, refresh=True)))
+
+    async def _refresh_one(self, read: ParameterRead | SecretRead | PathRead) -> None:
+        try:
+            await self.load(read)
+        except UpstreamError as error:
+            log.warn("refresh ahead failed with %s; the cached value stays until it expires", error.code)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     # Single reads -------------------------------------------------------------------------
 
     async def _load(self, keys: tuple[Hashable, ...], load: Callable[[], Awaitable[Entry]]) -> Entry:
-        """One flight for keys[0]; a definitive answer (not found, denied) also drops what we held."""
+        """One flight for keys[0]; a failure is noted on what we hold (see `_note_failure`)."""
         try:
             return await self.flights.run(keys[0], load)
         except UpstreamError as error:
-            if error.kind in DEFINITIVE:
-                for key in keys:
-                    self.cache.discard(key)
+            self._note_failure(error, *keys)
             raise
 
     async def parameter(self, read: ParameterRead) -> Entry:
-        joined = await self._join_decrypting_read(read.key, read.alternate, read.decrypt, read.refresh)
+        covering = read.name if read.selector is None and not read.name.startswith("arn:") else None
+        joined = await self._answer_from_running(read.key, read.alternate, read.decrypt, read.refresh, covering)
         if joined is not None:
             return joined
         return await self._load((read.key, read.alternate), lambda: self._fetch_parameter(read))
 
-    async def _join_decrypting_read(self, key: Hashable, alternate: Hashable, decrypt: bool,
-                                    refresh: bool) -> Entry | None:
-        """A plain read joins a running decrypting fetch (a prefetch) of the same name or path.
+    async def _answer_from_running(self, key: Hashable, alternate: Hashable, decrypt: bool, refresh: bool,
+                                   name: str | None = None) -> Entry | None:
+        """Wait for running fetches that may answer this read too, instead of calling AWS again.
 
-        Decryption changes nothing for String and StringList values, so that fetch's entry
-        answers the plain read too; only SecureStrings need a fetch of their own.
+        A decrypting fetch (a prefetch) of the same name or path answers a plain read of a String
+        or StringList (decryption changes nothing for them); a path fetch covering `name` stores
+        it on its own. Afterwards the cache says whether they did: only then is a fetch needed.
         """
-        if decrypt or refresh:
+        if refresh:
             return None
-        running = self.flights.joining(alternate)
-        if running is None:
+        running = [future for held, future in self.flights.items()
+                   if (held == alternate and not decrypt) or (name is not None and covers(held, name))]
+        if not running:
             return None
-        try:
-            await asyncio.shield(running)
-        except UpstreamError:
-            return None
+        await asyncio.wait(running)
         found = self.cache.lookup(key, time.time(), alternate)
-        return found[0] if found is not None else None
+        return found[0] if found is not None and found[1] is not State.EXPIRED else None
 
     async def _fetch_parameter(self, read: ParameterRead) -> Entry:
         upstream = await self._upstream()
@@ -123,7 +212,7 @@ class Reader:
     # Path reads -----------------------------------------------------------------------------
 
     async def path(self, read: PathRead) -> Entry:
-        joined = await self._join_decrypting_read(read.key, read.alternate, read.decrypt, read.refresh)
+        joined = await self._answer_from_running(read.key, read.alternate, read.decrypt, read.refresh)
         if joined is not None:
             return joined
         return await self._load((read.key, read.alternate), lambda: self._fetch_path(read))
@@ -155,23 +244,42 @@ class Reader:
 
     async def _batch(self, keys: dict[str, Hashable], refresh: bool, fetch: Any,
                      alternates: dict[str, Hashable] | None = None) -> dict[str, Outcome]:
-        """Answer from fresh entries, join running flights, fetch the rest in one batch task."""
-        now = time.time()
+        """Answer from fresh entries, wait for running fetches, fetch the rest in one batch task."""
         alternates = alternates or {}
         outcomes: dict[str, Outcome] = {}
         waits: dict[str, asyncio.Future[Any]] = {}
+        joined: dict[str, asyncio.Future[Any]] = {}  # another running fetch may answer these (see below)
         missing: list[str] = []
+        now = time.time()
         for name, key in keys.items():
+            alternate = alternates.get(name)
             if not refresh:
-                found = self.cache.lookup(key, now, alternates.get(name))
+                found = self.cache.lookup(key, now, alternate)
                 if found is not None and found[1] is not State.EXPIRED:
+                    if found[1] is State.REFRESH:
+                        self.refresh_ahead(found[0])
                     outcomes[name] = found[0]
                     continue
+                if found is not None and now < found[0].retry_after:
+                    outcomes[name] = BACKING_OFF  # the caller answers with the stale value
+                    continue
             running = self.flights.joining(key)
+            alternate_running = self.flights.joining(alternate) if alternate is not None and not refresh else None
             if running is not None:
                 waits[name] = running
+            elif alternate_running is not None:
+                joined[name] = alternate_running
             else:
                 missing.append(name)
+        if joined:  # a decrypting fetch (a prefetch) of a String answers the plain read too
+            await asyncio.wait(set(joined.values()))
+            now = time.time()
+            for name in joined:
+                found = self.cache.lookup(keys[name], now, alternates[name])
+                if found is not None and found[1] is not State.EXPIRED:
+                    outcomes[name] = found[0]
+                else:
+                    missing.append(name)
         if missing:
             loop = asyncio.get_running_loop()
             futures = {name: loop.create_future() for name in missing}
@@ -185,9 +293,7 @@ class Reader:
                 outcomes[name] = await asyncio.shield(future)
             except UpstreamError as error:
                 outcomes[name] = error
-                if error.kind in DEFINITIVE:
-                    self.cache.discard(keys[name])
-                    self.cache.discard(alternates.get(name))
+                self._note_failure(error, keys[name], alternates.get(name))
         return {name: outcomes[name] for name in keys}
 
     async def _fetch_parameters(self, names: list[str], decrypt: bool,

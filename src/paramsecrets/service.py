@@ -34,6 +34,14 @@ AWS_ERROR_TEXT = b"an unexpected error occurred while executing request"
 CLOSE = b"Connection: close\r\n"
 PING_REPLIES = {keep: responses.simple(200, responses.TEXT, b"healthy", keep) for keep in (True, False)}
 ALLOW_GET = b"Allow: GET\r\n"
+SINGLE_READS = frozenset({ParameterRead, SecretRead, PathRead})
+STALE_PATIENCE_S = 0.5  # a read that has a stale fallback waits at most this long for a fetch
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a background fetch's outcome as seen (nobody may be waiting for it any more)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def render(entry: Entry, now: float, state: bytes, keep_alive: bool) -> bytes:
@@ -64,10 +72,6 @@ class Service:
         self.metrics = metrics
         self.aws_errors = settings.error_mode == "aws"
         self.stale_ok = settings.stale_on_error
-        self._loaders: dict[type, Callable[[Any], Coroutine[Any, Any, Entry]]] = {
-            ParameterRead: reader.parameter, SecretRead: reader.secret, PathRead: reader.path,
-        }
-        self._background: set[asyncio.Future[None]] = set()
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
         try:
@@ -75,7 +79,7 @@ class Service:
         except RequestError as error:
             return self._request_error(error, request)
         kind = type(route)
-        if kind in self._loaders:
+        if kind in SINGLE_READS:
             entry = None
             if not route.refresh:  # type: ignore[union-attr]
                 now = time.time()
@@ -84,9 +88,12 @@ class Service:
                     entry, state = found
                     if state is not State.EXPIRED:
                         if state is State.REFRESH:
-                            self._refresh_ahead(route, entry)
+                            self.reader.refresh_ahead(entry)
                         self.metrics.hits += 1
                         return render_hit(entry, now, request.keep_alive)
+                    if self.stale_ok and now < entry.retry_after:  # backing off after a failure
+                        self.metrics.stale += 1
+                        return render(entry, now, b"stale", request.keep_alive)
             return self._load(route, request, entry)
         if route is PING:
             return PING_REPLIES[request.keep_alive]
@@ -108,8 +115,17 @@ class Service:
             self.metrics.refresh_now += 1
         else:
             self.metrics.misses += 1
+        loading = asyncio.ensure_future(self.reader.load(route))
+        loading.add_done_callback(_retrieve)
         try:
-            entry = await self._loaders[type(route)](route)
+            if stale is not None and self.stale_ok:
+                # With a last good value in hand, wait only so long: the fetch (and its retries) goes
+                # on in the background and updates the cache when it succeeds.
+                done, _ = await asyncio.wait((loading,), timeout=STALE_PATIENCE_S)
+                if not done:
+                    self.metrics.stale += 1
+                    return render(stale, time.time(), b"stale", request.keep_alive)
+            entry = await loading
         except UpstreamError as error:
             fallback = self._stale_fallback(stale, error, route.refresh)
             if fallback is not None:
@@ -127,20 +143,6 @@ class Service:
         log.warn("serving a stale value: upstream failed with %s", error.code)
         return stale
 
-    def _refresh_ahead(self, route: Any, entry: Entry) -> None:
-        entry.refreshing = True
-        self.metrics.refresh_ahead += 1
-        task = asyncio.ensure_future(self._refresh(route, entry))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _refresh(self, route: Any, entry: Entry) -> None:
-        try:
-            await self._loaders[type(route)](route)
-        except UpstreamError as error:
-            entry.refreshing = False  # the next hit in the window tries again
-            log.warn("refresh ahead failed with %s; the cached value stays until it expires", error.code)
-
     # Batch reads -------------------------------------------------------------------------------
 
     async def _many(self, request: Request, loading: Coroutine[Any, Any, dict[str, Outcome]],
@@ -157,7 +159,8 @@ class Service:
                 if outcome.per_item:
                     failed.append((name, outcome))
                     continue
-                lookup = None if refresh else self.cache.lookup(*key_of(name), now=time.time())
+                key, alternate = key_of(name)
+                lookup = None if refresh else self.cache.lookup(key, time.time(), alternate)
                 outcome = self._stale_fallback(lookup[0] if lookup else None, outcome, refresh)  # type: ignore[assignment]
                 if outcome is None:
                     return self._upstream_error(outcomes[name], request)  # type: ignore[arg-type]

@@ -110,9 +110,6 @@ def test_get_many_with_decryption(moto, proxy, serve):
     assert parameter_value(undecrypted) != "plain-secret"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a get-many whose call fails as a whole answers 500 InternalFailure: "
-                                       "TypeError in Service._many, cache.lookup(*key_of(name), now=...) "
-                                       "passes `now` twice")
 def test_get_many_whole_call_failure_is_the_error(moto, proxy, serve):
     seed(moto, ["/b/t/a"])
     server = serve()

@@ -138,9 +138,6 @@ def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto, prox
     assert moto.count("secretsmanager.BatchGetSecretValue") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: get-many (withDecryption=false) does not join the prefetch's "
-                                       "decrypting flights; it calls GetParameters again (reader._batch checks "
-                                       "flights.joining(key) only, not the decrypting alternate)")
 def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto, proxy, serve):
     ssm = moto.client("ssm")
     for name in ("/pf/m/a", "/pf/m/b"):
@@ -156,9 +153,6 @@ def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto, pro
     assert moto.count("AmazonSSM.GetParameters") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a single get of a parameter under a path being prefetched does "
-                                       "not wait for the path fetch; it calls GetParameter (only the path key "
-                                       "is a flight)")
 def test_a_read_under_a_path_being_prefetched_waits_for_the_prefetch(moto, proxy, serve):
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/pf/p/a", Value="va", Type="String")

@@ -162,3 +162,30 @@ def test_a_cancelled_waiter_does_not_cancel_the_flight() -> None:
         return await second
 
     assert asyncio.run(scenario()) == "done"
+
+
+def test_a_failed_refresh_backs_off_exponentially() -> None:
+    cache = make(staleness=1000)
+    entry = cache.store("k", b"", b"b", ttl=100, fetched_at=0)
+    entry.refreshing = True
+    entry.note_failure(85)
+    assert not entry.refreshing
+    assert 85.5 <= entry.retry_after <= 86
+    assert cache.lookup("k", 85.2)[1] is State.FRESH  # type: ignore[index]  (no new refresh yet)
+    assert cache.lookup("k", 86.1)[1] is State.REFRESH  # type: ignore[index]
+    delays = []
+    for _ in range(8):
+        before = entry.retry_after
+        entry.note_failure(before)
+        delays.append(entry.retry_after - before)
+    assert delays[0] <= 2 < delays[3] and max(delays) <= 60
+
+
+def test_path_coverage() -> None:
+    from paramsecrets.reader import covers
+
+    assert covers(("path", "/app/", True, False), "/app/db/host")
+    assert covers(("path", "/app", False, True), "/app/host")
+    assert not covers(("path", "/app/", False, False), "/app/db/host")
+    assert not covers(("path", "/app/", True, False), "/application/x")
+    assert not covers(("parameter", "/app/", True), "/app/x")
