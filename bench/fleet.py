@@ -508,15 +508,15 @@ def observations(results: list[RunResult]) -> list[str]:
         refreshes = m.get("paramsecrets_refresh_ahead_total", 0)
         stale = m.get("paramsecrets_cache_stale_served_total", 0)
         batched = r.by_operation.get("GetParameters", 0)
-        if single and batched:
-            lines.append(f"{r.label}: the prefetch took {batched:,} GetParameters calls, but everything after it "
-                         f"went one name at a time: {single:,} GetParameter calls ({refreshes:,.0f} refresh-ahead "
-                         f"runs), so the batching advantage lasts one TTL.")
-        if stale and r.throttled:
-            lines.append(f"{r.label}: {stale:,.0f} reads were answered stale, each after its own upstream attempt "
-                         f"(up to 3 with retries) for the expired entry; with a failed refresh retried at the next "
-                         f"hit, a throttled fleet keeps calling at its full demand: {r.throttled:,} of "
-                         f"{r.upstream_calls:,} calls were throttled. Zero errors, but no relief for the quota.")
+        if batched or single:
+            share = batched / (batched + single)
+            how = "mostly in batches" if share >= 0.5 else "mostly one name at a time"
+            lines.append(f"{r.label}: {batched:,} GetParameters calls (up to 10 names each: the prefetch, then "
+                         f"{refreshes:,.0f} refresh-ahead runs gathered into batches) and {single:,} single "
+                         f"GetParameter calls (misses): {how}.")
+        if stale:
+            lines.append(f"{r.label}: {stale:,.0f} reads were answered with the last good value (stale) while "
+                         f"{r.throttled:,} of {r.upstream_calls:,} upstream calls were throttled.")
     return lines
 
 
