@@ -29,8 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,12 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the test support (moto, server environment) serves benchmarks too
+
+from tests.support import net  # noqa: E402
+from tests.support.server import base_env  # noqa: E402
+
 PYTHON = sys.executable  # the venv's interpreter (run the scripts with .venv/bin/python)
 REGION = "us-east-1"
 ACCESS_KEY = "AKIABENCHBENCHBENCH0"
@@ -184,21 +188,22 @@ def free_port() -> int:
 
 def wait_for_http(url: str, timeout: float, child: Child | None = None) -> None:
     """Wait until `url` answers any HTTP status; fail early (with its log) if `child` exits."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if child is not None and not child.alive():
-            raise RuntimeError(f"{child.name} exited with {child.proc.returncode} before {url} answered:\n"
-                               f"{child.output()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError as error:
-            last_error = error
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout}s: {last_error}")
+    try:
+        net.wait_for_http(url, timeout, child.proc if child is not None else None)
+    except RuntimeError:
+        assert child is not None
+        raise RuntimeError(f"{child.name} exited with {child.proc.returncode} before {url} answered:\n"
+                           f"{child.output()}") from None
+
+
+def started(child: Child, url: str, timeout: float) -> Child:
+    """`child` once `url` answers; stopped if it never does."""
+    try:
+        wait_for_http(url, timeout=timeout, child=child)
+    except BaseException:
+        child.stop()
+        raise
+    return child
 
 
 @dataclass
@@ -286,20 +291,8 @@ def seed_parameters(moto: Moto, items: Sequence[tuple[str, str]], tier: str = "S
 # paramsecrets serve -----------------------------------------------------------------------------
 
 def server_env(moto_url: str, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment pointing at moto: only what the server should see."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_TOKEN": TOKEN,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.update(extra or {})
-    return env
+    """A clean environment pointing at moto (the tests' own), with this benchmark's token."""
+    return {**base_env(moto_url, home), "AWS_TOKEN": TOKEN, **(extra or {})}
 
 
 class Server:
@@ -338,12 +331,7 @@ def start_server(moto_url: str, workdir: Path, pinning: Pinning | None = None,
         argv = pinning.wrap(argv, "server")
     child = Child("paramsecrets serve", argv, workdir / f"server-{port}.log",
                   env=server_env(moto_url, home, extra_env), cwd=workdir)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/ping", timeout=30, child=child)
-    except BaseException:
-        child.stop()
-        raise
-    return Server(child, port)
+    return Server(started(child, f"http://127.0.0.1:{port}/ping", 30), port)
 
 
 # nginx ------------------------------------------------------------------------------------------
@@ -412,12 +400,7 @@ def start_nginx(body: bytes, workdir: Path, pinning: Pinning | None = None,
     if pinning is not None:
         argv = pinning.wrap(argv, "server")
     child = Child("nginx", argv, folder / "stdout.log")
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", timeout=10, child=child)
-    except BaseException:
-        child.stop()
-        raise
-    return Nginx(child, port)
+    return Nginx(started(child, f"http://127.0.0.1:{port}/", 10), port)
 
 
 # A bare asyncio server (the floor of the architecture) --------------------------------------------
@@ -867,3 +850,19 @@ def timed(label: str) -> Callable[[], None]:
     started = time.monotonic()
     progress(label)
     return lambda: progress(f"  {label.rstrip('.… ')} took {time.monotonic() - started:.1f} s")
+
+
+def publish(doc: Path, section: str, markdown: str, order: Sequence[str], chart_path: Path,
+            draw: Callable[[], None]) -> None:
+    """Write this benchmark's section of `doc` and its chart."""
+    write_doc_section(doc, section, markdown, order)
+    draw()
+    progress(f"wrote {doc.relative_to(REPO)} and {chart_path.relative_to(REPO)}")
+
+
+def broken(error: BaseException, server: Server | None) -> int:
+    """Report a broken run (not a missed budget: a run that cannot be trusted) with the server's log."""
+    print(f"\nERROR: the benchmark run is broken: {error}", file=sys.stderr)
+    if server is not None:
+        print(f"--- server log (tail) ---\n{server.child.output()}", file=sys.stderr)
+    return 1

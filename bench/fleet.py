@@ -60,6 +60,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
+from tests.support import net
+
 REPO = Path(__file__).resolve().parent.parent
 PROXY_SCRIPT = REPO / "tests" / "faults" / "proxy.py"
 DOC = REPO / "docs" / "fleet.md"
@@ -125,18 +130,7 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+    net.wait_for_http(url, timeout, proc)
 
 
 def proc_stats(pid: int) -> tuple[float, int]:
@@ -327,25 +321,14 @@ class RunResult:
 
 
 def server_env(proxy_url: str, home: Path, mode: str, ttl: int, names: list[str]) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": proxy_url,
-        "AWS_TOKEN": TOKEN,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONUNBUFFERED": "1",
-        "SSM_PARAMETER_STORE_TTL": str(ttl),
-        "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL": "warn",
-    }
+    """One fleet member's environment: the AWS layer's behaviour, or ours with the names prefetched."""
+    extra = {"AWS_TOKEN": TOKEN, "SSM_PARAMETER_STORE_TTL": str(ttl), "PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL": "warn"}
     if mode == "aws":
-        env["PARAMETERS_SECRETS_EXTENSION_REFRESH_AHEAD"] = "false"
-        env["PARAMETERS_SECRETS_EXTENSION_STALE_ON_ERROR"] = "false"
+        extra["PARAMETERS_SECRETS_EXTENSION_REFRESH_AHEAD"] = "false"
+        extra["PARAMETERS_SECRETS_EXTENSION_STALE_ON_ERROR"] = "false"
     else:
-        env["PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS"] = ",".join(names)
-    return env
+        extra["PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS"] = ",".join(names)
+    return common.server_env(proxy_url, home, extra)
 
 
 def fetch_metrics(port: int) -> dict[str, float]:

@@ -417,16 +417,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("PASS: the cached-hit budget is met")
         if not args.no_write:
-            common.write_doc_section(DOC, "bench/hit.py", markdown, SECTION_ORDER)
-            chart(rounds, [item for item in (nginx_summary, ours_summary, floor_summary) if item is not None],
-                  CHART)
-            progress(f"wrote {DOC.relative_to(common.REPO)} and {CHART.relative_to(common.REPO)}")
+            summaries = [item for item in (nginx_summary, ours_summary, floor_summary) if item is not None]
+            common.publish(DOC, "bench/hit.py", markdown, SECTION_ORDER, CHART,
+                           lambda: chart(rounds, summaries, CHART))
         return 0
     except BenchError as error:
-        print(f"\nERROR: the benchmark run is broken: {error}", file=sys.stderr)
-        if server is not None:
-            print(f"--- server log (tail) ---\n{server.child.output()}", file=sys.stderr)
-        return 1
+        return common.broken(error, server)
     finally:
         for item in (floor, nginx, server, moto):
             if item is not None:

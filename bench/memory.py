@@ -312,15 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         print(terminal)
         print("PASS: the memory budget is met" if all(verdicts) else "FAIL: the memory budget is not met")
         if not args.no_write:
-            common.write_doc_section(DOC, "bench/memory.py", markdown, SECTION_ORDER)
-            chart(samples, refs, CHART)
-            progress(f"wrote {DOC.relative_to(common.REPO)} and {CHART.relative_to(common.REPO)}")
+            common.publish(DOC, "bench/memory.py", markdown, SECTION_ORDER, CHART, lambda: chart(samples, refs, CHART))
         return 0
     except BenchError as error:
-        print(f"\nERROR: the benchmark run is broken: {error}", file=sys.stderr)
-        if server is not None:
-            print(f"--- server log (tail) ---\n{server.child.output()}", file=sys.stderr)
-        return 1
+        return common.broken(error, server)
     finally:
         for item in (server, moto):
             if item is not None:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.net import free_port
+from tests.support.net import free_port, stop_process
 
 TOKEN = "itest-token-7d3a"
 HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -135,15 +135,7 @@ class Dev:
         return json.loads(body)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise
-        return self.proc.returncode
+        return stop_process(self.proc, sig, timeout, strict=True)  # type: ignore[return-value]
 
     def curl_lines(self) -> dict[str, str]:
         """The banner's commands, by their title line."""

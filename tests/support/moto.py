@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, wait_for_http
+from tests.support.net import free_port, stop_process, wait_for_http
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIATESTTESTTESTTEST"
@@ -88,13 +88,7 @@ class MotoServer:
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=5)
 
 
 def start_moto(workdir: Path) -> MotoServer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -50,3 +51,18 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5.0, read_until_close:
         except TimeoutError:
             pass
         return b"".join(chunks)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10,
+                 strict: bool = False) -> int | None:
+    """Signal `proc` and wait; kill it if it lingers (and then raise, if `strict`). Its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            if strict:
+                raise
+    return proc.returncode

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, wait_for_http
+from tests.support.net import free_port, stop_process, wait_for_http
 
 TOKEN = "test-token-5f0c1e"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -63,14 +63,7 @@ class ServerProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         """Signal the process and wait; returns its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, sig, timeout)  # type: ignore[return-value]
 
 
 def server_command(*args: str) -> list[str]:
