@@ -32,7 +32,7 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,13 +314,19 @@ def parameter_name_problem(name: str) -> str | None:
     return None
 
 
-def _parameter(entry: _Entry) -> Parameter:
-    entry.check_keys(PARAMETER_KEYS)
+def _checked_name(entry: _Entry, keys: tuple[str, ...], problem_of: Callable[[str], str | None], kind: str) -> str:
+    """The entry's keys are known ones and its `name` is one AWS would accept."""
+    entry.check_keys(keys)
     name = entry.string("name", entry.table.get("name"), required=True)
     assert name is not None
-    problem = parameter_name_problem(name)
+    problem = problem_of(name)
     if problem:
-        raise entry.error("name", f"{name!r} is not a valid parameter name: {problem}")
+        raise entry.error("name", f"{name!r} is not a valid {kind} name: {problem}")
+    return name
+
+
+def _parameter(entry: _Entry) -> Parameter:
+    name = _checked_name(entry, PARAMETER_KEYS, parameter_name_problem, "parameter")
     kind = entry.string("type", entry.table.get("type")) or "String"
     if kind not in PARAMETER_TYPES:
         raise entry.error("type", f"{kind!r} is not a parameter type{_suggest(kind, PARAMETER_TYPES)}; "
@@ -412,12 +418,7 @@ def secret_name_problem(name: str) -> str | None:
 
 
 def _secret(entry: _Entry) -> Secret:
-    entry.check_keys(SECRET_KEYS)
-    name = entry.string("name", entry.table.get("name"), required=True)
-    assert name is not None
-    problem = secret_name_problem(name)
-    if problem:
-        raise entry.error("name", f"{name!r} is not a valid secret name: {problem}")
+    name = _checked_name(entry, SECRET_KEYS, secret_name_problem, "secret")
     if "versions" in entry.table:
         versions = tuple(_secret_version(entry, key, raw) for key, raw in _value_or_versions(entry))
     else:
