@@ -1,0 +1,41 @@
+"""Upstream connections are kept alive and bounded by MAX_CONNECTIONS.
+
+moto closes every connection, so reuse shows only through the fault proxy, which keeps client
+connections alive and counts how many it accepted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.conftest import concurrently, param_url, parameter_value
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def seed(moto, count: int) -> list[str]:
+    names = [f"/conn/p{index:02d}" for index in range(count)]
+    for name in names:
+        moto.client("ssm").put_parameter(Name=name, Value="v" + name[-2:], Type="String")
+    return names
+
+
+def test_sequential_misses_reuse_one_connection(moto, proxy, serve):
+    names = seed(moto, 20)
+    server = serve()
+    for name in names:
+        assert parameter_value(server.get(param_url(name))) == "v" + name[-2:]
+    assert proxy.total("AmazonSSM.GetParameter", "forwarded") == 20
+    assert proxy.connections == 1
+
+
+def test_concurrent_misses_never_open_more_than_max_connections(moto, proxy, serve):
+    names = seed(moto, 30)
+    server = serve(PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS="2")
+    proxy.delay(0.05, service="AmazonSSM")  # keep calls in flight long enough to overlap
+
+    answers = concurrently([lambda name=name: server.get(param_url(name)) for name in names])
+
+    assert [parameter_value(answer) for answer in answers] == ["v" + name[-2:] for name in names]
+    assert proxy.total("AmazonSSM.GetParameter") == 30
+    assert proxy.connections == 2
