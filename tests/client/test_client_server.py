@@ -291,20 +291,16 @@ def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
         yield p
 
 
-def test_access_denied(start: Start, proxy: FaultProxy) -> None:
+@pytest.mark.parametrize(("code", "error_type", "status"), [
+    ("AccessDeniedException", AccessDeniedError, 403),
+    ("ThrottlingException", ThrottledError, 429),
+])
+def test_upstream_refusals_are_typed(start: Start, proxy: FaultProxy, code: str, error_type: type, status: int) -> None:
     server = start(AWS_ENDPOINT_URL=proxy.url)
-    proxy.fail(400, code="AccessDeniedException", message="not allowed", operation="AmazonSSM.GetParameter")
-    with pytest.raises(AccessDeniedError) as caught:
+    proxy.fail(400, code=code, message="refused", operation="AmazonSSM.GetParameter")
+    with pytest.raises(error_type) as caught:
         client_for(server).get_parameter("/app/x")
-    assert (caught.value.status, caught.value.code) == (403, "AccessDeniedException")
-
-
-def test_throttled(start: Start, proxy: FaultProxy) -> None:
-    server = start(AWS_ENDPOINT_URL=proxy.url)
-    proxy.fail(400, code="ThrottlingException", message="Rate exceeded", operation="AmazonSSM.GetParameter")
-    with pytest.raises(ThrottledError) as caught:
-        client_for(server).get_parameter("/app/x")
-    assert (caught.value.status, caught.value.code) == (429, "ThrottlingException")
+    assert (caught.value.status, caught.value.code) == (status, code)
 
 
 def test_upstream_down_is_unavailable(start: Start, proxy: FaultProxy) -> None:
