@@ -102,6 +102,8 @@ class Reader:
                 entry = self.cache.peek(key)
                 if entry is not None:
                     entry.note_failure(now)
+                    log.warn("fetch failed with %s; the cached value is kept (stale once expired), next "
+                             "attempt in %.1f s", error.code, entry.retry_after - now)
 
     # Refresh ahead --------------------------------------------------------------------------
 
@@ -141,8 +143,8 @@ class Reader:
     async def _refresh_one(self, read: ParameterRead | SecretRead | PathRead) -> None:
         try:
             await self.load(read)
-        except UpstreamError as error:
-            log.warn("refresh ahead failed with %s; the cached value stays until it expires", error.code)
+        except UpstreamError as error:  # noted (and logged) on the entry by _load
+            log.debug("refresh ahead failed with %s", error.code)
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)

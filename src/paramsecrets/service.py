@@ -139,8 +139,7 @@ class Service:
             return None
         if time.time() >= stale.expires_at + self.cache.max_staleness:
             return None
-        self.metrics.stale += 1
-        log.warn("serving a stale value: upstream failed with %s", error.code)
+        self.metrics.stale += 1  # logged once per failed fetch (reader), not once per answer
         return stale
 
     # Batch reads -------------------------------------------------------------------------------
