@@ -120,7 +120,6 @@ class Lifecycle:
         self._lock = threading.Lock()
         self._handler: Callable[[str], None] | None = None
         self.shutdown_reason: str | None = None
-        self.invokes = 0
 
     def on_shutdown(self, handler: Callable[[str], None]) -> None:
         with self._lock:
@@ -155,7 +154,6 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
         if event.get("eventType") == "SHUTDOWN":
             lifecycle.shutdown(str(event.get("shutdownReason") or "shutdown"))
             return
-        lifecycle.invokes += 1
 
 
 def start_event_thread(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:

@@ -61,17 +61,9 @@ def secret_body(secret: dict[str, Any]) -> bytes:
     return encode(item)
 
 
-def parameters_body(parameters: list[dict[str, Any]], invalid: list[str] | None = None) -> bytes:
-    """Batch and path reads: items already shaped by `parameter_item`."""
-    document: dict[str, Any] = {"Parameters": parameters}
-    if invalid is not None:
-        document["InvalidParameters"] = invalid
-    document["ResultMetadata"] = {}
-    return encode(document)
-
-
-def secrets_body(values: list[dict[str, Any]], errors: list[dict[str, Any]]) -> bytes:
-    return encode({"SecretValues": values, "Errors": errors, "ResultMetadata": {}})
+def parameters_body(parameters: list[dict[str, Any]]) -> bytes:
+    """A path read: items already shaped by `parameter_item` (batch reads use the `_from_items` forms)."""
+    return encode({"Parameters": parameters, "ResultMetadata": {}})
 
 
 def error_body(code: str, message: str) -> bytes:

@@ -48,16 +48,12 @@ class ServiceSpec:
     """What distinguishes one AWS JSON service from another, for our purposes."""
 
     title: str
-    endpoint_prefix: str
     signing_name: str
     target_prefix: str
-    env_suffix: str
 
 
-SSM = ServiceSpec("SSM", "ssm", "ssm", "AmazonSSM", "SSM")
-SECRETS_MANAGER = ServiceSpec(
-    "Secrets Manager", "secretsmanager", "secretsmanager", "secretsmanager", "SECRETS_MANAGER"
-)
+SSM = ServiceSpec("SSM", "ssm", "AmazonSSM")
+SECRETS_MANAGER = ServiceSpec("Secrets Manager", "secretsmanager", "secretsmanager")
 
 
 class CrtRuntime:
