@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench venv clean rie
+.PHONY: dev test lint unit bench venv clean rie deps
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -18,6 +18,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Debian packages the tests need (one line each, with why); installed only when missing, as root.
+APT_PACKAGES :=
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+
 dev: $(STAMP)
 	$(BIN)/paramsecrets dev
 
@@ -27,7 +37,7 @@ lint: $(STAMP)
 rie: $(STAMP)
 	$(BIN)/python tests/lambda/fetch_rie.py
 
-test: $(STAMP) lint rie
+test: $(STAMP) deps lint rie
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) rie
