@@ -161,7 +161,7 @@ def test_missing_moto_is_found_without_importing_it(monkeypatch: pytest.MonkeyPa
     assert backend.missing_problem() is None  # the test environment has moto
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "botocore" else object())
     assert backend.missing_problem() == ("the embedded AWS backend needs moto, which is not installed.\n"
-                                         "Install it with: pip install 'paramsecrets[dev]'")
+                                         "Install it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'")
 
 
 @pytest.mark.parametrize(("token", "problem"), [

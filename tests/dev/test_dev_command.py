@@ -338,7 +338,7 @@ def test_without_moto_it_says_how_to_install_it(tmp_path: Path) -> None:
                          timeout=30)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr == ("paramsecrets dev: the embedded AWS backend needs moto, which is not installed.\n"
-                          "Install it with: pip install 'paramsecrets[dev]'\n")
+                          "Install it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'\n")
     assert ran.stdout == ""  # reported before the progress line promises a start
     assert port_is_free(port)
 
@@ -351,7 +351,7 @@ def test_a_broken_moto_install_is_reported_without_a_traceback(tmp_path: Path) -
                          timeout=30)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr.startswith("paramsecrets dev: moto is installed but cannot be imported (")
-    assert ran.stderr.endswith("Reinstall it with: pip install 'paramsecrets[dev]'\n")
+    assert ran.stderr.endswith("Reinstall it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'\n")
     assert "Traceback" not in ran.stderr
 
 
