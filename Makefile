@@ -28,8 +28,9 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
 	fi
 
+# `make dev PORT=2800` when 2773 is busy; the banner's client commands use $(BIN)/paramsecrets.
 dev: $(STAMP)
-	$(BIN)/paramsecrets dev
+	$(BIN)/paramsecrets dev $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
