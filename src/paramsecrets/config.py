@@ -18,12 +18,25 @@ DEFAULT_TOKEN_ENV = ("AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZAT
 
 
 class ConfigError(Exception):
-    """A setting that stops the start; `variable` names it for Lambda's init/error report."""
+    """A setting that stops the start; `variable` names it for Lambda's init/error report.
 
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__(message)
+    `problems` holds every problem found in one pass (this one first), so `config check` and a
+    failed start list them all instead of one per run; `str()` joins them with "; ".
+    """
+
+    def __init__(self, variable: str, message: str, problems: list[ConfigError] | None = None) -> None:
         self.variable = variable
-        self.message = message
+        self.message: str = message
+        self.problems: list[ConfigError] = problems or [self]
+        super().__init__("; ".join(problem.message for problem in self.problems))
+
+
+def raise_all(problems: list[ConfigError]) -> None:
+    """Nothing if `problems` is empty; else one ConfigError carrying them all."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigError(problems[0].variable, problems[0].message, problems)
 
 
 Parser = Callable[[object], object]  # no `typing` here: it imports `re` (~5 ms) before `next`
@@ -208,17 +221,21 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, object] |
     path = config_file or environ.get(CONFIG_FILE_ENV) or None
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
+    problems: list[ConfigError] = []
     if path:
         document = _read_toml(path)
         for key, value in document.items():
             option = OPTIONS_BY_KEY.get(key)
             if option is None:
                 known = ", ".join(OPTIONS_BY_KEY)
-                raise ConfigError(CONFIG_FILE_ENV, f"unknown key {key!r} in config file {path}; known keys: {known}")
+                problems.append(ConfigError(CONFIG_FILE_ENV, f"unknown key {key!r} in config file {path}"
+                                                             f"{_closest_key(key)}; known keys: {known}"))
+                continue
             try:
                 values[key] = option.parse(value)
             except ValueError:
-                raise _invalid(f"{key} in {path}", value, option) from None
+                problems.append(_invalid(f"{key} in {path}", value, option))
+                continue
             sources[key] = "file"
     for option in OPTIONS:
         raw = environ.get(option.env)
@@ -227,16 +244,27 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, object] |
         try:
             values[option.key] = option.parse(raw)
         except ValueError:
-            raise _invalid(option.env, raw, option) from None
+            problems.append(_invalid(option.env, raw, option))
+            continue
         sources[option.key] = "env"
     for flag, key in FLAGS.items():
-        raw = (flags or {}).get(key)
-        if raw is None:
+        given = (flags or {}).get(key)
+        if given is None:
             continue
         option = OPTIONS_BY_KEY[key]
         try:
-            values[key] = option.parse(raw)
+            values[key] = option.parse(given)
         except ValueError:
-            raise ConfigError(option.env, f"{flag} {raw!r} is invalid: expected {option.accepted}") from None
+            problems.append(ConfigError(option.env, f"{flag} {given!r} is invalid: expected {option.accepted}"))
+            continue
         sources[key] = "flag"
+    raise_all(problems)
     return Settings(config_file=path, sources=sources, **values)
+
+
+def _closest_key(key: str) -> str:
+    """` (did you mean 'cache_size'?)` for a misspelt key, else nothing (difflib only on this path)."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), OPTIONS_BY_KEY, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     try:
         seed = load_seed(args.seed)
     except SeedError as error:
-        return fail(f"seed error: {error}")
+        return fail(f"\n{PROG}: ".join(f"seed error: {problem}" for problem in error.problems))
     try:
         settings = config.load(os.environ, {"http_port": args.port, "log_level": args.log_level})
     except config.ConfigError as error:
