@@ -18,6 +18,25 @@ commands:
 Run `paramsecrets <command> --help` for a command's options."""
 
 
+GROUPS = {
+    "layer": ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
+    "config": ("check", "validate the configuration and print the effective values "
+                        "(`paramsecrets config check --help` for its options)"),
+}
+
+
+def group_usage(command: str, rest: list[str]) -> int:
+    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its one subcommand."""
+    subcommand, what = GROUPS[command]
+    text = f"usage: paramsecrets {command} {subcommand} [options]\n\n  {subcommand:<6} {what}"
+    if rest[:1] in (["-h"], ["--help"]):
+        print(text)
+        return 0
+    problem = f"unknown subcommand {rest[0]!r}" if rest else "a subcommand is needed"
+    print(f"paramsecrets {command}: {problem}\n{text}", file=sys.stderr)
+    return 2
+
+
 def config_check(argv: list[str]) -> int:
     """Validate env + file + flags exactly as `serve` would; print the result, never a token.
 
@@ -99,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         return layer(rest[1:])
     if command == "config" and rest[:1] == ["check"]:
         return config_check(rest[1:])
+    if command in GROUPS:
+        return group_usage(command, rest)
     if command in ("version", "--version"):
         from paramsecrets import __version__
 

@@ -86,6 +86,31 @@ def name_list(value: object) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def ip_address(value: object) -> str:
+    """An IPv4 or IPv6 address (brackets allowed), or "" for loopback only. No host names: binding
+    happens before anything could resolve them, and a name could resolve to something unexpected."""
+    import _socket
+
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if not text:
+        return ""
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            return _socket.inet_ntop(family, _socket.inet_pton(family, text))
+        except OSError:
+            continue
+    raise ValueError
+
+
+def is_loopback(address: str) -> bool:
+    """"" (the default: 127.0.0.1 and ::1), 127.0.0.0/8 or ::1."""
+    return address in ("", "::1") or address.startswith("127.")
+
+
 def non_empty_name_list(value: object) -> tuple[str, ...]:
     names = name_list(value)
     if not names:
@@ -120,6 +145,8 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("cache_size", _P + "CACHE_SIZE", 1000, 0, 100_000),
     _int_option("cache_max_bytes", _P + "CACHE_MAX_BYTES", 33_554_432, 65_536, 4_294_967_296),
     _int_option("http_port", _P + "HTTP_PORT", 2773, 1, 65_535),
+    Option("listen_address", _P + "LISTEN_ADDRESS", "", ip_address,
+           "an IP address such as 0.0.0.0, :: or 10.0.0.5 (empty: 127.0.0.1 and ::1)"),
     _int_option("max_connections", _P + "MAX_CONNECTIONS", 3, 1, 1000),
     _int_option("max_inbound_connections", _P + "MAX_INBOUND_CONNECTIONS", 800, 1, 10_000),
     Option("log_level", _P + "LOG_LEVEL", "info", choice(*LOG_LEVELS), ", ".join(LOG_LEVELS)),
@@ -140,7 +167,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 # Command-line flags that override a setting: flag name -> TOML key.
-FLAGS = {"--port": "http_port", "--log-level": "log_level"}
+FLAGS = {"--port": "http_port", "--listen": "listen_address", "--log-level": "log_level"}
 
 
 class Settings:
@@ -150,6 +177,7 @@ class Settings:
     cache_size: int
     cache_max_bytes: int
     http_port: int
+    listen_address: str
     max_connections: int
     max_inbound_connections: int
     log_level: str
