@@ -71,6 +71,7 @@ def test_the_setting_has_a_variable_a_key_and_a_flag() -> None:
 def serve_env(**extra: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "not-a-real-key",
             "PYTHONPATH": str(REPO / "src") + os.pathsep + str(REPO), "PYTHONUNBUFFERED": "1", **extra}
 
 
