@@ -20,6 +20,10 @@ venv: $(STAMP)
 
 # Debian packages the tests need (one line each, with why); installed only when missing, as root.
 APT_PACKAGES :=
+APT_PACKAGES += openssl  # tests/network: makes the test CA and server certificates
+APT_PACKAGES += tinyproxy  # tests/network: a real HTTP CONNECT proxy in front of HTTPS moto
+APT_PACKAGES += iproute2  # tests/sidecar: `ip` sets up the private network namespace
+APT_PACKAGES += systemd  # tests/sidecar: `systemd-analyze verify` checks the unit file
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

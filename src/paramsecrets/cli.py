@@ -86,6 +86,9 @@ def config_check(argv: list[str]) -> int:
     print(f"{'AWS region':<{width}}  {aws.region}")
     print(f"{'SSM endpoint':<{width}}  {aws.ssm.url}")
     print(f"{'Secrets Manager endpoint':<{width}}  {aws.secrets.url}")
+    print(f"{'AWS CA bundle':<{width}}  {aws.ca_bundle or 'none: the system trust store'}")
+    for title, proxy in (("SSM proxy", aws.ssm_proxy), ("Secrets Manager proxy", aws.secrets_proxy)):
+        print(f"{title:<{width}}  {proxy.shown if proxy else 'none: direct'}")
     print(f"{'cache':<{width}}  {'on' if settings.cache_active else 'off'}")
     return 0
 

@@ -161,6 +161,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
+    Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
@@ -190,6 +191,7 @@ class Settings:
     stale_on_error: bool
     max_staleness: int
     refresh_ahead: bool
+    warm_connections: bool
     error_mode: str
     token_env: tuple[str, ...]
 
