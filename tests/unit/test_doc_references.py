@@ -70,3 +70,17 @@ def test_named_documents_exist_and_nothing_points_outside(doc: Path) -> None:
     assert not unknown, f"{doc_id(doc)} names documents not in the repository: {unknown}"
     outside = OUTSIDE.findall(text)
     assert not outside, f"{doc_id(doc)} points outside the repository: {outside}"
+
+
+INSTALL_FROM_PYPI = re.compile(r"pip install\s+(?:--\S+\s+)*['\"]?paramsecrets\b")
+
+
+def test_nothing_says_to_install_paramsecrets_from_pypi() -> None:
+    """paramsecrets is not on PyPI: every install line installs from this repository (`.`, a path)."""
+    files = [*DOCS, REPO / "examples" / "sam" / "layer" / "Makefile", *(REPO / "examples").rglob("*.py"),
+             *(REPO / "src").rglob("*.py")]
+    found = [f"{doc_id(path)}: {match.group(0)}" for path in files
+             for match in INSTALL_FROM_PYPI.finditer(path.read_text())]
+    assert not found, found
+    readme = (REPO / "README.md").read_text()
+    assert "pip install '.[dev]'" in readme and "not on PyPI" in readme
