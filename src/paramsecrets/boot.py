@@ -197,8 +197,8 @@ def _check_exposure(address: str, token: object) -> None:
     """A non-loopback listener needs a token fit for a network (see paramsecrets.listen)."""
     if not address:
         return
-    from paramsecrets.config import ConfigError, is_loopback
-    from paramsecrets.listen import exposure_problem
+    from paramsecrets.config import ConfigError
+    from paramsecrets.listen import exposure_problem, is_loopback
 
     problem = exposure_problem(address, token.variable, token.value())  # type: ignore[attr-defined]
     if problem:

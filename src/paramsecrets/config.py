@@ -106,11 +106,6 @@ def ip_address(value: object) -> str:
     raise ValueError
 
 
-def is_loopback(address: str) -> bool:
-    """"" (the default: 127.0.0.1 and ::1), 127.0.0.0/8 or ::1."""
-    return address in ("", "::1") or address.startswith("127.")
-
-
 def non_empty_name_list(value: object) -> tuple[str, ...]:
     names = name_list(value)
     if not names:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import _socket
 
-from paramsecrets.config import is_loopback
-
 BACKLOG = 1024
 MIN_NETWORK_TOKEN_CHARS = 16
 # Variables of the default token list that hold AWS credentials: fine as a loopback token (the
 # AWS extension's own rule), never sent across a network in clear text.
 AWS_CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+
+
+def is_loopback(address: str) -> bool:
+    """"" (the default: 127.0.0.1 and ::1), 127.0.0.0/8 or ::1."""
+    return address in ("", "::1") or address.startswith("127.")
 
 
 def shown(address: str, port: int) -> str:

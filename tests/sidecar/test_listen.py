@@ -37,8 +37,8 @@ def test_anything_else_is_refused(raw: object) -> None:
 
 
 def test_which_addresses_count_as_loopback() -> None:
-    assert all(config.is_loopback(a) for a in ("", "127.0.0.1", "127.0.0.2", "::1"))
-    assert not any(config.is_loopback(a) for a in ("0.0.0.0", "::", "10.0.0.5", "fe80::1"))
+    assert all(listen.is_loopback(a) for a in ("", "127.0.0.1", "127.0.0.2", "::1"))
+    assert not any(listen.is_loopback(a) for a in ("0.0.0.0", "::", "10.0.0.5", "fe80::1"))
 
 
 @pytest.mark.parametrize(("address", "variable", "value", "complaint"), [
