@@ -111,3 +111,25 @@ def test_bad_ca_bundle_or_proxy_settings_stop_the_start(pki: Pki, https_moto: Mo
     assert re.search(rf"AWS CA bundle +{re.escape(str(pki.ca))}\n", out), out
     assert re.search(r"SSM proxy +http://proxy.example:3128 \(from HTTPS_PROXY\)\n", out), out
     assert "secretpw" not in out
+
+
+def test_plain_http_endpoints_use_http_proxy_forwarding(start: Start, moto: MotoServer, tinyproxy: Tinyproxy) -> None:
+    """An http:// endpoint (a local emulator) goes through HTTP_PROXY as a forwarded request."""
+    moto.client("ssm").put_parameter(Name="/tls/plain", Value="forwarded", Type="String")
+    server = start(HTTP_PROXY=tinyproxy.url, PARAMETERS_SECRETS_EXTENSION_WARM_CONNECTIONS="false")
+    answer = server.get(PLAIN)
+    assert answer.status == 200, answer.body
+    assert answer.json()["Parameter"]["Value"] == "forwarded"
+    assert wait_until(lambda: f"POST http://127.0.0.1:{moto.port}/" in tinyproxy.log(), timeout=30), tinyproxy.log()
+
+
+def test_a_proxy_that_refuses_connect_is_named(tls_start: Start, pki: Pki, tmp_path: Path) -> None:
+    refusing = Tinyproxy(tmp_path, connect_ports=(443,))  # moto's port is not 443: CONNECT is refused
+    try:
+        server = tls_start(AWS_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=refusing.url)
+        answer = server.get(PLAIN)
+    finally:
+        refusing.stop()
+    assert answer.status == 502
+    assert f"the proxy {refusing.url} (from HTTPS_PROXY) refused or failed to CONNECT to 127.0.0.1:" \
+        in answer.json()["message"], answer.body

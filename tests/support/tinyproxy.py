@@ -13,14 +13,16 @@ TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 
 
 class Tinyproxy:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, connect_ports: tuple[int, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"tinyproxy-{self.port}.log"
         config = workdir / f"tinyproxy-{self.port}.conf"
-        # No ConnectPort line: CONNECT to any port (moto's is not 443). Only loopback clients.
+        # No ConnectPort line: CONNECT to any port (moto's is not 443); with some, only to those.
+        # Only loopback clients.
         config.write_text(f"Port {self.port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\n"
-                          f"LogFile \"{self.log_path}\"\nLogLevel Connect\nMaxClients 50\n")
+                          f"LogFile \"{self.log_path}\"\nLogLevel Connect\nMaxClients 50\n"
+                          + "".join(f"ConnectPort {port}\n" for port in connect_ports))
         self.log_path.touch()
         self.proc = subprocess.Popen([TINYPROXY, "-d", "-c", str(config)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT)
