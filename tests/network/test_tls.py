@@ -123,7 +123,8 @@ def test_plain_http_endpoints_use_http_proxy_forwarding(start: Start, moto: Moto
     assert wait_until(lambda: f"POST http://127.0.0.1:{moto.port}/" in tinyproxy.log(), timeout=30), tinyproxy.log()
 
 
-def test_a_proxy_that_refuses_connect_is_named(tls_start: Start, pki: Pki, tmp_path: Path) -> None:
+def test_a_proxy_that_refuses_connect_is_named(tls_start: Start, pki: Pki, tmp_path: Path,
+                                               tinyproxy: Tinyproxy) -> None:
     refusing = Tinyproxy(tmp_path, connect_ports=(443,))  # moto's port is not 443: CONNECT is refused
     try:
         server = tls_start(AWS_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=refusing.url)
