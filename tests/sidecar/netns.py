@@ -7,6 +7,7 @@ server treats as "the network", reachable only from inside the namespace.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ PRIVATE_ADDRESS = "10.200.0.1"
 SETUP = f"ip link set lo up && ip addr add {PRIVATE_ADDRESS}/32 dev lo && exec \"$@\""
 
 
+@functools.cache
 def unavailable() -> str | None:
     """Why private namespaces cannot be used here, or None."""
     if os.geteuid() != 0:
