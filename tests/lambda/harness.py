@@ -503,8 +503,24 @@ class BareRootSandbox(LambdaSandbox):
         self.env.update({"PATH": LAMBDA_PATH, "LAMBDA_TASK_ROOT": "/var/task", "HOME": "/tmp", **(env or {})})
 
     def _command(self) -> list[str]:
-        return ["sh", "-c", BARE_ROOT_SCRIPT, "sh", str(self.root), str(self.opt_dir),
-                "/rie", *self._rie_arguments(), *self.runtime]
+        return bare_root_command(self.root, self.opt_dir, ["/rie", *self._rie_arguments(), *self.runtime])
+
+
+def bare_root_command(root: Path, opt_dir: Path, command: list[str]) -> list[str]:
+    """What to run under `unshare` to start `command` chrooted in `root` with `opt_dir` at /opt
+    (read-only), /proc and /dev mounted, from /var/task, with Lambda's PATH."""
+    return ["sh", "-c", BARE_ROOT_SCRIPT, "sh", str(root), str(opt_dir), *command]
+
+
+def bare_root_popen(root: Path, opt_dir: Path, command: list[str], env: dict[str, str],
+                    log: Any) -> subprocess.Popen[bytes]:
+    """Start `command` in the bare root, in private mount and PID namespaces (everything in it
+    dies with it, and with the test process)."""
+    return subprocess.Popen(
+        ["unshare", *_unshare_flags(), "--", *bare_root_command(root, opt_dir, command)], env=env,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
 
 
 def copy_with_libraries(binary: str) -> dict[str, Path]:
