@@ -561,3 +561,30 @@ def find_pythons() -> list[tuple[str, str]]:
         if len(out) == 2 and (int(out[0]), int(out[1])) >= (3, 11) and label not in found:
             found[label] = path
     return sorted(found.items())
+
+
+def http_get(port: int, path: str, token: str) -> tuple[int, bytes]:
+    """GET http://127.0.0.1:PORT/PATH with the extension's token header; (status, body)."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"X-Aws-Parameters-Secrets-Token": token}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_for(ready: Any, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60.0) -> None:
+    """Poll `ready()` (connection errors count as not ready) until true, with a generous bound;
+    fail with the log if the process ends or the bound passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            if ready():
+                return
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.05)

@@ -9,15 +9,21 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
-from harness import BASE_PATH, bare_root_command, bare_root_popen, free_port, make_bare_root, static_busybox
+from harness import (
+    BASE_PATH,
+    bare_root_command,
+    bare_root_popen,
+    free_port,
+    http_get,
+    make_bare_root,
+    static_busybox,
+    wait_for,
+)
 
 QEMU = shutil.which("qemu-aarch64-static")
 RUNTIME = "/opt/paramsecrets/runtime"
@@ -41,16 +47,6 @@ def _env(moto_endpoint: str, port: int) -> dict[str, str]:
     }
 
 
-def _get(port: int, path: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                     headers={"X-Aws-Parameters-Secrets-Token": SESSION_TOKEN})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 def test_arm64_layer_serves_under_qemu(arm64_layer_dir: Path, moto_endpoint: str, sandbox_ok: None,
                                        tmp_path: Path) -> None:
     assert QEMU is not None
@@ -61,20 +57,15 @@ def test_arm64_layer_serves_under_qemu(arm64_layer_dir: Path, moto_endpoint: str
     with log_path.open("wb") as log:
         proc = bare_root_popen(root, arm64_layer_dir, [*ON_ARM64, "serve"], env, log)
         try:
-            deadline = time.monotonic() + 120  # emulated start-up: generous bound, polled
-            while True:
-                try:
-                    status, _ = _get(port, "/ping")
-                    break
-                except OSError:
-                    assert proc.poll() is None, log_path.read_text()
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.2)
+            # Emulated start-up: a generous bound, polled.
+            wait_for(lambda: http_get(port, "/ping", SESSION_TOKEN)[0] == 200, proc, log_path, timeout=120)
             name = urllib.parse.quote(SECURE_PARAM[0], safe="")
-            status, body = _get(port, f"/systemsmanager/parameters/get?name={name}&withDecryption=true")
+            path = f"/systemsmanager/parameters/get?name={name}&withDecryption=true"
+            status, body = http_get(port, path, SESSION_TOKEN)
             assert status == 200, body
             assert json.loads(body)["Parameter"]["Value"] == SECURE_PARAM[1]
-            status, body = _get(port, f"/secretsmanager/get?secretId={urllib.parse.quote(JSON_SECRET[0], safe='')}")
+            path = f"/secretsmanager/get?secretId={urllib.parse.quote(JSON_SECRET[0], safe='')}"
+            status, body = http_get(port, path, SESSION_TOKEN)
             assert status == 200 and json.loads(json.loads(body)["SecretString"]) == JSON_SECRET[1]
 
             # The client command on the arm64 interpreter, against the same server.

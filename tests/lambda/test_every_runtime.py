@@ -9,13 +9,24 @@ bundle, and serve the function's reads from a real moto server during INIT and i
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import urllib.parse
 from pathlib import Path
 
 import pytest
 from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
-from harness import BareRootSandbox, copy_with_libraries, static_busybox
+from harness import (
+    BareRootSandbox,
+    bare_root_popen,
+    copy_with_libraries,
+    free_port,
+    http_get,
+    make_bare_root,
+    static_busybox,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = "paramsecrets/run.py"
@@ -124,3 +135,41 @@ def test_node_function_without_any_python(bare_sandbox, layer_dir: Path, lambda_
             }, answer
     assert box.find_process(EXTENSION) is not None
     _assert_no_secret_logged(box.logs())
+
+
+def test_no_trust_store_at_all_never_kills_the_server(layer_dir: Path, moto_endpoint: str, sandbox_ok: None,
+                                                      tmp_path: Path) -> None:
+    """A root without /etc/ssl and a layer without its CA bundle: awscrt cannot build the AWS
+    client. The server stays up: /ping answers, reads get a clear 502, the log names the cause."""
+    opt = tmp_path / "opt"
+    shutil.copytree(layer_dir, opt)
+    (opt / "paramsecrets" / "runtime" / "etc" / "ssl" / "ca-certificates.crt").unlink()
+    root = make_bare_root(tmp_path / "root", FUNCTIONS / "provided")
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        proc = bare_root_popen(root, opt, ["/opt/extensions/paramsecrets", "--port", str(port)], env, log)
+        try:
+            wait_for(lambda: http_get(port, "/ping", SESSION_TOKEN)[0] == 200, proc, log_path)
+            name = urllib.parse.quote(STRING_PARAM[0], safe="")
+            for _ in range(2):
+                status, body = http_get(port, f"/systemsmanager/parameters/get?name={name}", SESSION_TOKEN)
+                assert status == 502, body
+                error = json.loads(body)
+                assert error["__type"] == "AwsClientUnavailable"
+                assert "AWS_IO_TLS_ERROR_DEFAULT_TRUST_STORE_NOT_FOUND" in error["message"]
+            assert http_get(port, "/ping", SESSION_TOKEN)[0] == 200
+            assert proc.poll() is None
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    text = log_path.read_text()
+    assert "ERROR the AWS client could not be built (RuntimeError: 1173 " \
+           "(AWS_IO_TLS_ERROR_DEFAULT_TRUST_STORE_NOT_FOUND)" in text, text
+    assert "Traceback" not in text
+
