@@ -131,7 +131,9 @@ def extract_deb(deb: Path, dest: Path) -> None:
     for name, member in _ar_members(deb.read_bytes()):
         if name.startswith("data.tar"):
             with tarfile.open(fileobj=io.BytesIO(member)) as tar:
-                tar.extractall(dest, filter="tar")
+                if hasattr(tarfile, "tar_filter"):  # Python 3.11.4+: no member may land outside dest
+                    tar.extraction_filter = tarfile.tar_filter  # type: ignore[attr-defined]
+                tar.extractall(dest)
             return
     raise RuntimeBuildError(f"{deb.name}: no data.tar member")
 
