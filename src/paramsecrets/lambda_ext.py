@@ -68,8 +68,8 @@ class ExtensionsApi:
         self.name = name
         self.identifier = ""
 
-    def _call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"",
-              timeout: float | None = 5.0) -> tuple[int, dict[str, str], bytes]:
+    def _call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"", timeout: float | None = 5.0,
+              sent: Callable[[], object] | None = None) -> tuple[int, dict[str, str], bytes]:
         lines = [f"{method} {API}{path} HTTP/1.1", f"Host: {self.runtime_api}", "Connection: close",
                  f"Content-Length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -80,6 +80,8 @@ class ExtensionsApi:
             sock.settimeout(timeout)
             sock.connect((self.host, self.port))
             sock.sendall(request)
+            if sent is not None:
+                sent()
             return _read_answer(sock)
         except OSError as error:
             raise ExtensionsApiError(f"Extensions API at {self.runtime_api} unreachable: {error}") from None
@@ -93,10 +95,10 @@ class ExtensionsApi:
         self.identifier = headers.get("lambda-extension-identifier", "")
         return self.identifier
 
-    def next_event(self) -> bytes:
-        """Block until the next event; its raw JSON."""
+    def next_event(self, sent: Callable[[], object] | None = None) -> bytes:
+        """Block until the next event; its raw JSON. `sent` is called once the request is out."""
         status, _, body = self._call("GET", "/event/next", {"Lambda-Extension-Identifier": self.identifier},
-                                     timeout=None)
+                                     timeout=None, sent=sent)
         if status != 200:
             raise ExtensionsApiError(f"event/next answered HTTP {status}")
         return body
@@ -136,14 +138,17 @@ class Lifecycle:
             handler(reason)
 
 
-def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:
+def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None],
+               first_sent: Callable[[], object] | None = None) -> None:
     """Loop on event/next until SHUTDOWN (or until the API goes away, which also means stop).
 
-    The first `next` ends our part of INIT, so nothing (not even `import json`) comes before it.
+    The first `next` ends our part of INIT, so nothing (not even `import json`) comes before it;
+    `first_sent` is called once that request is out.
     """
     while True:
         try:
-            raw = api.next_event()
+            raw = api.next_event(first_sent)
+            first_sent = None
             import json
 
             event = json.loads(raw)
@@ -156,11 +161,17 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
             return
 
 
-def start_event_thread(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[str], None]) -> None:
+def start_event_thread(api: ExtensionsApi, lifecycle: Lifecycle,
+                       log_error: Callable[[str], None]) -> Callable[[float], bool]:
+    """Start the event loop; returns wait(timeout), true once the first `next` is sent (our part
+    of INIT is then over), so the caller can hold heavy work until then: a thread importing
+    modules holds the GIL, and every socket step of that request would wait for it."""
     import threading
 
-    threading.Thread(target=run_events, args=(api, lifecycle, log_error), name="lambda-events",
+    first_sent = threading.Event()
+    threading.Thread(target=run_events, args=(api, lifecycle, log_error, first_sent.set), name="lambda-events",
                      daemon=True).start()
+    return first_sent.wait
 
 
 def extension_name(argv0: str | None = None) -> str:
