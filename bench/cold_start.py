@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -120,11 +121,10 @@ def bundled_idle(opt: Path, runs: int) -> tuple[float, float]:
                str(runtime / "lib"), str(runtime / "bin" / "python3.11"), "-I", "-S", "-c"]
     cpu = []
     for _ in range(runs):
-        before = os.times()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([*command, "pass"], check=True, env={"LC_ALL": "C.UTF-8"})
-        after = os.times()
-        cpu.append((after.children_user - before.children_user + after.children_system
-                    - before.children_system) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
     out = subprocess.run([*command, "print(open('/proc/self/status').read())"], capture_output=True, text=True,
                          check=True, env={"LC_ALL": "C.UTF-8"}).stdout
     rss_kib = int(re.search(r"VmRSS:\s+(\d+)", out).group(1))  # type: ignore[union-attr]

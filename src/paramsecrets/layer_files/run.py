@@ -12,6 +12,9 @@ if sys.argv[1:2] in (["dev"], ["layer"]):
     sys.stderr.write(f"paramsecrets: `{sys.argv[1]}` is not available inside the Lambda layer\n")
     raise SystemExit(2)
 
-from paramsecrets.cli import main
+if sys.argv[1:2] == ["serve"]:
+    from paramsecrets.boot import main  # the extension: the shortest path to `register`
+else:
+    from paramsecrets.cli import main
 
 raise SystemExit(main(sys.argv[1:]))
