@@ -136,29 +136,38 @@ def load(path: Path = LOCK_PATH) -> Lock:
 # ---------------------------------------------------------------- refresh
 
 
-def _apt_record(package: str, debian_arch: str) -> dict[str, str]:
-    """The candidate version's record in this machine's apt lists (Version, Filename, SHA256)."""
-    spec = package if package == "ca-certificates" else f"{package}:{debian_arch}"
+def _apt_records(debian_arch: str) -> dict[str, dict[str, str]]:
+    """{package: its candidate version's record (Version, Filename, SHA256, ...)} from this
+    machine's apt lists, for every package of the layer, in one apt-cache call."""
+    specs = [p if p == "ca-certificates" else f"{p}:{debian_arch}" for p in DEBIAN_PACKAGES]
     try:
-        proc = subprocess.run(["apt-cache", "show", "--no-all-versions", spec],
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(["apt-cache", "show", "--no-all-versions", *specs],
+                              capture_output=True, text=True, timeout=300, check=False)
     except OSError as error:
         raise LockError(f"cannot run apt-cache ({error}): refresh the lock on Debian {DEBIAN_RELEASE}") from None
-    record: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        if sep and not key.startswith(" "):
-            record[key] = value.strip()
-    if proc.returncode != 0 or not {"Version", "Filename", "SHA256"} <= record.keys():
+    records: dict[str, dict[str, str]] = {}
+    for block in proc.stdout.split("\n\n"):
+        record: dict[str, str] = {}
+        for line in block.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not key.startswith(" "):
+                record[key] = value.strip()
+        if {"Package", "Version", "Filename", "SHA256"} <= record.keys():
+            records.setdefault(record["Package"], record)
+    missing = [p for p in DEBIAN_PACKAGES if p not in records]
+    if missing:
         hint = " (add it with `dpkg --add-architecture arm64 && apt-get update`)" if debian_arch == "arm64" else ""
-        raise LockError(f"apt has no {spec}{hint}: {proc.stderr.strip() or 'no record'}")
-    return record
+        raise LockError(f"apt has no {', '.join(missing)} for {debian_arch}{hint}: {proc.stderr.strip()[-300:]}")
+    return records
 
 
 def _wheel(name: str, version: str, arch: str, dest: Path) -> Pinned:
-    """Download the wheel of name==version for Lambda's arch (cp311, manylinux2014) and hash it."""
+    """The wheel of name==version for Lambda's arch (cp311, manylinux2014), from the cache or
+    downloaded with pip, and its hash."""
+    machine = "x86_64" if arch == "x86_64" else "aarch64"
+    cached = sorted(dest.glob(f"{name}-{version}-*manylinux*{machine}.whl"))
+    if cached:
+        return Pinned(name, version, cached[0].name, sha256_of(cached[0]))
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
             sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
@@ -180,11 +189,11 @@ def refresh(wheel_cache: Path, path: Path = LOCK_PATH) -> Lock:
     packages: dict[str, tuple[Pinned, ...]] = {}
     wheels: dict[str, tuple[Pinned, ...]] = {}
     for arch, debian_arch in DEBIAN_ARCH.items():
-        rows = []
-        for package in DEBIAN_PACKAGES:
-            record = _apt_record(package, debian_arch)
-            rows.append(Pinned(package, record["Version"], Path(record["Filename"]).name, record["SHA256"]))
-        packages[arch] = tuple(rows)
+        records = _apt_records(debian_arch)
+        packages[arch] = tuple(
+            Pinned(p, records[p]["Version"], Path(records[p]["Filename"]).name, records[p]["SHA256"])
+            for p in DEBIAN_PACKAGES
+        )
         wheels[arch] = tuple(_wheel(name, importlib.metadata.version(name), arch, wheel_cache) for name in WHEELS)
     lock = Lock(DEBIAN_RELEASE, PYTHON_VERSION, packages, wheels)
     path.write_text(lock.to_json(), encoding="utf-8")

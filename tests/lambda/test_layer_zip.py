@@ -4,6 +4,7 @@ for the bundled Python, the lock file, byte-identical rebuilds, and clear errors
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import importlib.util
 import marshal
 import os
@@ -254,3 +255,22 @@ def test_extension_check(tmp_path: Path) -> None:
     _fake_so(tmp_path / "bare" / "_e.so", 62)
     with pytest.raises(LayerBuildError, match="without an abi3 or cpython-3XY tag"):
         check_extensions(tmp_path / "bare", "x86_64")
+
+
+@pytest.mark.timeout(600)
+def test_lock_refresh_command(tmp_path: Path, capsys) -> None:
+    """`paramsecrets layer lock` pins apt's candidate versions (with the archive's SHA-256) and the
+    installed awscrt for both arches, in a file the build can load."""
+    target = tmp_path / "layer.lock.json"
+    assert layer.lock_main(["--lock-file", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {target}" in out
+    lock = layer_lock.load(target)
+    policy = subprocess.run(["apt-cache", "policy", "libc6:arm64"], capture_output=True, text=True, check=True)
+    candidate = re.search(r"Candidate: (\S+)", policy.stdout).group(1)  # type: ignore[union-attr]
+    assert next(i for i in lock.packages["arm64"] if i.name == "libc6").version == candidate
+    assert [f"{w.name}=={w.version}" for w in lock.wheels["x86_64"]] == [
+        f"awscrt=={importlib.metadata.version('awscrt')}"]
+    for arch, items in lock.wheels.items():
+        wheel = layer.cache_dir() / "wheels" / items[0].filename
+        assert layer_lock.sha256_of(wheel) == items[0].sha256, arch
