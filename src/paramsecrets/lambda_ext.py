@@ -120,9 +120,9 @@ class Lifecycle:
     """Carries SHUTDOWN from the event thread to whoever runs the server, even if it is not up yet."""
 
     def __init__(self) -> None:
-        import threading
+        import _thread  # not threading: ~1.4 ms of CPU to import, spent during INIT
 
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._handler: Callable[[str], None] | None = None
         self.shutdown_reason: str | None = None
 
@@ -169,12 +169,17 @@ def start_event_thread(api: ExtensionsApi, lifecycle: Lifecycle,
     """Start the event loop; returns wait(timeout), true once the first `next` is sent (our part
     of INIT is then over), so the caller can hold heavy work until then: a thread importing
     modules holds the GIL, and every socket step of that request would wait for it."""
-    import threading
+    import _thread  # not threading: ~1.4 ms of CPU to import, spent during INIT
 
-    first_sent = threading.Event()
-    threading.Thread(target=run_events, args=(api, lifecycle, log_error, first_sent.set), name="lambda-events",
-                     daemon=True).start()
-    return first_sent.wait
+    first_sent = _thread.allocate_lock()
+    first_sent.acquire()
+    # A _thread thread ends with the interpreter, like a daemon thread.
+    _thread.start_new_thread(run_events, (api, lifecycle, log_error, first_sent.release))
+
+    def wait(timeout: float) -> bool:
+        return first_sent.acquire(timeout=timeout)
+
+    return wait
 
 
 def extension_name(argv0: str | None = None) -> str:

@@ -7,7 +7,7 @@ message); credentials are awscrt's default chain and are only needed at the firs
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # cheaper than collections.abc during INIT
 
 from paramsecrets.aws.endpoints import Endpoint, EndpointError, resolve
 from paramsecrets.config import ConfigError
