@@ -28,7 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from paramsecrets.layer_lock import DEBIAN_ARCH, Lock, LockError, Pinned
@@ -138,26 +138,39 @@ def extract_deb(deb: Path, dest: Path) -> None:
     raise RuntimeBuildError(f"{deb.name}: no data.tar member")
 
 
+@contextlib.contextmanager
+def _cache_lock(cache: Path) -> Iterator[None]:
+    """One builder at a time fills the cache's unpacked trees (a test run and a benchmark may overlap)."""
+    import fcntl
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".layer-root.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress) -> Path:
     """All pinned packages of `arch` unpacked in one tree, cached per lock content."""
     tree = cache / "layer-root" / f"{arch}-{lock.digest()}"
-    if (tree / ".complete").is_file():
-        return tree
-    debs = [fetch_deb(item, arch, cache / "debs", progress) for item in lock.packages[arch]]
-    versions = {item.version for item in lock.packages[arch] if item.name.startswith(("python3.11", "libpython3.11"))}
-    if len(versions) != 1:
-        raise RuntimeBuildError(f"the lock mixes Python package versions for {arch}: {sorted(versions)}")
-    shutil.rmtree(tree, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache, prefix=".layer-root-"))
-    try:
-        for deb in debs:
-            extract_deb(deb, tmp)
-        tree.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, tree)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    (tree / ".complete").write_text("ok\n")
+    with _cache_lock(cache):
+        if (tree / ".complete").is_file():
+            return tree
+        debs = [fetch_deb(item, arch, cache / "debs", progress) for item in lock.packages[arch]]
+        versions = {item.version for item in lock.packages[arch]
+                    if item.name.startswith(("python3.11", "libpython3.11"))}
+        if len(versions) != 1:
+            raise RuntimeBuildError(f"the lock mixes Python package versions for {arch}: {sorted(versions)}")
+        shutil.rmtree(tree, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(dir=cache, prefix=".layer-root-"))
+        try:
+            for deb in debs:
+                extract_deb(deb, tmp)
+            tree.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, tree)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        (tree / ".complete").write_text("ok\n")
     return tree
 
 
@@ -217,12 +230,13 @@ def host_runtime(lock: Lock, cache: Path, progress: Progress) -> tuple[Path, lis
         raise RuntimeBuildError(f"cannot run a bundled interpreter on this machine ({platform.machine()})")
     tree = unpack_packages(lock, HOST_ARCH, cache, progress)
     runtime = cache / "layer-root" / f"{HOST_ARCH}-{lock.digest()}-runtime"
-    if not (runtime / ".complete").is_file():
-        shutil.rmtree(runtime, ignore_errors=True)
-        _copy_core(tree, runtime, HOST_ARCH)
-        # symlinks=True: a link out of the tree (sitecustomize.py -> /etc/...) must never reach the host.
-        shutil.copytree(tree / "usr" / STDLIB, runtime / STDLIB, symlinks=True, dirs_exist_ok=True)
-        (runtime / ".complete").write_text("ok\n")
+    with _cache_lock(cache):
+        if not (runtime / ".complete").is_file():
+            shutil.rmtree(runtime, ignore_errors=True)
+            _copy_core(tree, runtime, HOST_ARCH)
+            # symlinks=True: a link out of the tree (sitecustomize.py -> /etc/...) must never reach the host.
+            shutil.copytree(tree / "usr" / STDLIB, runtime / STDLIB, symlinks=True, dirs_exist_ok=True)
+            (runtime / ".complete").write_text("ok\n")
     return runtime, interpreter_command(runtime, HOST_ARCH)
 
 
