@@ -73,8 +73,8 @@ def test_command_runs_on_the_bundled_python(shell: str, layer_dir: Path, tmp_pat
     assert not marker.exists()
 
 
-def test_command_reports_the_layer_python(layer_dir: Path, tmp_path: Path) -> None:
-    """sys.executable and the standard library are the layer's, under /opt/paramsecrets/runtime."""
+def test_command_with_a_bare_environment(layer_dir: Path, tmp_path: Path) -> None:
+    """Run directly (no shell in between) with only PATH set: the client's own help comes back."""
     script = layer_dir / "bin" / "paramsecrets"
     proc = subprocess.run([str(script), "get-parameter", "--help"], env={"PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=60)
