@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench venv clean rie deps
+.PHONY: dev test lint unit bench venv clean rie deps layer-lock
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -24,8 +24,13 @@ APT_PACKAGES += openssl  # tests/network: makes the test CA and server certifica
 APT_PACKAGES += tinyproxy  # tests/network: a real HTTP CONNECT proxy in front of HTTPS moto
 APT_PACKAGES += iproute2  # tests/sidecar: `ip` sets up the private network namespace
 APT_PACKAGES += systemd  # tests/sidecar: `systemd-analyze verify` checks the unit file
+APT_PACKAGES += busybox-static  # tests/lambda: the static /bin/sh and wget of the bare-root functions
+APT_PACKAGES += qemu-user-static  # tests/lambda/test_arm64.py: runs the arm64 layer's loader and Python
+APT_PACKAGES += nodejs  # tests/lambda/test_every_runtime.py: the Node.js function
 
 deps:
+	@# The layer build downloads arm64 Debian packages too (apt-get download PKG:arm64).
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -51,6 +56,11 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py
+
+# Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt.
+layer-lock: $(STAMP) deps
+	apt-get update -qq
+	$(BIN)/paramsecrets layer lock
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .hypothesis build dist

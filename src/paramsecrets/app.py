@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from paramsecrets import __version__, log
+from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.cache import Cache
 from paramsecrets.config import Settings
@@ -44,6 +45,31 @@ def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
               token.source, aws.region, aws.ssm.url, aws.secrets.url)
 
 
+def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
+                   ready: asyncio.Future[Any]) -> Any | None:
+    """Build the AWS clients (awscrt: ~70 ms, after we already answer) and resolve `ready`.
+
+    A failure here (awscrt missing or broken, no CA trust store, ...) never stops the server:
+    requests that need AWS get a 502 AwsClientUnavailable naming the cause, /ping and /metrics
+    keep answering, and the log says what is missing.
+    """
+    try:
+        from paramsecrets.aws.clients import Upstream
+
+        upstream = Upstream(aws, settings, metrics.record_upstream)
+    except Exception as error:  # anything: the server must outlive it
+        reason = f"{type(error).__name__}: {error}"
+        log.error("the AWS client could not be built (%s); requests that need AWS will fail with "
+                  "AwsClientUnavailable until the server is restarted", reason)
+        ready.set_exception(UpstreamError(Kind.UNAVAILABLE, "AwsClientUnavailable",
+                                          f"the AWS client could not be built: {reason}"))
+        ready.exception()  # retrieved: asyncio must not log it again as never retrieved
+        return None
+    ready.set_result(upstream)
+    log.info("ready to serve traffic")
+    return upstream
+
+
 async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
                 lifecycle: Lifecycle | None) -> int:
     loop = asyncio.get_running_loop()
@@ -70,13 +96,9 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)
     log_settings(settings, token, aws)
 
-    from paramsecrets.aws.clients import Upstream  # awscrt: ~70 ms, after we already answer
-
-    upstream = Upstream(aws, settings, metrics.record_upstream)
-    upstream_ready.set_result(upstream)
-    log.info("ready to serve traffic")
+    upstream = build_upstream(aws, settings, metrics, upstream_ready)
     warming = None
-    if settings.warm_connections:  # issue 12: connections opened now, not on the first miss
+    if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
         from paramsecrets.warm import warm
 
         warming = asyncio.ensure_future(warm(upstream))
@@ -96,6 +118,7 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     if warming is not None:
         warming.cancel()
     await server.stop(SHUTDOWN_GRACE_S)
-    upstream.close()
+    if upstream is not None:
+        upstream.close()
     log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
     return 0

@@ -41,6 +41,7 @@ LISTEN_ENV = "PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS"
 CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 OPTIONS = ("--config", "--port", "--listen", "--log-level", "--extension-name")
 LOW_PRIORITY = 10  # nice value of the start-up import thread under Lambda
+NEXT_SENT_WAIT_S = 1.0  # at most this long for the first event/next to be sent before the imports
 
 
 class UsageError(Exception):
@@ -181,12 +182,14 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         log.debug("registered as %s; register sent after %.1f ms CPU", extension.name,  # type: ignore[attr-defined]
                   register_cpu_ms)
         lifecycle = Lifecycle()
-        start_event_thread(extension, lifecycle, lambda message: log.error("%s", message))  # type: ignore[arg-type]
+        wait_first_next = start_event_thread(extension, lifecycle,  # type: ignore[arg-type]
+                                             lambda message: log.error("%s", message))
     if "ssl" not in sys.modules:
         # asyncio imports Python's ssl (libssl + libcrypto, ~4.5 MiB of RSS) for TLS servers we never
         # run; AWS calls use awscrt's own TLS. Dev mode has imported ssl already (moto) and keeps it.
         sys.modules["ssl"] = None  # type: ignore[assignment]
     if lifecycle is not None:
+        wait_first_next(NEXT_SENT_WAIT_S)  # INIT ends at our first `next`: send it before importing
         import_at_low_priority()
     from paramsecrets.app import run
 

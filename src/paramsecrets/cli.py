@@ -12,6 +12,7 @@ commands:
   get-parameter  print a parameter's value (client)
   get-secret     print a secret's value (client)
   layer build    build the Lambda layer zip
+  layer lock     pin the layer's Debian packages and wheels to the newest versions
   config check   validate the configuration and print the effective values
   version        print the version
 
@@ -119,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         from paramsecrets.layer import main as layer
 
         return layer(rest[1:])
+    if command == "layer" and rest[:1] == ["lock"]:
+        from paramsecrets.layer import lock_main
+
+        return lock_main(rest[1:])
     if command == "config" and rest[:1] == ["check"]:
         return config_check(rest[1:])
     if command in GROUPS:

@@ -9,7 +9,7 @@ this runs before the Lambda extension has finished starting.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from _collections_abc import Callable, Mapping  # cheaper than collections.abc during INIT
 
 CONFIG_FILE_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 LOG_LEVELS = ("debug", "info", "warn", "error", "none")

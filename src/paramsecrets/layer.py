@@ -2,19 +2,25 @@
 
 Layout of the zip (unpacked by Lambda under /opt, read-only):
 
-    extensions/paramsecrets          POSIX sh launcher (0755): finds Python 3.11+, execs run.py
-    paramsecrets/run.py              puts lib/ first on sys.path, calls paramsecrets.boot.main
-    paramsecrets/lib/paramsecrets/   our package (without dev/, which needs moto)
-    paramsecrets/lib/awscrt/         runtime dependencies, unpacked from manylinux2014 wheels
+    extensions/paramsecrets          POSIX sh launcher (0755): starts the bundled interpreter on run.py
+    bin/paramsecrets                 the client command on the function's PATH, same interpreter
+    paramsecrets/run.py              puts lib/ first on sys.path, calls paramsecrets.cli.main
+    paramsecrets/lib/paramsecrets/   our package (without dev/, which needs moto, and the builder)
+    paramsecrets/lib/awscrt/         the runtime dependency, from its pinned manylinux2014 wheel
+    paramsecrets/runtime/            Debian's CPython 3.11, glibc with its loader, CA certificates
+                                     (see layer_runtime.py)
 
 Why it is built this way:
-- The runtime's own Python runs the server, so dependencies must load on every Lambda Python
-  runtime (3.11+) of the target arch: we ship abi3 or per-version wheels and refuse anything else.
-- /opt is read-only, so Python cannot cache bytecode there: without shipped .pyc files every cold
-  start would compile the whole package again. We compile with every Python 3.11+ found on this
-  machine, as UNCHECKED_HASH pycs (no stat of the source, independent of file times).
-- Two builds of the same inputs are byte-identical (sorted entries, fixed times and modes), so the
-  layer's hash only changes when its content does.
+- The layer works on every Lambda runtime (Node.js, Java, .NET, Ruby, `provided`, Python) and on
+  any host C library: it never uses the function's Python, and the launcher starts the bundled
+  interpreter through the bundled loader.
+- Every input is pinned by version and SHA-256 in layer_files/layer.lock.json (layer_lock.py);
+  the build refuses anything else.
+- /opt is read-only, so Python cannot cache bytecode there: the package, awscrt and the kept
+  standard library are compiled by the bundled interpreter's own version, as UNCHECKED_HASH pycs
+  (no stat of the source, independent of file times).
+- Two builds of the same inputs are byte-identical (sorted entries, fixed times and modes,
+  PYTHONHASHSEED=0 while compiling), so the layer's hash only changes when its content does.
 """
 
 from __future__ import annotations
@@ -22,9 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import glob
 import hashlib
-import importlib.metadata
 import io
 import os
 import re
@@ -33,23 +37,31 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import paramsecrets
+from paramsecrets import layer_lock, layer_runtime
+from paramsecrets.layer_lock import Lock, LockError, Pinned
+from paramsecrets.layer_runtime import RuntimeBuildError
 
-ARCHES = {"x86_64": ("manylinux2014_x86_64", 62), "arm64": ("manylinux2014_aarch64", 183)}
-"""Lambda arch name -> (pip platform tag, ELF e_machine of its shared objects)."""
-
-SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))
-"""The Lambda Python runtimes the layer must load on; every compiled extension must cover them."""
+ARCHES = {"x86_64": 62, "arm64": 183}
+"""Lambda arch name -> ELF e_machine of its shared objects."""
 
 PACKAGE = "paramsecrets"
-EXCLUDED_PACKAGE_ENTRIES = frozenset({"dev", "layer_files", "layer.py", "__pycache__"})
+EXCLUDED_PACKAGE_ENTRIES = frozenset({
+    "dev", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
+})
 """dev/ needs moto (not shipped); the builder and its templates are not needed at run time."""
 
 LIB_PREFIX = "/opt/paramsecrets/lib"
 """Where lib/ lives in the function; compiled into the pycs so tracebacks show real paths."""
+
+EXECUTABLES = ("extensions/", "bin/", "paramsecrets/runtime/bin/", "paramsecrets/runtime/lib/ld-linux-")
+"""Entries stored with mode 0755; everything else is 0644."""
+
+MAX_ZIP_BYTES = 20 * 1048576
+MAX_UNPACKED_BYTES = 60 * 1048576
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 DIR_TIMEOUT_S = 600
@@ -62,19 +74,6 @@ class LayerBuildError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class Interpreter:
-    """A CPython 3.11+ found on this machine, used to compile bytecode for its version."""
-
-    path: str
-    version: tuple[int, int]
-    cache_tag: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.version[0]}.{self.version[1]}"
-
-
-@dataclasses.dataclass(frozen=True)
 class LayerInfo:
     """What build_layer produced."""
 
@@ -84,93 +83,14 @@ class LayerInfo:
     unpacked_size: int
     files: int
     sha256: str
-    compiled_for: tuple[str, ...]
+    python: str
+    """The bundled interpreter's Debian package version."""
     dependencies: tuple[str, ...]
-
-
-# ---------------------------------------------------------------- interpreters
-
-
-def _candidate_pythons() -> list[str]:
-    """Interpreter paths worth probing: this one, its base, PATH, and pyenv's installed versions."""
-    # The base interpreter first: the real binary, not a venv's link to it (tests reuse the paths).
-    found: list[str] = [getattr(sys, "_base_executable", sys.executable), sys.executable]
-    names = [f"python3.{minor}" for minor in range(11, 20)] + ["python3"]
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        if not folder or "shims" in Path(folder).parts:  # pyenv shims: the versions dir has the real ones
-            continue
-        found += [os.path.join(folder, name) for name in names]
-    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found += sorted(glob.glob(os.path.join(pyenv_root, "versions", "*", "bin", "python3.*[0-9]")))
-    return found
-
-
-_PROBE = "import sys; print(sys.implementation.name, *sys.version_info[:2], sys.implementation.cache_tag)"
-
-
-def find_interpreters() -> list[Interpreter]:
-    """Every distinct CPython 3.11+ on this machine, one per minor version, the running one first."""
-    seen_paths: set[str] = set()
-    by_tag: dict[str, Interpreter] = {}
-    for candidate in _candidate_pythons():
-        if not candidate or not os.path.isfile(candidate) or not os.access(candidate, os.X_OK):
-            continue
-        real = os.path.realpath(candidate)
-        if real in seen_paths:
-            continue
-        seen_paths.add(real)
-        try:
-            out = subprocess.run(
-                [candidate, "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=20, check=True
-            ).stdout.split()
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if len(out) != 4 or out[0] != "cpython" or not out[3].startswith("cpython-"):
-            continue
-        version = (int(out[1]), int(out[2]))
-        if version < (3, 11) or out[3] in by_tag:
-            continue
-        by_tag[out[3]] = Interpreter(candidate, version, out[3])
-    return sorted(by_tag.values(), key=lambda i: i.version)
-
-
-# ---------------------------------------------------------------- dependencies
-
-
-def _requirement_name(requirement: str) -> str | None:
-    """The distribution name of a Requires-Dist line, or None for an extra-only requirement."""
-    spec, _, marker = requirement.partition(";")
-    if "extra" in marker:
-        return None
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
-    return match.group(1) if match else None
-
-
-def runtime_dependencies(dist: str = PACKAGE) -> list[tuple[str, str]]:
-    """(name, installed version) of the non-optional requirements of `dist`, recursively.
-
-    The versions are the ones installed here: the layer ships what the tests ran against.
-    """
-    result: dict[str, str] = {}
-    todo = [dist]
-    while todo:
-        for requirement in importlib.metadata.requires(todo.pop()) or []:
-            name = _requirement_name(requirement)
-            if name is None:
-                continue
-            key = re.sub(r"[-_.]+", "-", name).lower()
-            if key in result:
-                continue
-            try:
-                result[key] = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                raise LayerBuildError(f"{dist} needs {name}, which is not installed here") from None
-            todo.append(name)
-    return sorted(result.items())
+    stdlib_files: int
 
 
 def cache_dir() -> Path:
-    """Where downloaded wheels are kept: $PARAMSECRETS_CACHE_DIR, the checkout's .cache, or ~/.cache."""
+    """Where downloads are kept: $PARAMSECRETS_CACHE_DIR, the checkout's .cache, or ~/.cache."""
     if os.environ.get("PARAMSECRETS_CACHE_DIR"):
         return Path(os.environ["PARAMSECRETS_CACHE_DIR"])
     checkout = Path(__file__).resolve().parents[2]
@@ -180,43 +100,33 @@ def cache_dir() -> Path:
     return Path(xdg) / PACKAGE
 
 
-def _wheel_matches(filename: str, name: str, version: str, arch: str) -> bool:
-    """True if a wheel file name is `name==version` and loads on Lambda's Python 3.11 for `arch`."""
-    stem = filename[: -len(".whl")].split("-")
-    if len(stem) < 5 or re.sub(r"[-_.]+", "_", stem[0]).lower() != re.sub(r"[-_.]+", "_", name).lower():
-        return False
-    if stem[1] != version:
-        return False
-    platforms = stem[-1].split(".")
-    machine = "x86_64" if arch == "x86_64" else "aarch64"
-    return "any" in platforms or any(p.startswith("manylinux") and p.endswith(machine) for p in platforms)
+# ---------------------------------------------------------------- wheels
 
 
-def fetch_wheel(name: str, version: str, arch: str, dest: Path, progress: Progress) -> Path:
-    """Download (or find already downloaded) the wheel of `name==version` for Lambda on `arch`."""
-    cached = sorted(p for p in dest.glob("*.whl") if _wheel_matches(p.name, name, version, arch))
-    if cached:
-        progress(f"  {name} {version} for {arch}: using {cached[0].name} from {dest}")
-        return cached[0]
-    platform = ARCHES[arch][0]
-    progress(f"  downloading {name} {version} for {arch} ({platform}, cp311) ...")
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--only-binary=:all:", "--platform", platform, "--python-version", "3.11",
-            "--implementation", "cp", "-d", tmp, f"{name}=={version}",
-        ]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise LayerBuildError(f"could not download {name} for {arch}: {exc}") from None
-        wheels = sorted(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            reason = _pip_reason(proc.stderr or proc.stdout)
-            raise LayerBuildError(f"could not download {name} for {arch}: {reason}")
-        target = dest / wheels[0].name
-        os.replace(wheels[0], target)
+def fetch_wheel(item: Pinned, arch: str, dest: Path, progress: Progress) -> Path:
+    """The pinned wheel from the cache, or downloaded with pip; its SHA-256 checked either way."""
+    target = dest / item.filename
+    if not target.is_file():
+        progress(f"  downloading {item.name} {item.version} for {arch} (pip download) ...")
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
+            cmd = [
+                sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                "--no-deps", "--only-binary=:all:", "--platform", layer_lock.WHEEL_PLATFORM[arch],
+                "--python-version", layer_lock.PYTHON_VERSION, "--implementation", "cp", "-d", tmp,
+                f"{item.name}=={item.version}",
+            ]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise LayerBuildError(f"could not download {item.name} for {arch}: {exc}") from None
+            wheel = Path(tmp) / item.filename
+            if proc.returncode != 0 or not wheel.is_file():
+                reason = _pip_reason(proc.stderr or proc.stdout) if proc.returncode else f"no {item.filename}"
+                raise LayerBuildError(f"could not download {item.name} for {arch}: {reason}")
+            item.verify(wheel)
+            os.replace(wheel, target)
+    item.verify(target)
     return target
 
 
@@ -248,14 +158,13 @@ _EXT_RE = re.compile(r"^(?P<mod>[^.]+)\.(?:(?P<abi3>abi3)|cpython-(?P<ver>3\d+)[
 
 
 def check_extensions(lib: Path, arch: str) -> list[str]:
-    """Refuse compiled code that would not load on every supported Python and on `arch`.
+    """Refuse compiled code that would not load on the bundled Python 3.11 or on `arch`.
 
     Returns one description per extension module checked.
     """
-    machine = ARCHES[arch][1]
+    machine = ARCHES[arch]
     problems: list[str] = []
     checked: list[str] = []
-    per_module: dict[Path, set[tuple[int, int]]] = {}
     for path in sorted(lib.rglob("*.so*")):
         rel = path.relative_to(lib)
         with path.open("rb") as fh:
@@ -270,22 +179,14 @@ def check_extensions(lib: Path, arch: str) -> list[str]:
         match = _EXT_RE.match(path.name)
         if match and match["abi3"]:
             checked.append(f"{rel} (abi3, {arch})")
+        elif match and match["ver"] == "311":
+            checked.append(f"{rel} (cpython-311, {arch})")
         elif match and match["ver"]:
-            ver = match["ver"]
-            per_module.setdefault(rel.parent / match["mod"], set()).add((3, int(ver[1:])))
+            problems.append(f"{rel}: compiled for CPython {match['ver'][0]}.{match['ver'][1:]}, not 3.11")
         else:
             problems.append(f"{rel}: extension module without an abi3 or cpython-3XY tag")
-    for module, versions in sorted(per_module.items()):
-        missing = [f"{v[0]}.{v[1]}" for v in SUPPORTED_PYTHONS if v not in versions]
-        if missing:
-            built = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(versions))
-            problems.append(f"{module}: compiled for CPython {built} only; missing {', '.join(missing)}")
-        else:
-            checked.append(f"{module} (per-version, {arch})")
     if problems:
-        raise LayerBuildError(
-            "the layer would not load on every Lambda Python runtime (3.11+):\n  " + "\n  ".join(problems)
-        )
+        raise LayerBuildError("the layer would not load on its Python 3.11:\n  " + "\n  ".join(problems))
     return checked
 
 
@@ -313,19 +214,22 @@ def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
     return source
 
 
-def compile_bytecode(lib: Path, interpreters: Iterable[Interpreter]) -> None:
-    """Compile lib/ with each interpreter: UNCHECKED_HASH pycs carrying the /opt paths."""
-    for interp in interpreters:
-        cmd = [
-            interp.path, "-I", "-m", "compileall", "-q", "-j", "0",
-            "--invalidation-mode", "unchecked-hash", "-d", LIB_PREFIX, str(lib),
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False)
+def compile_bytecode(command: list[str], folders: list[tuple[Path, str]]) -> None:
+    """Compile each (folder, prefix in the function) with the bundled interpreter's version:
+    UNCHECKED_HASH pycs naming the /opt paths. PYTHONHASHSEED=0: set constants marshal in a
+    fixed order, so two builds write the same bytes."""
+    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+    for folder, prefix in folders:
+        cmd = [*command, "-s", "-m", "compileall", "-q", "-j", "0",
+               "--invalidation-mode", "unchecked-hash", "-d", prefix, str(folder)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False, env=env)
         if proc.returncode != 0:
             detail = (proc.stdout + proc.stderr).strip()[-2000:]
-            raise LayerBuildError(
-                f"compiling bytecode with Python {interp.label} ({interp.path}) failed:\n{detail}"
-            )
+            raise LayerBuildError(f"compiling bytecode in {folder.name} failed:\n{detail}")
+
+
+def _mode(rel: str) -> int:
+    return 0o755 if rel.startswith(EXECUTABLES) else 0o644
 
 
 def _write_zip(stage: Path, output: Path) -> tuple[int, int]:
@@ -342,8 +246,7 @@ def _write_zip(stage: Path, output: Path) -> tuple[int, int]:
             unpacked += len(data)
             info = zipfile.ZipInfo(rel, date_time=ZIP_DATE)
             info.create_system = 3  # Unix, so external_attr carries the mode
-            mode = 0o755 if rel.startswith("extensions/") else 0o644
-            info.external_attr = (0o100000 | mode) << 16
+            info.external_attr = (0o100000 | _mode(rel)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=9)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
@@ -379,64 +282,91 @@ def _mib(size: int) -> str:
     return f"{size / 1048576:.1f} MiB"
 
 
+def _templates(stage: Path, arch: str) -> None:
+    """The launcher, the client command and run.py, with the arch's loader name filled in."""
+    templates = Path(__file__).resolve().parent / "layer_files"
+    loader = layer_runtime.LOADER[arch]
+    for template, target in (("launcher.sh", "extensions/paramsecrets"), ("command.sh", "bin/paramsecrets"),
+                             ("run.py", "paramsecrets/run.py")):
+        text = (templates / template).read_text(encoding="utf-8").replace("@LOADER@", loader)
+        (stage / target).parent.mkdir(parents=True, exist_ok=True)
+        (stage / target).write_text(text, encoding="utf-8")
+
+
 def build_layer(
-    arch: str = "x86_64", output: Path | None = None, progress: Progress = print, *, source: Path | None = None
+    arch: str = "x86_64", output: Path | None = None, progress: Progress = print, *,
+    source: Path | None = None, lock: Lock | None = None,
 ) -> LayerInfo:
     """Build the layer zip for `arch` at `output` (default ./paramsecrets-layer-<arch>.zip).
 
-    `source` is the package folder to ship (default: the installed paramsecrets package).
+    `source` is the package folder to ship (default: the installed paramsecrets package);
+    `lock` the pinned inputs (default: layer_files/layer.lock.json).
     """
     if arch not in ARCHES:
         raise LayerBuildError(f"unknown arch {arch!r}: choose x86_64 or arm64")
     output = Path(output) if output is not None else default_output(arch)
     _check_output(output)
-    templates = Path(__file__).resolve().parent / "layer_files"
-    progress(f"building the paramsecrets {paramsecrets.__version__} layer for {arch}")
+    try:
+        return _build(arch, output, progress, source, lock or layer_lock.load())
+    except (LockError, RuntimeBuildError) as error:
+        raise LayerBuildError(str(error)) from None
+
+
+def _build(arch: str, output: Path, progress: Progress, source: Path | None, lock: Lock) -> LayerInfo:
+    cache = cache_dir()
+    python = next(item.version for item in lock.packages[arch] if item.name == "python3.11-minimal")
+    progress(f"building the paramsecrets {paramsecrets.__version__} layer for {arch} "
+             f"(Debian {lock.debian} python3.11 {python})")
+    tree = layer_runtime.unpack_packages(lock, arch, cache, progress)
+    host_runtime, command = layer_runtime.host_runtime(lock, cache, progress)
     with tempfile.TemporaryDirectory(prefix="paramsecrets-layer-") as tmp:
         stage = Path(tmp)
-        (stage / "extensions").mkdir()
-        shutil.copyfile(templates / "launcher.sh", stage / "extensions" / PACKAGE)
+        _templates(stage, arch)
         lib = stage / PACKAGE / "lib"
         lib.mkdir(parents=True)
-        shutil.copyfile(templates / "run.py", stage / PACKAGE / "run.py")
         source = _copy_package(lib, source)
         progress(f"  copied the {PACKAGE} package from {source}")
-
-        deps = runtime_dependencies()
-        wheels_dir = cache_dir() / "wheels"
-        for name, version in deps:
-            _unpack_wheel(fetch_wheel(name, version, arch, wheels_dir, progress), lib)
+        for item in lock.wheels[arch]:
+            _unpack_wheel(fetch_wheel(item, arch, cache / "wheels", progress), lib)
         for line in check_extensions(lib, arch):
             progress(f"  checked compiled extension {line}")
 
-        interpreters = find_interpreters()
-        if not interpreters:
-            raise LayerBuildError("no CPython 3.11+ interpreter found to compile the bytecode")
-        labels = tuple(i.label for i in interpreters)
-        progress(f"  compiling bytecode for Python {', '.join(labels)} (unchecked-hash) ...")
-        compile_bytecode(lib, interpreters)
-        missing = [f"{v[0]}.{v[1]}" for v in SUPPORTED_PYTHONS if f"{v[0]}.{v[1]}" not in labels]
-        if missing:
-            progress(f"  no Python {', '.join(missing)} here: those runtimes compile at each cold start")
+        entry_points = [stage / PACKAGE / "run.py", *sorted((lib / PACKAGE).rglob("*.py"))]
+        wanted = layer_runtime.imported_stdlib(command, host_runtime, lib, entry_points)
+        runtime = stage / PACKAGE / "runtime"
+        kept = layer_runtime.assemble(tree, arch, runtime, wanted)
+        progress(f"  kept {len(kept)} standard library files (what the server and the CLI import)")
+        layer_runtime.check_libraries(stage, runtime / "lib")
+        if arch == layer_runtime.HOST_ARCH:
+            modules = [".".join(p.relative_to(lib).with_suffix("").parts).removesuffix(".__init__")
+                       for p in sorted((lib / PACKAGE).rglob("*.py")) if p.name != "__main__.py"]
+            layer_runtime.check_imports(runtime, lib, [*modules, "awscrt.auth", "awscrt.http", "awscrt.io"])
+            progress(f"  imported all {len(modules)} modules of the package with the layer's own Python")
 
+        progress("  compiling bytecode with the bundled Python 3.11 (unchecked-hash) ...")
+        compile_bytecode(command, [(lib, LIB_PREFIX),
+                                   (runtime / layer_runtime.STDLIB,
+                                    f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
         try:
             count, unpacked = _write_zip(stage, output)
         except OSError as exc:
             raise LayerBuildError(f"cannot write {output}: {exc.strerror or exc}") from None
     data = output.read_bytes()
     info = LayerInfo(
-        path=output,
-        arch=arch,
-        zip_size=len(data),
-        unpacked_size=unpacked,
-        files=count,
-        sha256=hashlib.sha256(data).hexdigest(),
-        compiled_for=labels,
-        dependencies=tuple(f"{n}=={v}" for n, v in deps),
+        path=output, arch=arch, zip_size=len(data), unpacked_size=unpacked, files=count,
+        sha256=hashlib.sha256(data).hexdigest(), python=python,
+        dependencies=tuple(f"{item.name}=={item.version}" for item in lock.wheels[arch]),
+        stdlib_files=len(kept),
     )
+    if info.zip_size > MAX_ZIP_BYTES or info.unpacked_size > MAX_UNPACKED_BYTES:
+        output.unlink()
+        raise LayerBuildError(
+            f"the layer is {_mib(info.zip_size)} zipped and {_mib(info.unpacked_size)} unpacked: over the "
+            f"budget of {_mib(MAX_ZIP_BYTES)} zipped and {_mib(MAX_UNPACKED_BYTES)} unpacked"
+        )
     progress(
         f"wrote {output}: {_mib(info.zip_size)} zipped, {_mib(info.unpacked_size)} unpacked, "
-        f"{info.files} files, sha256 {info.sha256[:12]}"
+        f"{info.files} files, sha256 {info.sha256}"
     )
     return info
 
@@ -462,6 +392,30 @@ def main(argv: list[str]) -> int:
     except LayerBuildError as exc:
         print(f"paramsecrets layer build: error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def lock_main(argv: list[str]) -> int:
+    """`paramsecrets layer lock`: refresh the lock file from apt's lists and the installed awscrt."""
+    parser = argparse.ArgumentParser(
+        prog="paramsecrets layer lock",
+        description="Pin the newest Debian bookworm packages (run `apt-get update` first, with the arm64 "
+                    "architecture added) and the installed awscrt wheels in layer_files/layer.lock.json.",
+    )
+    parser.add_argument("--lock-file", type=Path, default=layer_lock.LOCK_PATH, help=argparse.SUPPRESS)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        lock = layer_lock.refresh(cache_dir() / "wheels", args.lock_file)
+    except LockError as exc:
+        print(f"paramsecrets layer lock: error: {exc}", file=sys.stderr)
+        return 2
+    for arch in sorted(lock.packages):
+        for item in (*lock.packages[arch], *lock.wheels[arch]):
+            print(f"{arch:7} {item.name} {item.version} sha256 {item.sha256}")
+    print(f"wrote {args.lock_file}")
     return 0
 
 

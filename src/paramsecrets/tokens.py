@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from _collections_abc import Mapping, Sequence  # cheaper than collections.abc during INIT
 
 from paramsecrets import log
 

@@ -20,9 +20,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import LambdaSandbox, free_port, sandbox_problem  # noqa: E402
+from harness import LambdaSandbox, find_pythons, free_port, sandbox_problem  # noqa: E402
 
-from paramsecrets.layer import Interpreter, LayerInfo, build_layer, find_interpreters  # noqa: E402
+from paramsecrets.layer import LayerInfo, build_layer  # noqa: E402
 
 FUNCTIONS = HERE / "functions"
 MACHINE_ARCH = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
@@ -46,9 +46,9 @@ def unpack_layer(zip_path: Path, dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def interpreters() -> list[Interpreter]:
-    """Every CPython 3.11+ on this machine (one per minor version)."""
-    return find_interpreters()
+def pythons() -> list[tuple[str, str]]:
+    """(label, path) of every CPython 3.11+ on this machine: the Python runtimes to test."""
+    return find_pythons()
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +70,18 @@ def build(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def layer_dir(build, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The layer for this machine, unpacked: what Lambda puts at /opt."""
-    info, _ = build(MACHINE_ARCH)
-    dest = unpack_layer(info.path, tmp_path_factory.mktemp("opt"))
+    yield from _unpacked(build, MACHINE_ARCH, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def arm64_layer_dir(build, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The arm64 layer, unpacked."""
+    yield from _unpacked(build, "arm64", tmp_path_factory)
+
+
+def _unpacked(build, arch: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    info, _ = build(arch)
+    dest = unpack_layer(info.path, tmp_path_factory.mktemp(f"opt-{arch}"))
     # Lambda's /opt is read-only: make ours read-only too, so nothing can cache bytecode there.
     for root, dirs, files in os.walk(dest):
         for name in files:

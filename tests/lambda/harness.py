@@ -172,9 +172,7 @@ class LambdaSandbox:
             opt_dir = Path(self._tmp.name) / "opt"
             opt_dir.mkdir()
         self.opt_dir = Path(opt_dir).resolve()
-        if python is None:
-            python = runtime_venv(getattr(sys, "_base_executable", sys.executable))
-        self.python = Path(python)
+        self.python = Path(python) if python else runtime_venv(getattr(sys, "_base_executable", sys.executable))
         self.handler = handler
         self.port = free_port()
         self.runtime_api_port = free_port()
@@ -196,8 +194,6 @@ class LambdaSandbox:
             "LAMBDA_TASK_ROOT": str(self.function_dir),
             "AWS_LAMBDA_FUNCTION_NAME": "function",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            # The extension runs on the runtime's own interpreter, as /var/lang/bin/python3 on Lambda.
-            "PARAMSECRETS_PYTHON": str(_base_of(self.python)),
         }
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
@@ -206,25 +202,26 @@ class LambdaSandbox:
 
     def start(self) -> LambdaSandbox:
         """Spawn RIE (it starts the runtime and extensions lazily, at the first invoke)."""
-        rie = rie_path()
         self._log_file = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed in stop)
-        cmd = [
-            "unshare", *_unshare_flags(), "--",
-            "sh", "-c", 'mount --bind "$1" /opt && shift && exec "$@"', "sh", str(self.opt_dir),
-            str(rie), "--log-level", self.rie_log_level,
-            "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-            # RIE's Runtime API defaults to the fixed 127.0.0.1:9001: two sandboxes at once on
-            # one machine (tests run by several people, a bench) would collide and RIE panics.
-            "--runtime-api-address", f"127.0.0.1:{self.runtime_api_port}",
-            str(self.python), "-m", "awslambdaric", self.handler,
-        ]
         self.timings = Timings(spawned_at=time.monotonic())
         self._proc = subprocess.Popen(
-            cmd, cwd=self.function_dir, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            ["unshare", *_unshare_flags(), "--", *self._command()], cwd=self.function_dir, env=self.env,
+            stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         return self
+
+    def _rie_arguments(self) -> list[str]:
+        # RIE's Runtime API defaults to the fixed 127.0.0.1:9001: two sandboxes at once on one
+        # machine (tests run by several people, a bench) would collide and RIE panics.
+        return ["--log-level", self.rie_log_level,
+                "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
+                "--runtime-api-address", f"127.0.0.1:{self.runtime_api_port}"]
+
+    def _command(self) -> list[str]:
+        """What runs inside the new namespaces: bind the layer over /opt, exec RIE and the runtime."""
+        return ["sh", "-c", 'mount --bind "$1" /opt && shift && exec "$@"', "sh", str(self.opt_dir),
+                str(rie_path()), *self._rie_arguments(), str(self.python), "-m", "awslambdaric", self.handler]
 
     def wait_listening(self, timeout: float = 10.0) -> float:
         """Wait until RIE accepts connections; return the seconds since spawn."""
@@ -440,3 +437,154 @@ def proc_cpu_ms(pid: int) -> float | None:
         return None
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- a root with nothing of the host
+
+
+BUSYBOX_APPLETS = ("sh", "wget", "cat", "grep", "sed", "tr", "cut", "printf", "rm", "mkdir", "ls", "sleep")
+LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+"""PATH on Lambda: /opt/bin is where layers put commands."""
+
+
+def static_busybox() -> Path | None:
+    """Debian busybox-static's /bin/busybox, if installed (a dynamic busybox would need the host's libc)."""
+    path = Path("/bin/busybox")
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return path if head[:4] == b"\x7fELF" and b"/ld-linux" not in head else None
+
+
+def make_bare_root(dest: Path, function_dir: Path, files: dict[str, Path] | None = None) -> Path:
+    """A root holding only a static busybox (as /bin/sh and a few applets), the function at
+    /var/task and `files` ({path in the root: source}); /opt, /proc, /dev and /tmp are empty
+    mount points. No /usr, no /lib, no /etc/ssl, no Python."""
+    busybox = static_busybox()
+    if busybox is None:
+        raise SandboxUnavailable("no static busybox (Debian busybox-static) for the bare root")
+    for folder in ("bin", "opt", "proc", "dev", "tmp", "var"):
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(busybox, dest / "bin" / "busybox")
+    for applet in BUSYBOX_APPLETS:
+        (dest / "bin" / applet).symlink_to("busybox")
+    shutil.copytree(function_dir, dest / "var" / "task")
+    for inside, source in (files or {}).items():
+        target = dest / inside.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return dest
+
+
+BARE_ROOT_SCRIPT = (
+    'R=$1; O=$2; shift 2; PATH=/usr/sbin:/usr/bin:/sbin:/bin; '
+    'mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" && '
+    'mount --bind "$O" "$R/opt" && mount -o remount,bind,ro "$R/opt" && '
+    # Lambda's /opt is read-only, and the function starts in /var/task.
+    f'exec chroot "$R" /bin/sh -c \'PATH={LAMBDA_PATH}; cd /var/task && exec "$@"\' sh "$@"'
+)
+
+
+class BareRootSandbox(LambdaSandbox):
+    """A function under RIE, chrooted into a bare root (see make_bare_root) with the layer at /opt.
+
+    `runtime` is the runtime's command inside the root (a `provided` bootstrap, node, ...); `files`
+    adds files to the root (say the Node binary and its libraries). The RIE itself is copied in.
+    """
+
+    def __init__(self, function_dir: str | os.PathLike[str], opt_dir: str | os.PathLike[str] | None,
+                 env: dict[str, str] | None = None, *, runtime: list[str],
+                 files: dict[str, Path] | None = None, rie_log_level: str = "debug") -> None:
+        super().__init__(function_dir, opt_dir, env, python="/nonexistent", rie_log_level=rie_log_level)
+        self.runtime = runtime
+        self.root = make_bare_root(Path(self._tmp.name) / "root", self.function_dir,
+                                   {"/rie": rie_path(), **(files or {})})
+        self.env.update({"PATH": LAMBDA_PATH, "LAMBDA_TASK_ROOT": "/var/task", "HOME": "/tmp", **(env or {})})
+
+    def _command(self) -> list[str]:
+        return bare_root_command(self.root, self.opt_dir, ["/rie", *self._rie_arguments(), *self.runtime])
+
+
+def bare_root_command(root: Path, opt_dir: Path, command: list[str]) -> list[str]:
+    """What to run under `unshare` to start `command` chrooted in `root` with `opt_dir` at /opt
+    (read-only), /proc and /dev mounted, from /var/task, with Lambda's PATH."""
+    return ["sh", "-c", BARE_ROOT_SCRIPT, "sh", str(root), str(opt_dir), *command]
+
+
+def bare_root_popen(root: Path, opt_dir: Path, command: list[str], env: dict[str, str],
+                    log: Any) -> subprocess.Popen[bytes]:
+    """Start `command` in the bare root, in private mount and PID namespaces (everything in it
+    dies with it, and with the test process)."""
+    return subprocess.Popen(
+        ["unshare", *_unshare_flags(), "--", *bare_root_command(root, opt_dir, command)], env=env,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def copy_with_libraries(binary: str) -> dict[str, Path]:
+    """{path in a root: host file} for `binary` and the shared libraries `ldd` lists (a runtime
+    such as Node for a bare root: only those files, nothing else of the host)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True, timeout=30).stdout
+    files = {binary: Path(binary).resolve()}
+    for line in out.splitlines():
+        parts = line.split()
+        path = parts[2] if len(parts) >= 3 and parts[1] == "=>" else parts[0]
+        if path.startswith("/"):
+            files[path] = Path(path).resolve()
+    return files
+
+
+def find_pythons() -> list[tuple[str, str]]:
+    """(label, path) of every distinct CPython 3.11+ on this machine (one per minor version):
+    the function runtimes the Python tests run, each with only awslambdaric."""
+    import glob
+
+    names = [f"python3.{minor}" for minor in range(11, 20)]
+    candidates = [getattr(sys, "_base_executable", sys.executable)]
+    for folder in BASE_PATH.split(":") + os.environ.get("PATH", "").split(":"):
+        if folder and "shims" not in folder:
+            candidates += [os.path.join(folder, name) for name in names]
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(os.path.join(pyenv, "versions", "*", "bin", "python3.*[0-9]")))
+    found: dict[str, str] = {}
+    for path in candidates:
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            continue
+        try:
+            out = subprocess.run([path, "-I", "-S", "-c", "import sys; print(*sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        label = ".".join(out)
+        if len(out) == 2 and (int(out[0]), int(out[1])) >= (3, 11) and label not in found:
+            found[label] = path
+    return sorted(found.items())
+
+
+def http_get(port: int, path: str, token: str) -> tuple[int, bytes]:
+    """GET http://127.0.0.1:PORT/PATH with the extension's token header; (status, body)."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"X-Aws-Parameters-Secrets-Token": token}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_for(ready: Any, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60.0) -> None:
+    """Poll `ready()` (connection errors count as not ready) until true, with a generous bound;
+    fail with the log if the process ends or the bound passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            if ready():
+                return
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.05)

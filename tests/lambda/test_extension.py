@@ -1,5 +1,7 @@
 """paramsecrets as a Lambda extension, end to end: the built layer mounted at /opt, the real RIE,
 the real runtime client (awslambdaric) in a venv that has nothing else, and a real moto server.
+The function's runtime is Python here; the extension runs on the layer's own Python all the same
+(test_every_runtime.py runs it where no Python exists at all).
 
 Contract §6: serve during INIT, answer AWS-style requests, report configuration errors through
 init/error, leave promptly on SHUTDOWN, and come back after a timeout reset.
@@ -13,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM
-from harness import LambdaSandbox, runtime_venv
+from harness import BASE_PATH, LambdaSandbox, find_pythons, runtime_venv
 
-from paramsecrets.layer import find_interpreters
-
-PYTHONS = find_interpreters()
+PYTHONS = find_pythons()
 EXTENSION = "paramsecrets/run.py"
+BUNDLED = ("/opt/extensions/../paramsecrets/runtime/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path "
+           "/opt/extensions/../paramsecrets/runtime/lib /opt/extensions/../paramsecrets/runtime/bin/python3.11 "
+           "-I -S /opt/extensions/../paramsecrets/run.py serve --extension-name paramsecrets")
 EVENT = {"parameters": [STRING_PARAM[0], SECURE_PARAM[0]], "secrets": [JSON_SECRET[0]]}
 EXPECTED = {
     "parameters": {STRING_PARAM[0]: STRING_PARAM[1], SECURE_PARAM[0]: SECURE_PARAM[1]},
@@ -36,17 +39,18 @@ def _assert_no_kill(log: str) -> None:
     assert not re.search(r"agent extension-paramsecrets-\d+ did not exit after deadline", log)
 
 
-@pytest.mark.parametrize("python", PYTHONS, ids=[f"py{p.label}" for p in PYTHONS])
+@pytest.mark.parametrize("python", PYTHONS, ids=[f"py{label}" for label, _ in PYTHONS])
 def test_docs_style_function_reads_values(make_sandbox, layer_dir: Path, lambda_env, python) -> None:
-    """Every Python runtime found (3.11+): the extension runs on that same interpreter."""
-    box: LambdaSandbox = make_sandbox("reader", layer_dir, lambda_env, python=runtime_venv(python.path))
+    """Every Python runtime found (3.11+): the extension runs on the layer's interpreter, never
+    on the function's, even with the function's python3 first on PATH."""
+    runtime = runtime_venv(python[1])
+    env = {**lambda_env, "PATH": f"{runtime.parent}:{BASE_PATH}"}
+    box: LambdaSandbox = make_sandbox("reader", layer_dir, env, python=runtime)
     for _ in range(3):
         assert _values(box.invoke_json(EVENT)) == EXPECTED
     ext = box.find_process(EXTENSION)
     assert ext is not None, box.processes()
-    cmdline = box.processes()[ext]
-    assert cmdline.startswith(f"{python.path} -I -S /opt/extensions/../paramsecrets/run.py"), cmdline
-    assert cmdline.endswith("--extension-name paramsecrets"), cmdline
+    assert box.processes()[ext] == BUNDLED
     assert "[paramsecrets] " in box.logs()
     for value in (SECURE_PARAM[1], JSON_SECRET[1]["password"], lambda_env["AWS_SESSION_TOKEN"]):
         assert value not in _extension_lines(box.logs()), "a secret or the token reached the log"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 from harness import LambdaSandbox
 
 STUB_LAYER = Path(__file__).resolve().parent / "stub_layer"
+STUB_ENV = {"AWS_REGION": "us-east-1", "STUBEXT_PYTHON": getattr(sys, "_base_executable", sys.executable)}
 
 
 def _alive(pid: int) -> bool:
@@ -22,7 +24,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_stub_extension_lifecycle(make_sandbox) -> None:
-    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, {"AWS_REGION": "us-east-1"})
+    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, STUB_ENV)
     assert box.invoke_json({}) == {"ok": True}
     assert box.invoke_json({}) == {"ok": True}
     assert box.timings.listening is not None and box.timings.first_invoke is not None
@@ -42,7 +44,7 @@ def test_stub_extension_lifecycle(make_sandbox) -> None:
 
 def test_everything_dies_with_the_sandbox(make_sandbox) -> None:
     """Killing unshare outright (as a crashed test run would) takes down RIE and its children."""
-    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, {"AWS_REGION": "us-east-1"})
+    box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, STUB_ENV)
     box.invoke_json({})
     pids = [*box.processes(), box.rie_pid]
     assert box._proc is not None

@@ -1,8 +1,10 @@
-"""The layer zip: layout, modes, bundled awscrt for both arches, bytecode for every Python found,
-byte-identical rebuilds, and clear errors (exit 2) for bad input."""
+"""The layer zip: layout, modes, its own Python and C library and awscrt for both arches, bytecode
+for the bundled Python, the lock file, byte-identical rebuilds, and clear errors (exit 2)."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import importlib.util
 import marshal
 import os
@@ -18,8 +20,9 @@ from conftest import unpack_layer
 from harness import free_port
 
 import paramsecrets
-from paramsecrets import layer
+from paramsecrets import layer, layer_lock
 from paramsecrets.layer import LayerBuildError, build_layer, check_extensions
+from paramsecrets.layer_lock import LockError
 
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 
@@ -34,6 +37,11 @@ def _names(zip_path: Path) -> list[str]:
         return zf.namelist()
 
 
+LOADERS = {"x86_64": "ld-linux-x86-64.so.2", "arm64": "ld-linux-aarch64.so.1"}
+RUNTIME = "paramsecrets/runtime"
+TAG = "cpython-311"
+
+
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
 def test_layout(build, arch: str) -> None:
     info, lines = build(arch)
@@ -44,78 +52,97 @@ def test_layout(build, arch: str) -> None:
         assert names == sorted(names), "entries must be sorted"
         assert {i.date_time for i in entries.values()} == {(1980, 1, 1, 0, 0, 0)}
 
-        launcher = entries["extensions/paramsecrets"]
-        assert launcher.create_system == 3
-        assert (launcher.external_attr >> 16) & 0o777 == 0o755
-        assert zf.read(launcher).startswith(b"#!/bin/sh\n")
+        executables = sorted(n for n, i in entries.items() if (i.external_attr >> 16) & 0o111)
+        assert executables == ["bin/paramsecrets", "extensions/paramsecrets", f"{RUNTIME}/bin/python3.11",
+                               f"{RUNTIME}/lib/{LOADERS[arch]}"]
+        for name in ("extensions/paramsecrets", "bin/paramsecrets"):
+            script = zf.read(name).decode()
+            assert script.startswith("#!/bin/sh\n") and f'"$rt/lib/{LOADERS[arch]}" --inhibit-cache' in script
+            code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+            assert "PATH" not in code and "command -v" not in code, "the launchers never search PATH"
         assert [n for n in names if n.startswith("extensions/")] == ["extensions/paramsecrets"]
-
-        run_py = zf.read("paramsecrets/run.py").decode()
-        assert "from paramsecrets.boot import main" in run_py and '"lib"' in run_py
+        assert "from paramsecrets.cli import main" in zf.read("paramsecrets/run.py").decode()
 
         assert "paramsecrets/lib/paramsecrets/__init__.py" in names
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/dev/")], "dev/ needs moto"
-        assert not [n for n in names if "layer_files" in n]
-        assert not [n for n in names if n.endswith(".pyc") and "__pycache__" not in n]
+        assert not [n for n in names if "layer_files" in n or n.endswith(("/layer.py", "/layer_runtime.py"))]
 
-        sos = [n for n in names if n.endswith(".so")]
-        assert sos == ["paramsecrets/lib/_awscrt.abi3.so"], sos
-        head = zf.read(sos[0])[:20]
-        assert head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == ELF_MACHINE[arch]
-        assert "paramsecrets/lib/awscrt/__init__.py" in names
+        elves = [n for n in names if zf.read(n)[:4] == b"\x7fELF"]
+        for name in elves:
+            head = zf.read(name)[:20]
+            assert int.from_bytes(head[18:20], "little") == ELF_MACHINE[arch], name
+        assert "paramsecrets/lib/_awscrt.abi3.so" in elves
+        assert f"{RUNTIME}/lib/libc.so.6" in elves and f"{RUNTIME}/bin/python3.11" in elves
+        stdlib = f"{RUNTIME}/lib/python3.11/"
+        for module in ("asyncio/__init__.py", "json/__init__.py", "http/client.py", "encodings/utf_8.py",
+                       "tomllib/__init__.py"):
+            assert stdlib + module in names, module
+        for absent in ("ssl.py", "unittest/__init__.py", "tkinter/__init__.py", "sitecustomize.py"):
+            assert stdlib + absent not in names, absent
+        assert f"{RUNTIME}/etc/ssl/ca-certificates.crt" in names
+        assert zf.read(f"{RUNTIME}/etc/ssl/ca-certificates.crt").count(b"-----BEGIN CERTIFICATE-----") > 100
         licence = r"paramsecrets/lib/awscrt-[\d.]+\.dist-info/licenses/LICENSE"
         assert any(re.fullmatch(licence, n) for n in names)
         uncompressed = sum(i.file_size for i in entries.values())
     assert info.unpacked_size == uncompressed
     assert info.zip_size == info.path.stat().st_size
+    assert info.zip_size <= 20 * 1048576 and info.unpacked_size <= 60 * 1048576
     assert info.dependencies and info.dependencies[0].startswith("awscrt==")
     assert lines[-1].startswith("wrote ") and "zipped" in lines[-1] and "unpacked" in lines[-1]
+    assert lines[-1].endswith(f"sha256 {info.sha256}") and len(info.sha256) == 64  # the whole hash
 
 
-def test_bytecode_for_every_python_found(build, interpreters) -> None:
+def test_bytecode_for_the_bundled_python(build) -> None:
+    """Every shipped .py (package, awscrt, kept standard library) has its cpython-311 pyc."""
     info, lines = build("x86_64")
-    labels = [i.label for i in interpreters]
-    assert info.compiled_for == tuple(labels)
-    assert any(f"compiling bytecode for Python {', '.join(labels)}" in line for line in lines)
+    assert any("compiling bytecode with the bundled Python 3.11" in line for line in lines)
     names = set(_names(info.path))
-    sources = [n for n in names if n.startswith("paramsecrets/lib/") and n.endswith(".py")]
-    assert len(sources) > 10
-    for interp in interpreters:
-        tag = interp.cache_tag
-        missing = [s for s in sources if _pyc_name(s, tag) not in names]
-        assert not missing, f"no {tag} pyc for {missing[:5]}"
+    sources = [n for n in names if n.startswith("paramsecrets/") and n.endswith(".py") and n != "paramsecrets/run.py"]
+    assert len(sources) > 100
+    missing = [s for s in sources if _pyc_name(s, TAG) not in names]
+    assert not missing, f"no pyc for {missing[:5]}"
+    assert not [n for n in names if n.endswith(".pyc") and f".{TAG}." not in n]
 
 
 def test_pycs_are_unchecked_hash_with_opt_paths(build) -> None:
     """UNCHECKED_HASH: the loader trusts the pyc without a stat of the source (and without the
     zip's fixed 1980 mtimes mattering); code objects name the /opt paths for tracebacks."""
     info, _ = build("x86_64")
-    tag = sys.implementation.cache_tag
     with zipfile.ZipFile(info.path) as zf:
-        name = f"paramsecrets/lib/paramsecrets/__pycache__/__init__.{tag}.pyc"
-        data = zf.read(name)
-    assert data[:4] == importlib.util.MAGIC_NUMBER
-    assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, check_source off
-    code = marshal.loads(data[16:])
-    assert code.co_filename == "/opt/paramsecrets/lib/paramsecrets/__init__.py"
+        for name, source in (
+            (f"paramsecrets/lib/paramsecrets/__pycache__/__init__.{TAG}.pyc",
+             "/opt/paramsecrets/lib/paramsecrets/__init__.py"),
+            (f"{RUNTIME}/lib/python3.11/asyncio/__pycache__/events.{TAG}.pyc",
+             "/opt/paramsecrets/runtime/lib/python3.11/asyncio/events.py"),
+        ):
+            data = zf.read(name)
+            assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, check_source off
+            if sys.version_info[:2] == (3, 11):
+                assert data[:4] == importlib.util.MAGIC_NUMBER
+                assert marshal.loads(data[16:]).co_filename == source
 
 
-def test_cold_start_never_compiles(layer_dir: Path, interpreters) -> None:
-    """Each Python imports the shipped modules from the (read-only) layer using the pycs only."""
-    lib = layer_dir / "paramsecrets" / "lib"
-    script = f"import sys; sys.path.insert(0, {str(lib)!r}); import paramsecrets, awscrt.auth, awscrt.http"
-    for interp in interpreters:
-        proc = subprocess.run(
-            [interp.path, "-I", "-S", "-B", "-v", "-c", script], capture_output=True, text=True, timeout=60
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        # "# code object from '<x>.py'" means compiled from source; from a pyc it names the .pyc.
-        lines = proc.stderr.splitlines()
-        compiled = [ln for ln in lines if ln.startswith("# code object from") and ln.endswith(".py'")]
-        assert not compiled, f"Python {interp.label} compiled at import: {compiled[:3]}"
-        assert f"__pycache__/__init__.{interp.cache_tag}.pyc matches" in proc.stderr
+def test_cold_start_never_compiles(layer_dir: Path) -> None:
+    """The bundled Python imports the server and the AWS client from the read-only layer using
+    the shipped pycs only: nothing is compiled at a cold start."""
+    script = ("import sys; sys.path.insert(0, '/opt/paramsecrets/lib'.replace('/opt', sys.argv[1])); "
+              "import paramsecrets.app, paramsecrets.aws.clients, paramsecrets.client_cli")
+    runtime = layer_dir / RUNTIME
+    proc = subprocess.run(
+        [str(runtime / "lib" / LOADERS["x86_64"]), "--inhibit-cache", "--library-path", str(runtime / "lib"),
+         str(runtime / "bin" / "python3.11"), "-I", "-S", "-B", "-v", "-c", script, str(layer_dir)],
+        capture_output=True, text=True, timeout=60, env={"LC_ALL": "C.UTF-8"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # "# code object from '<x>.py'" means compiled from source; from a pyc it names the .pyc.
+    lines = proc.stderr.splitlines()
+    compiled = [ln for ln in lines if ln.startswith("# code object from") and ln.endswith(".py'")]
+    assert not compiled, f"compiled at import: {compiled[:3]}"
+    assert f"asyncio/__pycache__/__init__.{TAG}.pyc matches" in proc.stderr
+    assert f"paramsecrets/__pycache__/app.{TAG}.pyc matches" in proc.stderr
 
 
+@pytest.mark.timeout(600)
 def test_deterministic(tmp_path: Path) -> None:
     """Two builds of the same sources are byte-identical. Both build from one snapshot of the
     package, so edits made meanwhile in a shared working tree cannot make them differ."""
@@ -125,6 +152,36 @@ def test_deterministic(tmp_path: Path) -> None:
     second = build_layer("x86_64", tmp_path / "b.zip", progress=lambda _line: None, source=snapshot)
     assert first.sha256 == second.sha256
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+
+
+def test_lock_pins_every_input() -> None:
+    lock = layer_lock.load()
+    for arch in ("x86_64", "arm64"):
+        assert {item.name for item in lock.packages[arch]} == set(layer_lock.DEBIAN_PACKAGES)
+        assert [item.name for item in lock.wheels[arch]] == ["awscrt"]
+        for item in (*lock.packages[arch], *lock.wheels[arch]):
+            assert re.fullmatch(r"[0-9a-f]{64}", item.sha256) and item.version
+    assert lock.debian == "bookworm" and lock.python == "3.11"
+
+
+def test_a_package_that_does_not_match_the_lock_is_refused(tmp_path: Path, capsys) -> None:
+    """A changed SHA-256 in the lock (as if the archive served another file): the build stops."""
+    lock = layer_lock.load()
+    bad = lock.packages["x86_64"][0]
+    bad = dataclasses.replace(bad, sha256="0" * 64)
+    tampered = dataclasses.replace(lock, packages={**lock.packages, "x86_64": (bad, *lock.packages["x86_64"][1:])})
+    with pytest.raises(LayerBuildError, match=rf"{re.escape(bad.filename)}: SHA-256 [0-9a-f]{{64}} does not "
+                                              rf"match the lock \(0{{64}}\); refusing it"):
+        build_layer("x86_64", tmp_path / "x.zip", progress=lambda _line: None, lock=tampered)
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_lock_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(LockError, match="no lock file at"):
+        layer_lock.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('{"debian": "bookworm", "python": "3.11", "packages": {}}')
+    with pytest.raises(LockError, match="lacks"):
+        layer_lock.load(tmp_path / "bad.json")
 
 
 def test_unpack_keeps_modes(build, tmp_path: Path) -> None:
@@ -156,9 +213,14 @@ def test_output_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "it is a directory" in capsys.readouterr().err
 
 
-def test_failing_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_failing_download(build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """No cached wheel and an index that refuses connections: a one-line reason, exit 2."""
-    monkeypatch.setenv("PARAMSECRETS_CACHE_DIR", str(tmp_path / "empty-cache"))
+    build("arm64")  # so the Debian packages are in the cache: only the wheel is missing below
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for folder in ("debs", "layer-root"):
+        (cache / folder).symlink_to(layer.cache_dir() / folder)
+    monkeypatch.setenv("PARAMSECRETS_CACHE_DIR", str(cache))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_INDEX_URL", f"http://127.0.0.1:{free_port()}/simple")
     monkeypatch.setenv("PIP_RETRIES", "0")
@@ -179,14 +241,12 @@ def _fake_so(path: Path, machine: int) -> None:
 def test_extension_check(tmp_path: Path) -> None:
     _fake_so(tmp_path / "ok" / "_a.abi3.so", 62)
     _fake_so(tmp_path / "ok" / "pkg.libs" / "libz-1234.so.1", 62)  # bundled C library
-    for minor in (11, 12, 13, 14):
-        _fake_so(tmp_path / "ok" / f"_b.cpython-3{minor}-x86_64-linux-gnu.so", 62)
+    _fake_so(tmp_path / "ok" / "_b.cpython-311-x86_64-linux-gnu.so", 62)
     assert len(check_extensions(tmp_path / "ok", "x86_64")) == 2
 
-    _fake_so(tmp_path / "one" / "_c.cpython-311-x86_64-linux-gnu.so", 62)
-    expected = r"_c: compiled for CPython 3\.11 only; missing 3\.12, 3\.13, 3\.14"
-    with pytest.raises(LayerBuildError, match=expected):
-        check_extensions(tmp_path / "one", "x86_64")
+    _fake_so(tmp_path / "other" / "_c.cpython-312-x86_64-linux-gnu.so", 62)
+    with pytest.raises(LayerBuildError, match=r"_c.cpython-312-x86_64-linux-gnu.so: compiled for CPython 3\.12"):
+        check_extensions(tmp_path / "other", "x86_64")
 
     _fake_so(tmp_path / "arch" / "_d.abi3.so", 62)
     with pytest.raises(LayerBuildError, match="built for another architecture than arm64"):
@@ -195,3 +255,22 @@ def test_extension_check(tmp_path: Path) -> None:
     _fake_so(tmp_path / "bare" / "_e.so", 62)
     with pytest.raises(LayerBuildError, match="without an abi3 or cpython-3XY tag"):
         check_extensions(tmp_path / "bare", "x86_64")
+
+
+@pytest.mark.timeout(600)
+def test_lock_refresh_command(tmp_path: Path, capsys) -> None:
+    """`paramsecrets layer lock` pins apt's candidate versions (with the archive's SHA-256) and the
+    installed awscrt for both arches, in a file the build can load."""
+    target = tmp_path / "layer.lock.json"
+    assert layer.lock_main(["--lock-file", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {target}" in out
+    lock = layer_lock.load(target)
+    policy = subprocess.run(["apt-cache", "policy", "libc6:arm64"], capture_output=True, text=True, check=True)
+    candidate = re.search(r"Candidate: (\S+)", policy.stdout).group(1)  # type: ignore[union-attr]
+    assert next(i for i in lock.packages["arm64"] if i.name == "libc6").version == candidate
+    assert [f"{w.name}=={w.version}" for w in lock.wheels["x86_64"]] == [
+        f"awscrt=={importlib.metadata.version('awscrt')}"]
+    for arch, items in lock.wheels.items():
+        wheel = layer.cache_dir() / "wheels" / items[0].filename
+        assert layer_lock.sha256_of(wheel) == items[0].sha256, arch

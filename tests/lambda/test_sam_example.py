@@ -29,6 +29,7 @@ def test_template_wiring() -> None:
     resources = template["Resources"]
     layer = resources["ParamSecretsLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert "CompatibleRuntimes" not in layer["Properties"], "the layer works with every runtime"
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert "build-ParamSecretsLayer:" in (SAM / layer["Properties"]["ContentUri"] / "Makefile").read_text()
 
@@ -52,4 +53,6 @@ def test_makefile_target_builds_the_layer(tmp_path: Path) -> None:
     assert launcher.is_file() and os.access(launcher, os.X_OK)
     assert (tmp_path / "paramsecrets" / "run.py").is_file()
     assert (tmp_path / "paramsecrets" / "lib" / "_awscrt.abi3.so").is_file()
+    assert os.access(tmp_path / "bin" / "paramsecrets", os.X_OK)
+    assert os.access(tmp_path / "paramsecrets" / "runtime" / "lib" / "ld-linux-x86-64.so.2", os.X_OK)
     assert not list(tmp_path.glob("*.zip"))

@@ -5,7 +5,7 @@ Kept as data (from the published endpoint rules) so a reader can check any host 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # cheaper than collections.abc during INIT
 
 # (region prefix, partition, DNS suffix), longest prefix first; "aws" is the fallback. Prefixes,
 # not regular expressions: this runs before Lambda's `next`, where importing `re` costs ~5 ms.

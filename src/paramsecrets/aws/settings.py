@@ -8,7 +8,7 @@ and are only needed at the first call.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # cheaper than collections.abc during INIT
 
 from paramsecrets.aws.endpoints import Endpoint, EndpointError, resolve
 from paramsecrets.aws.proxy import Proxy, ProxyError, proxy_for

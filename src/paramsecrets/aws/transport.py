@@ -35,7 +35,8 @@ from awscrt.io import (
     TlsContextOptions,
 )
 
-from paramsecrets import __version__
+from paramsecrets import __version__, log
+from paramsecrets.aws import trust
 from paramsecrets.aws.endpoints import Endpoint
 from paramsecrets.aws.errors import Kind, UpstreamError, from_response, network_error, timeout_error
 from paramsecrets.aws.proxy import Proxy
@@ -74,8 +75,18 @@ class CrtRuntime:
         event_loops = EventLoopGroup(1)
         resolver = DefaultHostResolver(event_loops)
         self.bootstrap = ClientBootstrap(event_loops, resolver)
-        self.credentials = AwsCredentialsProvider.new_default_chain(self.bootstrap)
         self.ca_bundle = ca_bundle
+        self.ca_file: str | None = None
+        """The layer's CA bundle when the host has no trust store (see trust.py), else None."""
+        try:
+            self.credentials = AwsCredentialsProvider.new_default_chain(self.bootstrap)
+        except RuntimeError as error:
+            self.ca_file = trust.bundled_ca_file()
+            if not trust.is_missing_trust_store(error) or self.ca_file is None:
+                raise
+            log.warn("no CA trust store on this host: AWS calls trust the layer's CA bundle, and credentials "
+                     "come from the environment or the shared config files only")
+            self.credentials = trust.credentials_without_tls()
         self._tls: ClientTlsContext | None = None
         self.socket_options = SocketOptions()
         self.socket_options.connect_timeout_ms = 3000
@@ -84,8 +95,9 @@ class CrtRuntime:
     def tls(self) -> ClientTlsContext:
         if self._tls is None:
             options = TlsContextOptions()
-            if self.ca_bundle:
-                options.override_default_trust_store_from_path(ca_filepath=self.ca_bundle)
+            ca_path = self.ca_bundle or self.ca_file  # AWS_CA_BUNDLE first, else the layer's own
+            if ca_path:
+                options.override_default_trust_store_from_path(ca_filepath=ca_path)
             self._tls = ClientTlsContext(options)
         return self._tls
 

@@ -1,35 +1,27 @@
 #!/bin/sh
 # paramsecrets Lambda extension launcher (/opt/extensions/paramsecrets).
 #
-# Lambda runs every file in /opt/extensions at INIT. This finds a Python for the server and
-# execs it; it must stay cheap because everything before `register` adds to each cold start:
-# no subprocess, no `python -c` version probe (run.py checks the version itself).
-# Order: $PARAMSECRETS_PYTHON, the Lambda runtime's /var/lang/bin/python3, then PATH.
-# -I -S: isolated mode without site-packages, so start-up skips the site scan and never picks up
-# the function's own packages; run.py puts the layer's lib/ on sys.path.
+# Lambda runs every file in /opt/extensions at INIT, whatever the function's runtime. This starts
+# the layer's own Python 3.11 through the layer's own glibc loader: the function's Python (there
+# may be none) and the host's C library are never used, and nothing is looked up on PATH.
+# Only shell builtins run before the exec (everything before `register` adds to each cold start).
+#   --inhibit-cache   never read the host's /etc/ld.so.cache
+#   --library-path    the layer's libraries first (replaces LD_LIBRARY_PATH for this process)
+#   LD_PRELOAD        unset: a function's preload is built for the host's C library, not for ours
+#   LC_ALL=C.UTF-8    built into glibc 2.35+: no locale file of the host is read
+#   -I -S             isolated mode, no site-packages: PYTHON* variables and the function's own
+#                     packages are ignored, and start-up skips the site scan
+# The extension's name is this file's name (Lambda refuses a mismatch).
 
 name=${0##*/}
 case $0 in
   */*) dir=${0%/*} ;;
   *) dir=. ;;
 esac
-run="$dir/../paramsecrets/run.py"
+rt="$dir/../paramsecrets/runtime"
 
-for py in "$PARAMSECRETS_PYTHON" /var/lang/bin/python3; do
-  if [ -n "$py" ] && [ -f "$py" ] && [ -x "$py" ]; then
-    exec "$py" -I -S "$run" --extension-name "$name" "$@"
-  fi
-done
-
-IFS=:
-for cand in python3.14 python3.13 python3.12 python3.11 python3; do
-  for d in $PATH; do
-    if [ -f "${d:-.}/$cand" ] && [ -x "${d:-.}/$cand" ]; then
-      exec "${d:-.}/$cand" -I -S "$run" --extension-name "$name" "$@"
-    fi
-  done
-done
-
-echo "[paramsecrets] $(date -u '+%Y/%m/%d %H:%M:%S') ERROR no Python 3.11+ found" \
-  "(looked at \$PARAMSECRETS_PYTHON, /var/lang/bin/python3 and PATH); set PARAMSECRETS_PYTHON"
-exit 1
+unset LD_PRELOAD
+LC_ALL=C.UTF-8
+export LC_ALL
+exec "$rt/lib/@LOADER@" --inhibit-cache --library-path "$rt/lib" "$rt/bin/python3.11" -I -S \
+  "$dir/../paramsecrets/run.py" serve --extension-name "$name" "$@"

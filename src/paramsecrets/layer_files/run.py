@@ -1,32 +1,20 @@
-"""paramsecrets layer entry point, started by /opt/extensions/paramsecrets as `python -I -S run.py`.
-
-Kept to the syntax of old Pythons on purpose: when the launcher finds a Python older than 3.11
-this file must still run far enough to say so clearly instead of dying with a SyntaxError.
-"""
-
-# ruff: noqa: UP031, UP036  (old-Python syntax and the version check are the point of this file)
+"""paramsecrets layer entry point: the bundled Python 3.11 runs this file for the extension
+(`run.py serve --extension-name NAME`, from /opt/extensions/paramsecrets) and for the client
+command (`run.py get-parameter ...`, from /opt/bin/paramsecrets)."""
 
 import os
 import sys
 
-
-def _log_error(message):
-    import time
-
-    stamp = time.strftime("%Y/%m/%d %H:%M:%S")  # local time, like every other log line (UTC on Lambda)
-    sys.stdout.write("[paramsecrets] %s ERROR %s\n" % (stamp, message))
-    sys.stdout.flush()
-
-
-if sys.version_info < (3, 11):
-    _log_error(
-        "no Python 3.11+ found: %s is Python %d.%d; set PARAMSECRETS_PYTHON to a Python 3.11+ interpreter"
-        % (sys.executable, sys.version_info[0], sys.version_info[1])
-    )
-    sys.exit(1)
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-from paramsecrets.boot import main  # noqa: E402
+if sys.argv[1:2] in (["dev"], ["layer"]):
+    # Not shipped in the layer: dev/ needs moto, and the builder runs on a build machine.
+    sys.stderr.write(f"paramsecrets: `{sys.argv[1]}` is not available inside the Lambda layer\n")
+    raise SystemExit(2)
 
-raise SystemExit(main(["serve", *sys.argv[1:]]))
+if sys.argv[1:2] == ["serve"]:
+    from paramsecrets.boot import main  # the extension: the shortest path to `register`
+else:
+    from paramsecrets.cli import main
+
+raise SystemExit(main(sys.argv[1:]))
