@@ -131,7 +131,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         if settings.http_port != port:
             raise config.ConfigError(PORT_ENV, f"port {settings.http_port} could not be bound early")
         token = tokens.resolve(settings.token_env, environ)
-        aws = resolve_aws(environ)
+        aws = resolve_aws(environ, settings.http_port)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
         log.error("%s", message)

@@ -122,6 +122,7 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
+    Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
 )
@@ -150,6 +151,7 @@ class Settings:
     max_staleness: int
     refresh_ahead: bool
     error_mode: str
+    sdk_protocol: bool
     token_env: tuple[str, ...]
 
     def __init__(self, config_file: str | None = None, sources: Mapping[str, str] | None = None,
