@@ -40,19 +40,22 @@ def is_loopback(host: str) -> bool:
 
 
 def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str], own_port: int | None) -> Endpoint:
-    """Where our own calls to one service go: the explicit upstream, else the usual rules unless they
-    point back at this server, in which case the regional endpoint."""
-    from paramsecrets import log
-
+    """Where our own calls to one service go: the explicit upstream, else the usual rules, skipping
+    a variable that points back at this server (then the next one, then the regional endpoint)."""
     explicit = environ.get(UPSTREAM_URL_ENV + suffix)
     if explicit:
         return parse_endpoint_url(UPSTREAM_URL_ENV + suffix, explicit)
-    endpoint = resolve(service, suffix, region, environ)
-    if own_port is not None and endpoint.port == own_port and is_loopback(endpoint.host):
-        log.info("%s points at this server (SDK protocol); our own %s calls use the regional endpoint",
-                 endpoint.url, service)
-        return resolve(service, suffix, region, {})
-    return endpoint
+    remaining = dict(environ)
+    for variable in (f"AWS_ENDPOINT_URL_{suffix}", "AWS_ENDPOINT_URL"):
+        endpoint = resolve(service, suffix, region, remaining)
+        if own_port is None or endpoint.port != own_port or not is_loopback(endpoint.host):
+            return endpoint
+        if remaining.pop(variable, None) is not None:
+            from paramsecrets import log
+
+            log.info("%s points at this server (the SDK protocol); our own %s calls do not use it",
+                     variable, service)
+    return resolve(service, suffix, region, remaining)
 
 
 def profile_region(environ: Mapping[str, str]) -> str | None:
