@@ -8,6 +8,7 @@ given only the endpoint variables.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,19 @@ def sdk_env(moto: MotoServer, home: Path, port: int) -> dict[str, str]:
         "PARAMETERS_SECRETS_EXTENSION_UPSTREAM_URL_SSM": moto.url,
         "PARAMETERS_SECRETS_EXTENSION_UPSTREAM_URL_SECRETS_MANAGER": moto.url,
     })
+    return env
+
+
+def function_env(home: Path, endpoint: str | None = None, **extra: str) -> dict[str, str]:
+    """What a Lambda function's process sees: credentials, region, and (when given) the endpoint variables."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,  # Lambda sets both
+        "AWS_EC2_METADATA_DISABLED": "true", **extra,
+    }
+    if endpoint is not None:
+        env["AWS_ENDPOINT_URL_SSM"] = env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = endpoint
     return env
 
 

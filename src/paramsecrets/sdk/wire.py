@@ -142,8 +142,10 @@ def error_answer(error: SdkError, keep_alive: bool) -> bytes:
 
 
 def from_upstream(error: UpstreamError) -> SdkError:
-    """AWS's error as AWS gave it (code and message); our own transport failures as 5xx."""
-    if error.kind is Kind.TIMEOUT:
+    """AWS's error as AWS gave it (status, code and message); our own transport failures as 5xx."""
+    if error.upstream_status is not None:
+        status = error.upstream_status
+    elif error.kind is Kind.TIMEOUT:
         status = 504
     elif error.kind is Kind.UNAVAILABLE:
         status = UNAVAILABLE_STATUS.get(error.code, 500)
