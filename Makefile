@@ -21,7 +21,7 @@ venv: $(STAMP)
 # Debian packages the tests need (one line each, with why); installed only when missing, as root.
 APT_PACKAGES :=
 APT_PACKAGES += nodejs  # tests/sdk: the JavaScript SDK v3 through the SDK protocol
-APT_PACKAGES += npm  # tests/sdk: installs @aws-sdk/client-ssm and client-secrets-manager into .cache/sdk-js
+APT_PACKAGES += $(if $(shell command -v npm),,npm)  # tests/sdk: npm installs the JS SDK into .cache/sdk-js (only when no npm: NodeSource's nodejs bundles it)
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
