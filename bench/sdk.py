@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     print(common.text_table(headers, rows))
     note = (f"One boto3 client, `get_parameter` back to back, {args.rounds} rounds of {args.duration:g} s per "
             f"target alternating, medians; a {args.value_bytes}-byte String parameter. Upstream calls during the "
-            "rounds: moto's for direct (every call), `paramsecrets_upstream_calls_total` for ours. "
+            "rounds: moto's for direct (every call), `paramsecrets_upstream_calls_total` for ours (its one miss, "
+            "before the rounds, filled the cache). "
             f"Load average at start: {common.machine_info().get('load average at start', '?')}. "
             f"{common.git_state()}.")
     server_cpu = common.median(ours_row["server_cpu_us"])
