@@ -47,6 +47,7 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/hit.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/sdk.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .hypothesis build dist
