@@ -37,8 +37,8 @@ class State(Enum):
 class Entry:
     """One cached answer: the HTTP head and body bytes, and when they were fetched.
 
-    `wire` is the same value as AWS itself sent it (JSON, dates as epoch numbers): the AWS SDK
-    protocol (paramsecrets.sdk) answers from it, so one entry serves both protocols.
+    `wire` holds the fields AWS itself sent but the value (JSON, dates as epoch numbers): with the
+    value from `body`, the AWS SDK protocol (paramsecrets.sdk) answers from the same entry.
     """
 
     __slots__ = ("body", "expires_at", "failures", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",

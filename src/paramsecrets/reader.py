@@ -62,15 +62,25 @@ def secret_key(secret_id: str) -> tuple[str, str, None, None]:
     return SecretRead(secret_id, None, None).key
 
 
+VALUE_KEYS = frozenset({"Value", "SecretString", "SecretBinary"})  # held once, in the extension's body
+
+
+def aws_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in VALUE_KEYS}
+
+
 def aws_item(item: dict[str, Any]) -> bytes:
-    """One parameter or secret as AWS sent it (epoch dates kept exactly), for the SDK protocol."""
-    return json.dumps(item, separators=(",", ":")).encode()
+    """What AWS sent for one parameter or secret (epoch dates kept exactly), without its value.
+
+    The SDK protocol rebuilds AWS's own item from this and the value in the extension's body
+    (paramsecrets.sdk.items), so a value is never stored twice.
+    """
+    return json.dumps(aws_fields(item), separators=(",", ":")).encode()
 
 
 def aws_items(items: list[dict[str, Any]]) -> bytes:
-    """A path's parameters as a JSON array, one item per line (JSON text never holds a raw newline),
-    so the SDK protocol pages it without parsing: see `paramsecrets.sdk.cached`."""
-    return b"[" + b",\n".join(aws_item(item) for item in items) + b"]"
+    """A path's parameters in AWS's order, as `aws_item` keeps each."""
+    return json.dumps([aws_fields(item) for item in items], separators=(",", ":")).encode()
 
 
 def not_found(code: str, what: str) -> UpstreamError:

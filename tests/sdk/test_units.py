@@ -6,19 +6,41 @@ import json
 
 import pytest
 
-from paramsecrets.reader import aws_items
-from paramsecrets.sdk import wire
-from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset, path_items
+from paramsecrets import shapes
+from paramsecrets.cache import Entry
+from paramsecrets.reader import aws_item, aws_items
+from paramsecrets.sdk import items, wire
+from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.sdk.invalidation import doomed_by, secret_names
 from paramsecrets.sdk.wire import SdkError
 
+PARAMETER = {"Name": "/a/b", "Type": "String", "Value": "<x> & \u2028 \"q\"", "Version": 3,
+             "Selector": ":3", "LastModifiedDate": 1700000000.123456, "ARN": "arn:aws:ssm:us-east-1:1:parameter/a/b",
+             "DataType": "text"}
 
-def test_path_items_round_trip_values_with_newlines_and_commas() -> None:
-    items = [{"Name": "/a", "Value": "x,\ny"}, {"Name": "/b", "Value": "\n,\n"}, {"Name": "/c", "Value": "]"}]
-    stored = aws_items(items)
-    assert json.loads(stored) == items
-    assert [json.loads(item) for item in path_items(stored)] == items
-    assert path_items(aws_items([])) == []
+
+def entry(key: tuple[object, ...], body: bytes, wire_fields: bytes) -> Entry:
+    return Entry(key, b"", body, 0.0, 60.0, wire_fields)
+
+
+def test_items_are_rebuilt_exactly_as_aws_sent_them() -> None:
+    stored = entry(("parameter", "/a/b:3", False), shapes.parameter_body(PARAMETER), aws_item(PARAMETER))
+    assert items.parameter(stored) == PARAMETER
+    assert b"<x>" not in stored.wire  # the value is held once, in the extension's body
+    plain = {"Name": "s", "ARN": "arn:s", "VersionId": "v1", "SecretString": "", "VersionStages": ["AWSCURRENT"],
+             "CreatedDate": 1.5}
+    binary = {"Name": "b", "ARN": "arn:b", "VersionId": "v2", "SecretBinary": "AAEC", "VersionStages": ["AWSCURRENT"],
+              "CreatedDate": 2}
+    for secret in (plain, binary):
+        assert items.secret(entry(("secret", secret["Name"], None, None), shapes.secret_body(secret),
+                                  aws_item(secret))) == secret
+
+
+def test_path_listings_keep_aws_order_and_values() -> None:
+    listing = [dict(PARAMETER, Name="/p/z", Value="last"), dict(PARAMETER, Name="/p/a", Value="first,\n]")]
+    body = shapes.parameters_body([shapes.parameter_item(p) for p in sorted(listing, key=lambda p: p["Name"])])
+    assert items.path(entry(("path", "/p", True, False), body, aws_items(listing))) == listing
+    assert items.path(entry(("path", "/p", True, False), shapes.parameters_body([]), aws_items([]))) == []
 
 
 def test_page_tokens() -> None:

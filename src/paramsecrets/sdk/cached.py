@@ -1,15 +1,15 @@
 """The five reads answered from the cache, in AWS's own response shapes.
 
 They use the entries the GET routes use (same keys, same reader, same single flight, refresh
-ahead, back-off and stale fallback); an entry holds AWS's own item next to the extension's body
-(`Entry.wire`), so a value fetched through one protocol is a hit for the other. A request these
+ahead, back-off and stale fallback); an entry holds AWS's own fields next to the extension's body
+(`Entry.wire`, see paramsecrets.sdk.items), so a value fetched through one protocol is a hit for the
+other. A request these
 cannot answer exactly as AWS would (filters, another region's token) returns None: forwarded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,7 +18,7 @@ from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.cache import Entry, State
 from paramsecrets.reader import parameter_key, secret_key
 from paramsecrets.routes import ParameterRead, ParametersRead, PathRead, SecretRead, SecretsRead, split_selector
-from paramsecrets.sdk import wire
+from paramsecrets.sdk import items, wire
 from paramsecrets.service import STALE_PATIENCE_S, Service
 
 GET_PARAMETERS_MAX = 10  # AWS's limits, enforced as AWS enforces them
@@ -35,12 +35,6 @@ Operation = Callable[[dict[str, Any]], Awaitable[Answer | None]]
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def path_items(entry_wire: bytes) -> list[bytes]:
-    """The items of a path entry's wire form (see `reader.aws_items`: one item per line)."""
-    inner = entry_wire[1:-1]
-    return inner.split(b",\n") if inner else []
 
 
 def page_offset(token: object) -> int | None:
@@ -136,7 +130,7 @@ class CachedReads:
         assert name is not None
         read = ParameterRead(name, split_selector(name)[1], wire.flag(doc, "WithDecryption"))
         entry, state = await self._entry(read)
-        return b'{"Parameter":' + entry.wire + b"}", state, entry.age(time.time())
+        return items.encode({"Parameter": items.parameter(entry)}), state, entry.age(time.time())
 
     async def get_parameters(self, doc: dict[str, Any]) -> Answer:
         names = wire.names(doc, "Names", GET_PARAMETERS_MAX)
@@ -155,8 +149,8 @@ class CachedReads:
             entries.append(entry)
         self._count(entries, started)
         state, age = self._state(entries, started, stale)
-        body = (b'{"InvalidParameters":' + json.dumps(invalid).encode() + b',"Parameters":['
-                + b",".join(entry.wire for entry in entries) + b"]}")
+        body = items.encode({"InvalidParameters": invalid,
+                             "Parameters": [items.parameter(entry) for entry in entries]})
         return body, state, age
 
     async def get_parameters_by_path(self, doc: dict[str, Any]) -> Answer | None:
@@ -168,11 +162,11 @@ class CachedReads:
         page = wire.integer(doc, "MaxResults", 1, BY_PATH_PAGE_MAX, BY_PATH_PAGE_MAX)
         read = PathRead(path, wire.flag(doc, "Recursive"), wire.flag(doc, "WithDecryption"))
         entry, state = await self._entry(read)
-        items = path_items(entry.wire)
-        body = b'{"Parameters":[' + b",".join(items[offset:offset + page]) + b"]"
-        if offset + page < len(items):
-            body += b',"NextToken":"' + f"{NEXT_TOKEN_PREFIX}{offset + page}".encode() + b'"'
-        return body + b"}", state, entry.age(time.time())
+        listing = items.path(entry)
+        answer: dict[str, Any] = {"Parameters": listing[offset:offset + page]}
+        if offset + page < len(listing):
+            answer["NextToken"] = f"{NEXT_TOKEN_PREFIX}{offset + page}"
+        return items.encode(answer), state, entry.age(time.time())
 
     # Secrets Manager ---------------------------------------------------------------------------
 
@@ -181,7 +175,7 @@ class CachedReads:
         assert secret_id is not None
         read = SecretRead(secret_id, wire.text(doc, "VersionId"), wire.text(doc, "VersionStage"))
         entry, state = await self._entry(read)
-        return entry.wire, state, entry.age(time.time())
+        return items.encode(items.secret(entry)), state, entry.age(time.time())
 
     async def batch_get_secret_value(self, doc: dict[str, Any]) -> Answer | None:
         if doc.get("Filters") or doc.get("NextToken") or "SecretIdList" not in doc:
@@ -203,8 +197,7 @@ class CachedReads:
             entries.append(entry)
         self._count(entries, started)
         state, age = self._state(entries, started, stale)
-        body = (b'{"Errors":' + json.dumps(errors).encode() + b',"SecretValues":['
-                + b",".join(entry.wire for entry in entries) + b"]}")
+        body = items.encode({"Errors": errors, "SecretValues": [items.secret(entry) for entry in entries]})
         return body, state, age
 
     def _count(self, entries: list[Entry], started: float) -> None:
