@@ -34,7 +34,7 @@ def config_check(argv: list[str]) -> int:
         settings = config.load(flags={"http_port": args.port, "log_level": args.log_level},
                                config_file=args.config)
         token = tokens.resolve(settings.token_env)
-        aws = resolve_aws()
+        aws = resolve_aws(own_port=settings.http_port)  # the endpoints `serve` would call
     except (config.ConfigError, tokens.TokenError) as error:
         print(f"paramsecrets: configuration error: {error}", file=sys.stderr)
         return 2

@@ -22,7 +22,9 @@ from paramsecrets.cache import Cache
 from paramsecrets.http import responses
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
+from paramsecrets.sdk.wire import SdkError
 
+MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
 FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
 PASSED_HEADERS = ("x-amzn-requestid", "x-amzn-errortype", "x-amzn-query-error")
 SPECS = {"ssm": SSM, "secretsmanager": SECRETS_MANAGER}
@@ -84,6 +86,9 @@ class Forwarder:
     async def _transport(self, service: str, region: str) -> RelayTransport:
         transport = self._transports.get((service, region))
         if transport is None:
+            if sum(held == service for held, _ in self._transports) >= MAX_REGIONS:
+                raise SdkError("InvalidSignatureException", f"requests for more than {MAX_REGIONS} regions; "
+                               "credentials should be scoped to a region this function uses")
             upstream = await asyncio.shield(self.upstream_ready)
             spec: ServiceSpec = SPECS[service]
             transport = RelayTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
