@@ -22,7 +22,7 @@ from paramsecrets.cache import Cache
 from paramsecrets.http import responses
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
-from paramsecrets.sdk.wire import SdkError
+from paramsecrets.sdk.wire import SdkError, crt_done
 
 MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
 FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
@@ -53,7 +53,7 @@ class RelayTransport(AwsJsonTransport):
                 connection = await self._connect()
                 stream = connection.request(request, exchange.on_response, exchange.on_body)
             stream.activate()
-            await asyncio.wrap_future(stream.completion_future)
+            await crt_done(stream.completion_future)
         except AwsCrtError as error:
             connection.close()
             raise network_error(error.name) from None

@@ -19,7 +19,7 @@ from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.http.parser import Request
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.cached import CachedReads
-from paramsecrets.sdk.wire import SdkError
+from paramsecrets.sdk.wire import SdkError, crt_done
 from paramsecrets.service import Service
 
 CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Credentials
@@ -75,7 +75,7 @@ class SdkProtocol:
 
         upstream = await asyncio.shield(self.upstream_ready)
         try:
-            found = await asyncio.wrap_future(upstream.ssm.transport.runtime.credentials.get_credentials())
+            found = await crt_done(upstream.ssm.transport.runtime.credentials.get_credentials())
         except AwsCrtError as error:
             log.warn("no AWS credentials to verify an SDK request against (%s)", error.name)
             raise SdkError("InternalFailure", "paramsecrets holds no AWS credentials to verify requests with",

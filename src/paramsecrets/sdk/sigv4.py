@@ -9,7 +9,6 @@ against AWS. What this does and does not protect against: docs/sdk.md.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import io
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from awscrt.http import HttpHeaders, HttpRequest
 
 from paramsecrets.aws.endpoints import valid_region
 from paramsecrets.http.parser import Request
-from paramsecrets.sdk.wire import SdkError, header
+from paramsecrets.sdk.wire import SdkError, crt_done, header
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 WINDOW_S = 300  # AWS refuses a request signed more than 5 minutes from its own clock
@@ -157,7 +156,7 @@ async def recompute(request: Request, authorization: Authorization, signed_at: d
         omit_session_token=b"x-amz-security-token" not in signed,
     )
     try:
-        await asyncio.wrap_future(aws_sign_request(crt_request, config))
+        await crt_done(aws_sign_request(crt_request, config))
     except AwsCrtError:
         raise SdkError("InvalidSignatureException", BAD_SIGNATURE) from None
     produced: Any = crt_request.headers.get("Authorization") or ""
