@@ -107,3 +107,23 @@ def test_throttling_raises_the_typed_exception(moto: MotoServer, proxy: FaultPro
         ssm.get_parameter(Name="/th/a")
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
     assert moto.count("AmazonSSM.GetParameter") == 0
+
+
+def test_refresh_ahead_keeps_sdk_reads_hits(moto: MotoServer, proxy: FaultProxy,
+                                            behind_proxy: Callable[..., ServerProcess],
+                                            via: Callable[..., Any]) -> None:
+    moto.client("ssm").put_parameter(Name="/ra/a", Value="v1", Type="String")
+    behind_proxy(SSM_PARAMETER_STORE_TTL="5")
+    ssm = via("ssm")
+    assert cache_state(ssm.get_parameter(Name="/ra/a")) == "miss"
+    moto.clear_calls()
+    states: list[str] = []
+
+    def refreshed() -> bool:
+        states.append(cache_state(ssm.get_parameter(Name="/ra/a")))
+        return moto.count() > 0
+
+    # In the last 20% of the TTL a hit starts a background refresh (batched: GetParameters).
+    assert wait_until(refreshed, timeout=30, interval=0.05)
+    assert set(states) == {"hit"}
+    assert moto.calls() == ["AmazonSSM.GetParameters"]
