@@ -11,6 +11,7 @@ server answers before awscrt is loaded (app.py), and this module must not load i
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -23,6 +24,7 @@ from paramsecrets.sdk.wire import SdkError, crt_done
 from paramsecrets.service import Service
 
 CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Credentials
+CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
 
 
 class SdkProtocol:
@@ -38,6 +40,8 @@ class SdkProtocol:
         self.cached = CachedReads(service)
         self.forwarder: Any = None  # paramsecrets.sdk.forward.Forwarder, made at the first request
         self.credentials = credentials or self._held_credentials
+        self._credentials: Any = None
+        self._credentials_until = 0.0
 
     def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
         return self._respond(request)
@@ -70,7 +74,14 @@ class SdkProtocol:
             return wire.error_answer(error, request.keep_alive)
 
     async def _held_credentials(self) -> Any:
-        """The credentials our own calls are signed with (awscrt's default chain, as the reader uses)."""
+        """The credentials our own calls are signed with (awscrt's default chain, as the reader uses).
+
+        Reused for CREDENTIALS_REUSE_S: asking awscrt costs a hop to its thread and back per request,
+        and the chain itself caches them for far longer.
+        """
+        now = time.monotonic()
+        if self._credentials is not None and now < self._credentials_until:
+            return self._credentials
         from awscrt.exceptions import AwsCrtError
 
         upstream = await asyncio.shield(self.upstream_ready)
@@ -82,7 +93,9 @@ class SdkProtocol:
                            500) from None
         from paramsecrets.sdk.sigv4 import Credentials
 
-        return Credentials(found.access_key_id, found.secret_access_key, found.session_token)
+        self._credentials = Credentials(found.access_key_id, found.secret_access_key, found.session_token)
+        self._credentials_until = now + CREDENTIALS_REUSE_S
+        return self._credentials
 
     def close(self) -> None:
         if self.forwarder is not None:
