@@ -120,3 +120,25 @@ def test_error_answers_have_aws_shape() -> None:
     assert b"x-amzn-ErrorType: ParameterNotFound" in head
     assert b"x-amzn-RequestId: " in head
     assert json.loads(body) == {"__type": "ParameterNotFound", "message": "Parameter /x not found."}
+
+
+def test_a_fetch_running_during_a_write_does_not_keep_its_value() -> None:
+    import asyncio
+
+    from paramsecrets.cache import Cache, Flights
+    from paramsecrets.sdk.forward import Forwarder
+
+    async def scenario() -> tuple[bool, bool]:
+        cache, flights = Cache(10, 1 << 20, jitter=0), Flights()
+        key = ("parameter", "/a", False)
+        fetch: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        flights.claim(key, fetch)  # a GetParameter of /a is on its way to AWS
+        forwarder = Forwarder(None, cache, None, 1, flights)  # type: ignore[arg-type]
+        forwarder.invalidate("ssm", "PutParameter", {"Name": "/a", "Value": "new"})
+        cache.store(key, b"", b"old", 60, 0.0)  # the fetch stores what it read before the write
+        cache.store(("parameter", "/b", False), b"", b"other", 60, 0.0)
+        fetch.set_result(None)
+        await asyncio.sleep(0)  # done callbacks run
+        return cache.peek(key) is None, cache.peek(("parameter", "/b", False)) is not None
+
+    assert asyncio.run(scenario()) == (True, True)

@@ -18,7 +18,7 @@ from paramsecrets.aws.endpoints import Endpoint, resolve
 from paramsecrets.aws.errors import UpstreamError, network_error, timeout_error
 from paramsecrets.aws.settings import SERVICES, AwsSettings
 from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec, _Exchange
-from paramsecrets.cache import Cache
+from paramsecrets.cache import Cache, Flights
 from paramsecrets.http import responses
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
@@ -68,9 +68,10 @@ class Forwarder:
     """One relay transport per (service, region), sharing the reader's awscrt runtime."""
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
-                 max_connections: int) -> None:
+                 max_connections: int, flights: Flights | None = None) -> None:
         self.aws = aws
         self.cache = cache
+        self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
         self._transports: dict[tuple[str, str], RelayTransport] = {}
@@ -115,9 +116,15 @@ class Forwarder:
 
     def invalidate(self, service: str, operation: str, doc: dict[str, Any]) -> None:
         doomed: Callable[[Any], bool] | None = doomed_by(service, operation, doc)
-        if doomed is not None:
-            dropped = self.cache.discard_where(doomed)
-            log.debug("%s succeeded: %d cache entries invalidated", operation, dropped)
+        if doomed is None:
+            return
+        dropped = self.cache.discard_where(doomed)
+        log.debug("%s succeeded: %d cache entries invalidated", operation, dropped)
+        # A fetch already running may have read the value from before the write: what it stores is
+        # dropped too when it ends (one more fetch at worst, never an old value for a TTL).
+        for key, running in self.flights.items():
+            if doomed(key):
+                running.add_done_callback(lambda _: self.cache.discard_where(doomed))
 
     def close(self) -> None:
         for transport in self._transports.values():

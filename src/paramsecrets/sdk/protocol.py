@@ -34,6 +34,7 @@ class SdkProtocol:
                  max_connections: int, credentials: CredentialSource | None = None) -> None:
         self.aws = aws
         self.cache = service.cache
+        self.flights = service.reader.flights
         self.metrics = service.metrics
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
@@ -65,7 +66,8 @@ class SdkProtocol:
             if self.forwarder is None:
                 from paramsecrets.sdk.forward import Forwarder
 
-                self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections)
+                self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
+                                           self.flights)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
