@@ -54,9 +54,10 @@ def start_sdk(moto: MotoServer, tmp_path: Path) -> Iterator[Callable[..., Server
     """Factory: start_sdk(**env_overrides) -> a running server whose SDK endpoint variables name itself."""
     servers: list[ServerProcess] = []
 
-    def _start(**overrides: str) -> ServerProcess:
+    def _start(drop: tuple[str, ...] = (), **overrides: str) -> ServerProcess:
         port = free_port()
-        env = {**sdk_env(moto, tmp_path, port), **overrides}
+        env = {key: value for key, value in {**sdk_env(moto, tmp_path, port), **overrides}.items()
+               if key not in drop}
         server = start_server(env, tmp_path, port=port)
         servers.append(server)
         return server
