@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def node_modules() -> Path:
     return modules
 
 
-def run_js(node_modules: Path, env: dict[str, str], *args: str) -> dict[str, object]:
+def run_js(node_modules: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     done = subprocess.run(["node", str(SCRIPT), *args], env={**env, "NODE_PATH": str(node_modules)},
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.sdk.invalidation import doomed_by, secret_names
 from paramsecrets.sdk.wire import SdkError
 
-PARAMETER = {"Name": "/a/b", "Type": "String", "Value": "<x> & \u2028 \"q\"", "Version": 3,
+PARAMETER: dict[str, Any] = {"Name": "/a/b", "Type": "String", "Value": "<x> & \u2028 \"q\"", "Version": 3,
              "Selector": ":3", "LastModifiedDate": 1700000000.123456, "ARN": "arn:aws:ssm:us-east-1:1:parameter/a/b",
              "DataType": "text"}
 
