@@ -50,7 +50,8 @@ class SdkProtocol:
     async def _respond(self, request: Request) -> bytes:
         try:
             if request.forwarded:
-                raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For are refused")
+                raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
+                               "are refused: paramsecrets is not a proxy for remote callers")
             _, service, operation = wire.target(request)
             from paramsecrets.sdk import sigv4
 
