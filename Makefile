@@ -27,6 +27,7 @@ APT_PACKAGES += systemd  # tests/sidecar: `systemd-analyze verify` checks the un
 APT_PACKAGES += busybox-static  # tests/lambda: the static /bin/sh and wget of the bare-root functions
 APT_PACKAGES += qemu-user-static  # tests/lambda/test_arm64.py: runs the arm64 layer's loader and Python
 APT_PACKAGES += nodejs  # tests/lambda/test_every_runtime.py: the Node.js function
+APT_PACKAGES += $(if $(shell command -v npm),,npm)  # tests/sdk: npm installs the JS SDK into .cache/sdk-js (only when no npm: NodeSource's nodejs bundles it)
 
 deps:
 	@# The layer build downloads arm64 Debian packages too (apt-get download PKG:arm64).
@@ -56,6 +57,7 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py
+	$(BIN)/python bench/sdk.py
 
 # Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt.
 layer-lock: $(STAMP) deps

@@ -91,6 +91,10 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     upstream_ready: asyncio.Future[Any] = loop.create_future()
     reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
+    if settings.sdk_protocol:
+        from paramsecrets.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
+
+        service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections)
     server = HttpServer(service, settings.max_inbound_connections)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
     log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)
@@ -120,5 +124,7 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     await server.stop(SHUTDOWN_GRACE_S)
     if upstream is not None:
         upstream.close()
+    if service.sdk is not None:
+        service.sdk.close()
     log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
     return 0

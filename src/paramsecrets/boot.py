@@ -161,7 +161,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
                                                "could not be bound early")
         token = tokens.resolve(settings.token_env, environ)
         _check_exposure(settings.listen_address, token)
-        aws = resolve_aws(environ)
+        aws = resolve_aws(environ, settings.http_port)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
         log.error("%s", message)

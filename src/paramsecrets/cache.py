@@ -35,20 +35,26 @@ class State(Enum):
 
 
 class Entry:
-    """One cached answer: the HTTP head and body bytes, and when they were fetched."""
+    """One cached answer: the HTTP head and body bytes, and when they were fetched.
+
+    `wire` holds the fields AWS itself sent but the value (JSON, dates as epoch numbers): with the
+    value from `body`, the AWS SDK protocol (paramsecrets.sdk) answers from the same entry.
+    """
 
     __slots__ = ("body", "expires_at", "failures", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",
-                 "refreshing", "retry_after", "size", "variant_free")
+                 "refreshing", "retry_after", "size", "variant_free", "wire")
 
-    def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float) -> None:
+    def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float,
+                 wire: bytes = b"") -> None:
         self.key = key
         self.head = head
         self.body = body
+        self.wire = wire
         self.fetched_at = fetched_at
         self.expires_at = fetched_at + ttl
         self.refresh_at = fetched_at + ttl * REFRESH_AHEAD_AT
         self.refreshing = False
-        self.size = len(head) + len(body) + ENTRY_OVERHEAD
+        self.size = len(head) + len(body) + len(wire) + ENTRY_OVERHEAD
         self.variant_free = False  # also answers for its key's alternate (see Cache.lookup)
         self.hit_age = -1  # the headers of a keep-alive hit change once a second: kept for that second
         self.hit_head = b""
@@ -116,11 +122,11 @@ class Cache:
         return None
 
     def store(self, key: Hashable, head: bytes, body: bytes, ttl: float, fetched_at: float,
-              variant_free: bool = False) -> Entry:
+              variant_free: bool = False, wire: bytes = b"") -> Entry:
         """Keep a fresh answer (unless caching is off for it) and return its entry either way."""
         if self.jitter and ttl > 0:
             ttl *= 1.0 - self.jitter * random.random()
-        entry = Entry(key, head, body, fetched_at, ttl)
+        entry = Entry(key, head, body, fetched_at, ttl, wire)
         entry.variant_free = variant_free
         if ttl <= 0 or not self.enabled or entry.size > self.max_bytes:
             self.discard(key)
@@ -138,6 +144,13 @@ class Cache:
         entry = self._entries.get(key) if key is not None else None
         if entry is not None:
             self._remove(entry)
+
+    def discard_where(self, doomed: Callable[[Hashable], bool]) -> int:
+        """Drop every entry whose key `doomed` accepts (a write invalidating what it changed); how many."""
+        keys = [key for key in self._entries if doomed(key)]
+        for key in keys:
+            self._remove(self._entries[key])
+        return len(keys)
 
     def peek(self, key: Hashable) -> Entry | None:
         """The entry without touching its recency (tests, metrics, batch planning)."""

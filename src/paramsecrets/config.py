@@ -158,6 +158,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
     Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
+    Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
 )
@@ -188,6 +189,7 @@ class Settings:
     refresh_ahead: bool
     warm_connections: bool
     error_mode: str
+    sdk_protocol: bool
     token_env: tuple[str, ...]
 
     def __init__(self, config_file: str | None = None, sources: Mapping[str, str] | None = None,

@@ -9,6 +9,7 @@ that fetch instead of calling again.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -59,6 +60,27 @@ def parameter_key(name: str, decrypt: bool) -> tuple[str, str, bool]:
 
 def secret_key(secret_id: str) -> tuple[str, str, None, None]:
     return SecretRead(secret_id, None, None).key
+
+
+VALUE_KEYS = frozenset({"Value", "SecretString", "SecretBinary"})  # held once, in the extension's body
+
+
+def aws_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in VALUE_KEYS}
+
+
+def aws_item(item: dict[str, Any]) -> bytes:
+    """What AWS sent for one parameter or secret (epoch dates kept exactly), without its value.
+
+    The SDK protocol rebuilds AWS's own item from this and the value in the extension's body
+    (paramsecrets.sdk.items), so a value is never stored twice.
+    """
+    return json.dumps(aws_fields(item), separators=(",", ":")).encode()
+
+
+def aws_items(items: list[dict[str, Any]]) -> bytes:
+    """A path's parameters in AWS's order, as `aws_item` keeps each."""
+    return json.dumps([aws_fields(item) for item in items], separators=(",", ":")).encode()
 
 
 def not_found(code: str, what: str) -> UpstreamError:
@@ -194,7 +216,8 @@ class Reader:
 
     def _store_parameter(self, key: Hashable, parameter: dict[str, Any], selector: str | None) -> Entry:
         body = shapes.parameter_body(parameter, selector)
-        return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString")
+        return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString",
+                           wire=aws_item(parameter))
 
     async def secret(self, read: SecretRead) -> Entry:
         return await self._load((read.key,), lambda: self._fetch_secret(read))
@@ -203,11 +226,11 @@ class Reader:
         upstream = await self._upstream()
         log.debug("fetching secret %s", read.secret_id)
         secret = await upstream.secrets.get_secret_value(read.secret_id, read.version_id, read.version_stage)
-        return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl)
+        return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl, wire=aws_item(secret))
 
-    def _store(self, key: Hashable, body: bytes, ttl: float, variant_free: bool = False) -> Entry:
+    def _store(self, key: Hashable, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
         head = responses.head(200, responses.JSON, len(body))
-        entry = self.cache.store(key, head, body, ttl, time.time(), variant_free)
+        entry = self.cache.store(key, head, body, ttl, time.time(), variant_free, wire)
         log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry
 
@@ -223,12 +246,13 @@ class Reader:
         upstream = await self._upstream()
         log.debug("fetching parameters under %s", read.path)
         found = await upstream.ssm.get_parameters_by_path(read.path, read.recursive, read.decrypt)
+        wire = aws_items(found)  # in AWS's order, before the extension's sort by name
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
             self._store_parameter(parameter_key(parameter["Name"], read.decrypt), parameter, None)
         body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
         plain = not any(parameter.get("Type") == "SecureString" for parameter in found)
-        return self._store(read.key, body, self.ssm_ttl, variant_free=plain)
+        return self._store(read.key, body, self.ssm_ttl, variant_free=plain, wire=wire)
 
     # Batch reads ------------------------------------------------------------------------------
 
@@ -322,7 +346,8 @@ class Reader:
         for secret_id in secret_ids:
             value = matched.get(secret_id)
             if value is not None:
-                entry = self._store(secret_key(secret_id), shapes.secret_body(value), self.secrets_ttl)
+                entry = self._store(secret_key(secret_id), shapes.secret_body(value), self.secrets_ttl,
+                                    wire=aws_item(value))
                 futures[secret_id].set_result(entry)
                 continue
             error = failed.get(secret_id) or {}

@@ -72,8 +72,11 @@ class Service:
         self.metrics = metrics
         self.aws_errors = settings.error_mode == "aws"
         self.stale_ok = settings.stale_on_error
+        self.sdk: Any = None  # paramsecrets.sdk.protocol.SdkProtocol when the SDK protocol is on (app.py)
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        if request.method == b"POST" and request.target == b"/" and self.sdk is not None:
+            return self.sdk.respond(request)  # an AWS SDK's own call (docs/sdk.md)
         try:
             route = self.router.route(request)
         except RequestError as error:

@@ -58,6 +58,7 @@ class UpstreamError(Exception):
         self.code = code
         self.message = message
         self.per_item = per_item  # one item of a batch failed, not the call
+        self.upstream_status: int | None = None  # AWS's own HTTP status, when AWS answered
 
     @property
     def status(self) -> int:
@@ -113,7 +114,9 @@ def from_response(http_status: int, error_type_header: str | None, body: bytes) 
     if not code:
         code = f"HTTP{http_status}"
     kind = classify(http_status, code)
-    return UpstreamError(kind, code, message or f"upstream answered HTTP {http_status}")
+    error = UpstreamError(kind, code, message or f"upstream answered HTTP {http_status}")
+    error.upstream_status = http_status
+    return error
 
 
 def network_error(detail: str) -> UpstreamError:

@@ -3,6 +3,11 @@
 Region, endpoints, proxies (HTTPS_PROXY, NO_PROXY) and the CA bundle (AWS_CA_BUNDLE) are checked at
 start (a bad value stops the start with a clear message); credentials are awscrt's default chain
 and are only needed at the first call.
+
+Functions point their SDKs at us with AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_SECRETS_MANAGER
+(docs/sdk.md), and we see the same environment: an endpoint that is this server itself (a
+loopback host on our own port) is never used for our own calls, or every miss would loop back
+to us. PARAMETERS_SECRETS_EXTENSION_UPSTREAM_URL_<SERVICE> names the real upstream explicitly.
 """
 
 from __future__ import annotations
@@ -10,27 +15,55 @@ from __future__ import annotations
 import os
 from _collections_abc import Mapping  # cheaper than collections.abc during INIT
 
-from paramsecrets.aws.endpoints import Endpoint, EndpointError, resolve
+from paramsecrets.aws.endpoints import Endpoint, EndpointError, parse_endpoint_url, resolve
 from paramsecrets.aws.proxy import Proxy, ProxyError, proxy_for
 from paramsecrets.config import ConfigError
 
 SERVICES = (("ssm", "SSM"), ("secretsmanager", "SECRETS_MANAGER"))
+UPSTREAM_URL_ENV = "PARAMETERS_SECRETS_EXTENSION_UPSTREAM_URL_"
+LOOPBACK_HOSTS = frozenset({"localhost", "::1", "0:0:0:0:0:0:0:1", "0.0.0.0", "::"})
 
 
 class AwsSettings:
     """Region, endpoints, the CA bundle and each endpoint's proxy (a plain class: this runs before
     Lambda's `next`)."""
 
-    __slots__ = ("ca_bundle", "region", "secrets", "secrets_proxy", "ssm", "ssm_proxy")
+    __slots__ = ("ca_bundle", "region", "regional", "secrets", "secrets_proxy", "ssm", "ssm_proxy")
 
     def __init__(self, region: str, ssm: Endpoint, secrets: Endpoint, ca_bundle: str | None = None,
-                 ssm_proxy: Proxy | None = None, secrets_proxy: Proxy | None = None) -> None:
+                 ssm_proxy: Proxy | None = None, secrets_proxy: Proxy | None = None,
+                 regional: bool = True) -> None:
         self.region = region
         self.ssm = ssm
         self.secrets = secrets
         self.ca_bundle = ca_bundle
         self.ssm_proxy = ssm_proxy
         self.secrets_proxy = secrets_proxy
+        self.regional = regional  # both are AWS's own regional endpoints (no override in effect)
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8, ::1 (and the any-addresses, which reach us too)."""
+    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str], own_port: int | None) -> Endpoint:
+    """Where our own calls to one service go: the explicit upstream, else the usual rules, skipping
+    a variable that points back at this server (then the next one, then the regional endpoint)."""
+    explicit = environ.get(UPSTREAM_URL_ENV + suffix)
+    if explicit:
+        return parse_endpoint_url(UPSTREAM_URL_ENV + suffix, explicit)
+    remaining = dict(environ)
+    for variable in (f"AWS_ENDPOINT_URL_{suffix}", "AWS_ENDPOINT_URL"):
+        endpoint = resolve(service, suffix, region, remaining)
+        if own_port is None or endpoint.port != own_port or not is_loopback(endpoint.host):
+            return endpoint
+        if remaining.pop(variable, None) is not None:
+            from paramsecrets import log
+
+            log.info("%s points at this server (the SDK protocol); our own %s calls do not use it",
+                     variable, service)
+    return resolve(service, suffix, region, remaining)
 
 
 def profile_value(environ: Mapping[str, str], key: str) -> str | None:
@@ -79,15 +112,18 @@ def resolve_ca_bundle(environ: Mapping[str, str]) -> str | None:
     return path
 
 
-def resolve_aws(environ: Mapping[str, str] | None = None) -> AwsSettings:
-    """Region and both endpoints, or ConfigError naming the variable to fix."""
+def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None = None) -> AwsSettings:
+    """Region and both endpoints, or ConfigError naming the variable to fix.
+
+    `own_port` is the port this server answers on: endpoints on it at a loopback host are us.
+    """
     environ = os.environ if environ is None else environ
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or profile_region(environ)
     if not region:
         raise ConfigError("AWS_REGION", "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a "
                                         "region in the AWS config profile)")
     try:
-        ssm, secrets = (resolve(service, suffix, region, environ) for service, suffix in SERVICES)
+        ssm, secrets = (_upstream(service, suffix, region, environ, own_port) for service, suffix in SERVICES)
     except EndpointError as error:
         variable = str(error).partition("=")[0] or "AWS_ENDPOINT_URL"
         raise ConfigError(variable, str(error)) from None
@@ -95,4 +131,14 @@ def resolve_aws(environ: Mapping[str, str] | None = None) -> AwsSettings:
         ssm_proxy, secrets_proxy = proxy_for(ssm, environ), proxy_for(secrets, environ)
     except ProxyError as error:
         raise ConfigError(str(error).split(" ")[0].rstrip(":"), str(error)) from None
-    return AwsSettings(region, ssm, secrets, resolve_ca_bundle(environ), ssm_proxy, secrets_proxy)
+    return AwsSettings(region, ssm, secrets, resolve_ca_bundle(environ), ssm_proxy, secrets_proxy,
+                       _regional(region, ssm, secrets))
+
+
+def _regional(region: str, ssm: Endpoint, secrets: Endpoint) -> bool:
+    """Whether both endpoints are AWS's own for `region` (then other regions use theirs too)."""
+    try:
+        return all(endpoint == resolve(service, suffix, region, {})
+                   for endpoint, (service, suffix) in zip((ssm, secrets), SERVICES, strict=True))
+    except EndpointError:
+        return False

@@ -1,0 +1,131 @@
+"""Every operation we do not cache goes to the real endpoint, re-signed with our credentials.
+
+AWS's answer comes back unchanged: status, body, content type, request id and error type. A
+successful write then invalidates the cache entries it can change (paramsecrets.sdk.invalidation).
+Nothing is retried here: the SDK that sent the request retries as it would against AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from awscrt.exceptions import AwsCrtError
+
+from paramsecrets import log
+from paramsecrets.aws.endpoints import Endpoint, resolve
+from paramsecrets.aws.errors import UpstreamError, network_error, timeout_error
+from paramsecrets.aws.settings import SERVICES, AwsSettings
+from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec, _Exchange
+from paramsecrets.cache import Cache, Flights
+from paramsecrets.http import responses
+from paramsecrets.sdk import wire
+from paramsecrets.sdk.invalidation import doomed_by
+from paramsecrets.sdk.wire import SdkError, crt_done
+
+MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
+FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
+PASSED_HEADERS = ("x-amzn-requestid", "x-amzn-errortype", "x-amzn-query-error")
+SPECS = {"ssm": SSM, "secretsmanager": SECRETS_MANAGER}
+ENV_SUFFIX = dict(SERVICES)
+
+
+class RelayTransport(AwsJsonTransport):
+    """The pooled, signed transport, returning AWS's raw answer instead of parsing it."""
+
+    async def relay(self, operation: str, body: bytes) -> _Exchange:
+        async with self._slots:
+            try:
+                return await asyncio.wait_for(self._exchange(operation, body), self.timeout_s)
+            except TimeoutError:
+                raise timeout_error(self.spec.title, self.timeout_s) from None
+
+    async def _exchange(self, operation: str, body: bytes) -> _Exchange:
+        request = await self._signed_request(operation, body)
+        connection = await self._checkout()
+        exchange = _Exchange()
+        try:
+            try:
+                stream = connection.request(request, exchange.on_response, exchange.on_body)
+            except AwsCrtError:  # a pooled connection the peer closed meanwhile: one fresh connection
+                connection.close()
+                connection = await self._connect()
+                stream = connection.request(request, exchange.on_response, exchange.on_body)
+            stream.activate()
+            await crt_done(stream.completion_future)
+        except AwsCrtError as error:
+            connection.close()
+            raise network_error(error.name) from None
+        except BaseException:
+            connection.close()
+            raise
+        self._checkin(connection)
+        return exchange
+
+
+class Forwarder:
+    """One relay transport per (service, region), sharing the reader's awscrt runtime."""
+
+    def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
+                 max_connections: int, flights: Flights | None = None) -> None:
+        self.aws = aws
+        self.cache = cache
+        self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
+        self.upstream_ready = upstream_ready
+        self.max_connections = max_connections
+        self._transports: dict[tuple[str, str], RelayTransport] = {}
+
+    def endpoint(self, service: str, region: str) -> Endpoint:
+        """Our own endpoint for our region; for another region AWS's regional endpoint, unless an
+        override (a test server, a private endpoint) is in effect, which then serves every region."""
+        home = self.aws.ssm if service == "ssm" else self.aws.secrets
+        if region == self.aws.region or not self.aws.regional:
+            return home
+        return resolve(service, ENV_SUFFIX[service], region, {})
+
+    async def _transport(self, service: str, region: str) -> RelayTransport:
+        transport = self._transports.get((service, region))
+        if transport is None:
+            if sum(held == service for held, _ in self._transports) >= MAX_REGIONS:
+                raise SdkError("InvalidSignatureException", f"requests for more than {MAX_REGIONS} regions; "
+                               "credentials should be scoped to a region this function uses")
+            upstream = await asyncio.shield(self.upstream_ready)
+            spec: ServiceSpec = SPECS[service]
+            transport = RelayTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
+                                       self.max_connections, FORWARD_TIMEOUT_S)
+            self._transports[(service, region)] = transport
+        return transport
+
+    async def forward(self, service: str, region: str, operation: str, body: bytes, doc: dict[str, Any],
+                      keep_alive: bool) -> bytes:
+        transport = await self._transport(service, region)
+        try:
+            exchange = await transport.relay(operation, body)
+        except UpstreamError as error:
+            log.warn("forwarding %s failed: %s", operation, error.code)
+            return wire.error_answer(wire.from_upstream(error), keep_alive)
+        if 200 <= exchange.status < 300:
+            self.invalidate(service, operation, doc)
+        data = b"".join(exchange.body)
+        content_type = (exchange.header("content-type") or wire.AMZ_JSON.decode()).encode("latin-1")
+        extra = b"".join(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1"))
+                         for name, value in exchange.headers if name.lower() in PASSED_HEADERS)
+        return responses.simple(exchange.status, content_type, data, keep_alive, extra + b"X-Paramsecrets-Cache: "
+                                b"forwarded\r\n")
+
+    def invalidate(self, service: str, operation: str, doc: dict[str, Any]) -> None:
+        doomed: Callable[[Any], bool] | None = doomed_by(service, operation, doc)
+        if doomed is None:
+            return
+        dropped = self.cache.discard_where(doomed)
+        log.debug("%s succeeded: %d cache entries invalidated", operation, dropped)
+        # A fetch already running may have read the value from before the write: what it stores is
+        # dropped too when it ends (one more fetch at worst, never an old value for a TTL).
+        for key, running in self.flights.items():
+            if doomed(key):
+                running.add_done_callback(lambda _: self.cache.discard_where(doomed))
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
