@@ -14,6 +14,7 @@ MAX_REQUEST_LINE = 8 * 1024
 MAX_HEADER_BYTES = 32 * 1024
 MAX_HEADER_FIELDS = 100
 TOKEN_HEADER = b"x-aws-parameters-secrets-token"
+PROFILE_HEADER = b"x-paramsecrets-profile"  # opt-in to the detailed answers (profiles.py)
 SEEN_LIMIT = 1024  # distinct request heads remembered: a function repeats the same few requests
 
 # RFC 9110 token characters (method and header names) and visible ASCII (request target),
@@ -38,13 +39,14 @@ class Request:
     a body are never shared, so marking one of them to close is safe.
     """
 
-    __slots__ = ("forwarded", "has_body", "keep_alive", "method", "target", "token", "version")
+    __slots__ = ("forwarded", "has_body", "keep_alive", "method", "profile", "target", "token", "version")
 
     def __init__(self, method: bytes, target: bytes, version: bytes) -> None:
         self.method = method
         self.target = target
         self.version = version
         self.token: bytes | None = None
+        self.profile: bytes | None = None  # the X-Paramsecrets-Profile value, lower-cased
         self.forwarded = False
         self.has_body = False
         self.keep_alive = version == b"HTTP/1.1"
@@ -66,7 +68,7 @@ _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 REQUEST_LINE = re.compile(_TCHAR + rb"+ /[\x21-\x7e]* HTTP/1\.[01]")
 # The whole header block in one match (C speed): name ":" value lines, no folding, no bare CR/LF.
 HEADER_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*(?:\r\n|\Z))+")
-INTERESTING = frozenset({TOKEN_HEADER, b"x-forwarded-for", b"content-length", b"transfer-encoding",
+INTERESTING = frozenset({TOKEN_HEADER, PROFILE_HEADER, b"x-forwarded-for", b"content-length", b"transfer-encoding",
                          b"connection"})
 
 
@@ -111,6 +113,9 @@ def _headers(request: Request, block: bytes) -> None:
             if request.token is not None:
                 raise ParseError(400, "the token header is given more than once")
             request.token = value
+        elif name == PROFILE_HEADER:
+            if request.profile is None:  # the first one wins, as with Go's Header.Get
+                request.profile = value.lower()
         elif name == b"x-forwarded-for":
             request.forwarded = True
         elif name == b"content-length":
