@@ -20,6 +20,9 @@ venv: $(STAMP)
 
 # Debian packages the tests need (one line each, with why); installed only when missing, as root.
 APT_PACKAGES :=
+APT_PACKAGES += golang-go  # tests/compat: a Go client and the date checker, built at test time
+APT_PACKAGES += golang-github-aws-smithy-go-dev  # tests/compat: smithy-go's ParseEpochSeconds, to check dates against
+APT_PACKAGES += nodejs  # tests/compat: a Node.js client on http.request
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
