@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import quote
 
 from tests.integration.conftest import Seeded
@@ -74,3 +75,19 @@ def test_plus_in_a_query_is_a_space_but_not_in_a_v1_path(server: ServerProcess, 
     assert server.get("/v1/a+b").json()["SecretString"] == "plus"
     # "a b", as Go's query parser reads it
     assert server.get("/secretsmanager/get?secretId=a+b", detailed=True).status == 404
+
+
+def test_headers_of_a_secret_read_in_both_profiles(server: ServerProcess, seeded: Seeded) -> None:
+    """The AWS extension's: Content-Type text/plain, Date, Content-Length; plus Age and the cache state."""
+    miss = server.get("/secretsmanager/get?secretId=prod%2Fdb")
+    hit = server.get("/secretsmanager/get?secretId=prod%2Fdb")
+    detailed = server.get("/secretsmanager/get?secretId=prod%2Fdb", detailed=True)
+    for answer, state in ((miss, "miss"), (hit, "hit"), (detailed, "hit")):
+        assert answer.status == 200
+        assert set(answer.headers) == {"content-type", "date", "content-length", "age", "x-paramsecrets-cache"}
+        assert answer.headers["content-length"] == str(len(answer.body))
+        assert answer.cache == state
+        assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", answer.headers["date"])
+    assert miss.headers["content-type"] == hit.headers["content-type"] == "text/plain; charset=utf-8"
+    assert detailed.headers["content-type"] == "application/json"
+    assert miss.body == hit.body == detailed.body
