@@ -37,6 +37,7 @@ CLOSE = b"Connection: close\r\n"
 ALLOW_GET = b"Allow: GET\r\n"
 SINGLE_READS = frozenset({ParameterRead, SecretRead, PathRead})
 STALE_PATIENCE_S = 0.5  # a read that has a stale fallback waits at most this long for a fetch
+REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -73,6 +74,32 @@ def render_hit(entry: Entry, now: float, keep_alive: bool, profile: Profile) -> 
     return entry.hit_head + entry.body
 
 
+class RefusalLog:
+    """Logs refused requests, at most REFUSAL_LINES_PER_S lines a second.
+
+    A client (or an attacker) sending bad requests in a loop must not turn each one into a log
+    write; the first refusal of a later second says how many were left out.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.second = -1
+        self.logged = 0
+        self.skipped = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        second = int(self.clock())
+        if second != self.second:
+            if self.skipped:
+                log.info("%d more refused requests were not logged", self.skipped)
+            self.second, self.logged, self.skipped = second, 0, 0
+        if self.logged >= REFUSAL_LINES_PER_S:
+            self.skipped += 1
+            return
+        self.logged += 1
+        log.info(message, *args)
+
+
 class Service:
     """The application behind the HTTP server."""
 
@@ -84,6 +111,7 @@ class Service:
         self.metrics = metrics
         self.profile = profiles.DETAILED if settings.error_mode == "detailed" else profiles.AWS
         self.stale_ok = settings.stale_on_error
+        self.log_refusal = RefusalLog()
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
         profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
@@ -214,7 +242,7 @@ class Service:
         if error.close or request.has_body:
             request.keep_alive = False  # requests with a body are never shared (parser.py)
         status = profiles.answered_status(profile, error.status)
-        log.info("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
+        self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
         return profiles.error(profile, error.status, error.code, error.message, request.keep_alive, extra,
                               send_body=request.method != b"HEAD")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import email.utils
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from paramsecrets import profiles
 from paramsecrets.cache import Entry
 from paramsecrets.http import responses
-from paramsecrets.service import render_hit
+from paramsecrets.service import RefusalLog, render_hit
 
 FETCHED = 1_700_000_000.25
 
@@ -97,3 +98,16 @@ def test_the_same_second_reuses_the_head() -> None:
     assert render_hit(item, FETCHED + 0.6, True, profiles.AWS) == first
     assert item.hit_head is cached  # not remade
     assert re.search(rb"\r\nX-Paramsecrets-Cache: hit\r\n\r\n", first)
+
+
+def test_refused_requests_are_logged_at_most_ten_a_second(capfd: pytest.CaptureFixture[str]) -> None:
+    now = [100.2]
+    refusals = RefusalLog(clock=lambda: now[0])
+    for index in range(25):
+        refusals("refused request: %d", index)
+    now[0] = 101.0
+    refusals("refused request: %s", "later")
+    lines = capfd.readouterr().out.splitlines()
+    assert [line.split("INFO ", 1)[1] for line in lines] == [
+        *(f"refused request: {index}" for index in range(10)),
+        "15 more refused requests were not logged", "refused request: later"]
