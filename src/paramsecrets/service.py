@@ -114,6 +114,9 @@ class Service:
         self.log_refusal = RefusalLog()
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        """The answer to one request: the profile first (errors need it), then the router, whose
+        guard holds the one method check (another protocol on this port, such as the SDKs'
+        `POST /`, is dispatched before it)."""
         profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
         if profile is None:
             return self._request_error(RequestError(
