@@ -20,6 +20,10 @@ venv: $(STAMP)
 
 # Debian packages the tests need (one line each, with why); installed only when missing, as root.
 APT_PACKAGES :=
+APT_PACKAGES += openssl  # tests/network: makes the test CA and server certificates
+APT_PACKAGES += tinyproxy  # tests/network: a real HTTP CONNECT proxy in front of HTTPS moto
+APT_PACKAGES += iproute2  # tests/sidecar: `ip` sets up the private network namespace
+APT_PACKAGES += systemd  # tests/sidecar: `systemd-analyze verify` checks the unit file
 APT_PACKAGES += golang-go  # tests/compat: a Go client and the date checker, built at test time
 APT_PACKAGES += golang-github-aws-smithy-go-dev  # tests/compat: smithy-go's ParseEpochSeconds, to check dates against
 APT_PACKAGES += nodejs  # tests/compat: a Node.js client on http.request
@@ -31,8 +35,9 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
 	fi
 
+# `make dev PORT=2800` when 2773 is busy; the banner's client commands use $(BIN)/paramsecrets.
 dev: $(STAMP)
-	$(BIN)/paramsecrets dev
+	$(BIN)/paramsecrets dev $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,6 +53,7 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/hit.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/warm_start.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .hypothesis build dist

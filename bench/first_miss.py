@@ -1,6 +1,6 @@
 """First-miss overhead: a cold key through the server against the same call made directly.
 
-Budget (DESIGN.md): a miss costs the upstream latency plus under 10 ms. The reference is a
+Budget: a miss costs the upstream latency plus under 10 ms. The reference is a
 direct GetParameter to the same moto server in the same run (botocore client created before
 timing, so only the call is timed); ours is a cold key's first read through `paramsecrets serve`
 (signing, the call, shaping, caching). Keys alternate between the two so drift hits both alike.

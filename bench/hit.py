@@ -6,7 +6,7 @@ moto_server holds one ~300-byte String parameter; the server is warmed with one 
 and checked to answer the next from its cache. nginx (1 worker, no access log) returns the exact
 same JSON body. wrk `-t1 -c16 --latency` then alternates between the two (nginx, ours, nginx,
 ours, ...) so both see the same noise on a shared machine, and the median of the rounds is
-reported per target. Budget (DESIGN.md): ours >= 0.5 x nginx's requests/s, p99 < 2.5 x nginx's.
+reported per target. Budget: ours >= 0.5 x nginx's requests/s, p99 < 2.5 x nginx's.
 
 wrk runs on one CPU and the servers on the other (taskset), when two CPUs are available. Each
 round also records the server's CPU time, so CPU per request (the figure that survives a busy
@@ -230,7 +230,7 @@ def report(rounds: list[Round], nginx: Summary, ours: Summary, floor: Summary | 
         "",
         common.markdown_table(headers, rows),
         "",
-        common.markdown_table(["budget (DESIGN.md)", "measured", "needed", "result"], verdicts),
+        common.markdown_table(["budget", "measured", "needed", "result"], verdicts),
         "",
         f"{cpu_note}.",
         "",

@@ -14,7 +14,7 @@ RssFile):
 Reference processes in the same run: the same interpreter idle (`python -c` + sleep), and an
 asyncio Protocol server that imported awscrt.http/auth/io and built awscrt's event loop,
 bootstrap and default credentials chain (a naive version of this architecture: a plain
-`import asyncio` also imports ssl, which the server avoids). Budgets (DESIGN.md):
+`import asyncio` also imports ssl, which the server avoids). Budgets:
 (a) under 32 MiB, (b) under 48 MiB. Prints the table with PASS/FAIL; writes its section of
 docs/performance-hit.md and docs/memory.png. Exits 0 whether or not the budget is met; 1 if the
 run is broken (a read failed, the cache does not hold what was read, a process died).

@@ -4,7 +4,7 @@
 // loopback round trip, not an AWS API call.
 //
 // Environment (set on the function):
-//   CONFIG_PARAMETER  an SSM parameter name, e.g. /app/config/db-host
+//   CONFIG_PARAMETER  an SSM parameter name (default /app/db/host, in `paramsecrets dev`'s seed)
 //   DB_SECRET_ID      a Secrets Manager secret holding {"username": ..., "password": ...}
 
 import { readFileSync } from "node:fs";
@@ -84,8 +84,8 @@ export async function getSecret(secretId) {
 }
 
 export const handler = async (event) => {
-  const dbHost = await getParameter(process.env.CONFIG_PARAMETER || "/app/config/db-host");
-  const credentials = JSON.parse(await getSecret(process.env.DB_SECRET_ID || "prod/db"));
+  const dbHost = await getParameter(process.env.CONFIG_PARAMETER || "/app/db/host");
+  const credentials = JSON.parse(await getSecret(process.env.DB_SECRET_ID || "app/db"));
   // Use credentials.password to connect; never return or log it.
   return { statusCode: 200, body: JSON.stringify({ dbHost, dbUser: credentials.username }) };
 };

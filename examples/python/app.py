@@ -6,9 +6,9 @@ soon as the cache entry expires. Nothing here needs boto3 or any package: `param
 is one standard-library file.
 
 Environment (set on the function):
-  CONFIG_PARAMETER  an SSM parameter name, e.g. /app/config/db-host
+  CONFIG_PARAMETER  an SSM parameter name (default /app/db/host, as in `paramsecrets dev`'s seed)
   FEATURE_FLAG      an optional SSM parameter, e.g. /app/flags/new-ui ("on"/"off")
-  DB_SECRET_ID      a Secrets Manager secret holding {"username": ..., "password": ...}
+  DB_SECRET_ID      (default app/db) a Secrets Manager secret holding {"username": ..., "password": ...}
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ try:
 except ImportError:  # the one file vendored next to this one as paramsecrets_client.py
     from paramsecrets_client import NotFoundError, get_parameter, get_secret_json  # type: ignore[no-redef]
 
-CONFIG_PARAMETER = os.environ.get("CONFIG_PARAMETER", "/app/config/db-host")
+CONFIG_PARAMETER = os.environ.get("CONFIG_PARAMETER", "/app/db/host")
 FEATURE_FLAG = os.environ.get("FEATURE_FLAG", "/app/flags/new-ui")
-DB_SECRET_ID = os.environ.get("DB_SECRET_ID", "prod/db")
+DB_SECRET_ID = os.environ.get("DB_SECRET_ID", "app/db")
 
 
 def feature_enabled() -> bool:

@@ -7,7 +7,7 @@
 #   - curl + jq otherwise (ship jq with the function: provided.al2023 has neither).
 #
 # Environment (set on the function):
-#   CONFIG_PARAMETER  an SSM parameter name, e.g. /app/config/db-host
+#   CONFIG_PARAMETER  an SSM parameter name (default /app/db/host, in `paramsecrets dev`'s seed)
 #   DB_SECRET_ID      a Secrets Manager secret holding {"username": ..., "password": ...}
 
 PS_PORT="${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT:-2773}"
@@ -71,8 +71,8 @@ json_string() {
 
 # The runtime calls `handler EVENT` and posts what it prints as the response.
 handler() {
-  db_host=$(get_parameter "${CONFIG_PARAMETER:-/app/config/db-host}") || return 1
-  db_user=$(get_secret_field "${DB_SECRET_ID:-prod/db}" username) || return 1
+  db_host=$(get_parameter "${CONFIG_PARAMETER:-/app/db/host}") || return 1
+  db_user=$(get_secret_field "${DB_SECRET_ID:-app/db}" username) || return 1
   # Use the password the same way to connect; never print or log it.
   printf '{"db_host":%s,"db_user":%s}' "$(json_string "$db_host")" "$(json_string "$db_user")"
 }

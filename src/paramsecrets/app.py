@@ -75,6 +75,11 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     upstream = Upstream(aws, settings, metrics.record_upstream)
     upstream_ready.set_result(upstream)
     log.info("ready to serve traffic")
+    warming = None
+    if settings.warm_connections:  # issue 12: connections opened now, not on the first miss
+        from paramsecrets.warm import warm
+
+        warming = asyncio.ensure_future(warm(upstream))
     prefetching = None
     if settings.prefetch_parameters or settings.prefetch_secrets:
         from paramsecrets.prefetch import prefetch
@@ -88,6 +93,8 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     log.info("stopping (%s)", reason["why"])
     if prefetching is not None:
         prefetching.cancel()
+    if warming is not None:
+        warming.cancel()
     await server.stop(SHUTDOWN_GRACE_S)
     upstream.close()
     log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)

@@ -14,11 +14,32 @@ import os
 import sys
 import time
 
-USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--log-level LEVEL]"
+USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--listen ADDRESS] [--log-level LEVEL]"
+HELP = USAGE + """
+
+Run the cache server: answers on http://127.0.0.1:2773 (and ::1) from an in-memory cache, fetching
+from SSM Parameter Store and Secrets Manager on a miss. Under Lambda (AWS_LAMBDA_RUNTIME_API set) it
+registers as an extension. SIGTERM or SIGINT stops it cleanly (exit 0).
+
+options:
+  --config FILE          TOML configuration file (or PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE)
+  --port N               HTTP port, default 2773 (or PARAMETERS_SECRETS_EXTENSION_HTTP_PORT)
+  --listen ADDRESS       listen on this IP address (0.0.0.0, ::, 10.0.0.5) instead of loopback, for a
+                         container sidecar (or PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS); needs an
+                         explicit token of 16+ characters, never AWS_SESSION_TOKEN
+  --log-level LEVEL      debug, info, warn, error or none; default info
+                         (or PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL)
+  --extension-name NAME  the name to register with Lambda (default: this program's file name)
+  -h, --help             show this help
+
+The token clients must send comes from AWS_TOKEN, AWS_SESSION_TOKEN or
+AWS_CONTAINER_AUTHORIZATION_TOKEN (a value file:///path reads a file). Every setting and its
+variable: `paramsecrets config check`."""
 DEFAULT_PORT = 2773
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+LISTEN_ENV = "PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS"
 CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
-OPTIONS = ("--config", "--port", "--log-level", "--extension-name")
+OPTIONS = ("--config", "--port", "--listen", "--log-level", "--extension-name")
 LOW_PRIORITY = 10  # nice value of the start-up import thread under Lambda
 
 
@@ -35,7 +56,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     while items:
         item = items.pop(0)
         if item in ("-h", "--help"):
-            raise UsageError(USAGE)
+            raise UsageError(HELP)
         name, equals, value = item.partition("=")
         if name not in OPTIONS:
             raise UsageError(f"unknown option {item!r}\n{USAGE}")
@@ -47,48 +68,45 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     return args
 
 
+def _early_value(args: dict[str, str], environ: os._Environ[str] | dict[str, str], flag: str, env: str,
+                 key: str, default: str) -> str | None:
+    """A setting needed before full validation (flag > environment > file > default); None if the
+    file cannot be read (full validation reports why)."""
+    raw = args.get(flag) or environ.get(env)
+    if raw is not None:
+        return raw
+    path = args.get("config") or environ.get(CONFIG_ENV)
+    if not path:
+        return default
+    try:
+        import tomllib
+
+        with open(path, "rb") as handle:
+            return str(tomllib.load(handle).get(key, default))
+    except (OSError, ValueError):
+        return None
+
+
 def early_port(args: dict[str, str], environ: os._Environ[str] | dict[str, str]) -> int | None:
     """The port to bind before full validation; None if it is not a valid number (reported later)."""
-    raw = args.get("port") or environ.get(PORT_ENV)
-    if raw is None:
-        path = args.get("config") or environ.get(CONFIG_ENV)
-        if path:
-            try:
-                import tomllib
-
-                with open(path, "rb") as handle:
-                    raw = str(tomllib.load(handle).get("http_port", DEFAULT_PORT))
-            except (OSError, ValueError):
-                return None
-        else:
-            return DEFAULT_PORT
-    raw = raw.strip()
+    raw = _early_value(args, environ, "port", PORT_ENV, "http_port", str(DEFAULT_PORT))
+    raw = (raw or "").strip()
     if raw.isdigit() and 0 < int(raw) < 65536:
         return int(raw)
     return None
 
 
-def bind(port: int) -> tuple[list[_socket.socket], str | None]:
-    """Listening sockets on 127.0.0.1 and (where the host has IPv6) ::1."""
-    sockets = []
+def early_address(args: dict[str, str], environ: os._Environ[str] | dict[str, str]) -> str | None:
+    """The address to bind before full validation ("" is loopback); None if invalid (reported later)."""
+    raw = _early_value(args, environ, "listen", LISTEN_ENV, "listen_address", "")
+    if raw == "":
+        return ""  # the usual case: no import before `register`
+    from paramsecrets.config import ip_address
+
     try:
-        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen(1024)
-        sockets.append(sock)
-    except OSError as error:
-        return [], f"cannot listen on 127.0.0.1:{port}: {error.strerror}"
-    try:
-        sock6 = _socket.socket(_socket.AF_INET6, _socket.SOCK_STREAM)
-        sock6.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        sock6.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1)
-        sock6.bind(("::1", port))
-        sock6.listen(1024)
-        sockets.append(sock6)
-    except OSError:
-        pass  # no IPv6 loopback here: 127.0.0.1 alone
-    return sockets, None
+        return ip_address(raw)
+    except ValueError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,11 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
     except UsageError as error:
+        if str(error) == HELP:
+            print(error)
+            return 0
         print(error, file=sys.stderr)
-        return 0 if str(error) == USAGE else 2
+        return 2
     environ = os.environ
     port = early_port(args, environ)
-    sockets, bind_error = bind(port) if port else ([], None)
+    address = early_address(args, environ)
+    if port and address is not None:
+        from paramsecrets.listen import bind
+
+        sockets, bind_error = bind(port, address)
+    else:
+        sockets, bind_error = [], None
     extension = None
     register_cpu_ms = 0.0
     if environ.get("AWS_LAMBDA_RUNTIME_API"):
@@ -113,24 +140,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[paramsecrets] {time.strftime('%Y/%m/%d %H:%M:%S')} ERROR {error}", flush=True)
             return 1
         register_cpu_ms = time.process_time() * 1000
-    return _configure_and_serve(args, environ, sockets, bind_error, port, extension, register_cpu_ms)
+    return _configure_and_serve(args, environ, sockets, bind_error, (port, address), extension, register_cpu_ms)
 
 
 def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], sockets: list[_socket.socket],
-                         bind_error: str | None, port: int | None, extension: object | None,
+                         bind_error: str | None, bound: tuple[int | None, str | None], extension: object | None,
                          register_cpu_ms: float) -> int:
     from paramsecrets import config, log, tokens
     from paramsecrets.aws.settings import resolve_aws
 
     try:
-        settings = config.load(environ, {"http_port": args.get("port"), "log_level": args.get("log-level")},
-                               args.get("config"))
+        settings = config.load(environ, {"http_port": args.get("port"), "listen_address": args.get("listen"),
+                                         "log_level": args.get("log-level")}, args.get("config"))
         log.configure(settings.log_level)
         if bind_error:
             raise config.ConfigError(PORT_ENV, bind_error)
-        if settings.http_port != port:
-            raise config.ConfigError(PORT_ENV, f"port {settings.http_port} could not be bound early")
+        if (settings.http_port, settings.listen_address) != bound:
+            raise config.ConfigError(PORT_ENV, f"port {settings.http_port} on {settings.listen_address or 'loopback'} "
+                                               "could not be bound early")
         token = tokens.resolve(settings.token_env, environ)
+        _check_exposure(settings.listen_address, token)
         aws = resolve_aws(environ)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
@@ -162,6 +191,23 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle)
+
+
+def _check_exposure(address: str, token: object) -> None:
+    """A non-loopback listener needs a token fit for a network (see paramsecrets.listen)."""
+    if not address:
+        return
+    from paramsecrets.config import ConfigError
+    from paramsecrets.listen import exposure_problem, is_loopback
+
+    problem = exposure_problem(address, token.variable, token.value())  # type: ignore[attr-defined]
+    if problem:
+        raise ConfigError(LISTEN_ENV, problem)
+    if not is_loopback(address):
+        from paramsecrets import log
+
+        log.info("listening on %s, beyond loopback: every data route needs the token; keep the port on a "
+                 "private network", address)
 
 
 def _import_server() -> None:

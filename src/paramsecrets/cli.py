@@ -18,25 +18,66 @@ commands:
 Run `paramsecrets <command> --help` for a command's options."""
 
 
+GROUPS = {
+    "layer": ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
+    "config": ("check", "validate the configuration and print the effective values "
+                        "(`paramsecrets config check --help` for its options)"),
+}
+
+
+def group_usage(command: str, rest: list[str]) -> int:
+    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its one subcommand."""
+    subcommand, what = GROUPS[command]
+    text = f"usage: paramsecrets {command} {subcommand} [options]\n\n  {subcommand:<6} {what}"
+    if rest[:1] in (["-h"], ["--help"]):
+        print(text)
+        return 0
+    problem = f"unknown subcommand {rest[0]!r}" if rest else "a subcommand is needed"
+    print(f"paramsecrets {command}: {problem}\n{text}", file=sys.stderr)
+    return 2
+
+
 def config_check(argv: list[str]) -> int:
-    """Validate env + file + flags exactly as `serve` would; print the result, never a token."""
+    """Validate env + file + flags exactly as `serve` would; print the result, never a token.
+
+    Every problem is listed in one run (settings, token, AWS region and endpoints), one per line.
+    """
     import argparse
 
     from paramsecrets import config, tokens
     from paramsecrets.aws.settings import resolve_aws
 
-    parser = argparse.ArgumentParser(prog="paramsecrets config check")
-    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
-    parser.add_argument("--port", help="override the HTTP port")
-    parser.add_argument("--log-level", help="override the log level")
+    parser = argparse.ArgumentParser(
+        prog="paramsecrets config check",
+        description="Check the configuration exactly as `paramsecrets serve` would (flags, environment, TOML file) "
+                    "and print every effective setting with where it came from, the token's source (never its "
+                    "value), the AWS region and endpoints. Lists every problem found, one per line. "
+                    "Exit 0 when the server would start, 2 otherwise.")
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file "
+                                                         "(default: PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE)")
+    parser.add_argument("--port", metavar="N", help="the HTTP port, as `serve --port`")
+    parser.add_argument("--log-level", metavar="LEVEL", help="the log level, as `serve --log-level`")
     args = parser.parse_args(argv)
+    problems: list[str] = []
+    settings = None
     try:
         settings = config.load(flags={"http_port": args.port, "log_level": args.log_level},
                                config_file=args.config)
-        token = tokens.resolve(settings.token_env)
+    except config.ConfigError as error:
+        problems += [problem.message for problem in error.problems]
+    token = None
+    try:
+        token = tokens.resolve(settings.token_env if settings else config.DEFAULT_TOKEN_ENV)
+    except tokens.TokenError as error:
+        problems.append(str(error))
+    aws = None
+    try:
         aws = resolve_aws()
-    except (config.ConfigError, tokens.TokenError) as error:
-        print(f"paramsecrets: configuration error: {error}", file=sys.stderr)
+    except config.ConfigError as error:
+        problems.append(error.message)
+    if problems or settings is None or token is None or aws is None:
+        for problem in problems:
+            print(f"paramsecrets: configuration error: {problem}", file=sys.stderr)
         return 2
     width = max(len(env) for env, *_ in settings.effective())
     for env, _key, value, source in settings.effective():
@@ -45,6 +86,9 @@ def config_check(argv: list[str]) -> int:
     print(f"{'AWS region':<{width}}  {aws.region}")
     print(f"{'SSM endpoint':<{width}}  {aws.ssm.url}")
     print(f"{'Secrets Manager endpoint':<{width}}  {aws.secrets.url}")
+    print(f"{'AWS CA bundle':<{width}}  {aws.ca_bundle or 'none: the system trust store'}")
+    for title, proxy in (("SSM proxy", aws.ssm_proxy), ("Secrets Manager proxy", aws.secrets_proxy)):
+        print(f"{title:<{width}}  {proxy.shown if proxy else 'none: direct'}")
     print(f"{'cache':<{width}}  {'on' if settings.cache_active else 'off'}")
     return 0
 
@@ -77,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return layer(rest[1:])
     if command == "config" and rest[:1] == ["check"]:
         return config_check(rest[1:])
+    if command in GROUPS:
+        return group_usage(command, rest)
     if command in ("version", "--version"):
         from paramsecrets import __version__
 

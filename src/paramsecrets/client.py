@@ -81,6 +81,7 @@ _FIRST_BACKOFF = 0.05
 _MAX_BACKOFF = 0.5
 _MAX_IDLE_CONNECTIONS = 4
 _MAX_MESSAGE_CHARS = 300
+MASK_ANYWHERE_CHARS = 8  # tokens this long are masked wherever they appear; shorter ones as whole words
 _USER_AGENT = "paramsecrets-client"
 
 
@@ -192,10 +193,25 @@ def _clean_message(message: str, token: str | None) -> str:
     """One line, bounded, never the token (the server never sends it; a stranger might)."""
     message = " ".join(message.split())
     if token:
-        message = message.replace(token, "***")
+        message = mask_token(message, token)
     if len(message) > _MAX_MESSAGE_CHARS:
         message = message[:_MAX_MESSAGE_CHARS] + "..."
     return message
+
+
+def mask_token(text: str, token: str) -> str:
+    """`text` with the token replaced by `***`.
+
+    A token of MASK_ANYWHERE_CHARS or more is masked wherever it appears. A shorter one is masked
+    only where it stands alone (no letter, digit, `_` or `-` on either side): masking every
+    occurrence of a one-letter token would garble the message ("P***rameter not found") while
+    protecting nothing, since such a token is guessable anyway.
+    """
+    if len(token) >= MASK_ANYWHERE_CHARS:
+        return text.replace(token, "***")
+    import re
+
+    return re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", "***", text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,12 +50,12 @@ class _FieldError(Exception):
 def _parameter_parser() -> _Parser:
     parser = _Parser(prog="paramsecrets get-parameter",
                      description="Print the value of an SSM parameter from the local server.")
-    parser.add_argument("name", metavar="NAME", help="parameter name, path or ARN")
+    parser.add_argument("name", metavar="NAME", type=_non_empty, help="parameter name, path or ARN")
     parser.add_argument("--decrypt", action="store_true",
                         help="decrypt a SecureString (withDecryption=true)")
     selector = parser.add_mutually_exclusive_group()
     selector.add_argument("--version", metavar="N", type=_positive_int, help="parameter version")
-    selector.add_argument("--label", metavar="L", help="parameter label")
+    selector.add_argument("--label", metavar="L", type=_non_empty, help="parameter label")
     _common_arguments(parser)
     return parser
 
@@ -64,10 +64,11 @@ def _secret_parser() -> _Parser:
     parser = _Parser(prog="paramsecrets get-secret",
                      description="Print the value of a Secrets Manager secret from the local server "
                                  "(binary secrets as raw bytes).")
-    parser.add_argument("secret_id", metavar="ID", help="secret name, ARN or partial ARN")
+    parser.add_argument("secret_id", metavar="ID", type=_non_empty, help="secret name, ARN or partial ARN")
     selector = parser.add_mutually_exclusive_group()
-    selector.add_argument("--version-id", metavar="V", help="secret version id")
-    selector.add_argument("--version-stage", metavar="S", help="secret version stage, e.g. AWSPREVIOUS")
+    selector.add_argument("--version-id", metavar="V", type=_non_empty, help="secret version id")
+    selector.add_argument("--version-stage", metavar="S", type=_non_empty,
+                          help="secret version stage, e.g. AWSPREVIOUS")
     _common_arguments(parser)
     return parser
 
@@ -78,6 +79,12 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
                              "(strings as is, anything else as JSON)")
     parser.add_argument("--refresh", action="store_true",
                         help="skip the server's cache and fetch now (refreshNow=true)")
+
+
+def _non_empty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _positive_int(text: str) -> int:

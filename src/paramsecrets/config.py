@@ -18,12 +18,25 @@ DEFAULT_TOKEN_ENV = ("AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZAT
 
 
 class ConfigError(Exception):
-    """A setting that stops the start; `variable` names it for Lambda's init/error report."""
+    """A setting that stops the start; `variable` names it for Lambda's init/error report.
 
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__(message)
+    `problems` holds every problem found in one pass (this one first), so `config check` and a
+    failed start list them all instead of one per run; `str()` joins them with "; ".
+    """
+
+    def __init__(self, variable: str, message: str, problems: list[ConfigError] | None = None) -> None:
         self.variable = variable
-        self.message = message
+        self.message: str = message
+        self.problems: list[ConfigError] = problems or [self]
+        super().__init__("; ".join(problem.message for problem in self.problems))
+
+
+def raise_all(problems: list[ConfigError]) -> None:
+    """Nothing if `problems` is empty; else one ConfigError carrying them all."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigError(problems[0].variable, problems[0].message, problems)
 
 
 Parser = Callable[[object], object]  # no `typing` here: it imports `re` (~5 ms) before `next`
@@ -73,6 +86,26 @@ def name_list(value: object) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def ip_address(value: object) -> str:
+    """An IPv4 or IPv6 address (brackets allowed), or "" for loopback only. No host names: binding
+    happens before anything could resolve them, and a name could resolve to something unexpected."""
+    import _socket
+
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if not text:
+        return ""
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            return _socket.inet_ntop(family, _socket.inet_pton(family, text))
+        except OSError:
+            continue
+    raise ValueError
+
+
 def non_empty_name_list(value: object) -> tuple[str, ...]:
     names = name_list(value)
     if not names:
@@ -107,6 +140,8 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("cache_size", _P + "CACHE_SIZE", 1000, 0, 100_000),
     _int_option("cache_max_bytes", _P + "CACHE_MAX_BYTES", 33_554_432, 65_536, 4_294_967_296),
     _int_option("http_port", _P + "HTTP_PORT", 2773, 1, 65_535),
+    Option("listen_address", _P + "LISTEN_ADDRESS", "", ip_address,
+           "an IP address such as 0.0.0.0, :: or 10.0.0.5 (empty: 127.0.0.1 and ::1)"),
     _int_option("max_connections", _P + "MAX_CONNECTIONS", 3, 1, 1000),
     _int_option("max_inbound_connections", _P + "MAX_INBOUND_CONNECTIONS", 800, 1, 10_000),
     Option("log_level", _P + "LOG_LEVEL", "info", choice(*LOG_LEVELS), ", ".join(LOG_LEVELS)),
@@ -121,13 +156,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
+    Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "aws", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
 )
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 # Command-line flags that override a setting: flag name -> TOML key.
-FLAGS = {"--port": "http_port", "--log-level": "log_level"}
+FLAGS = {"--port": "http_port", "--listen": "listen_address", "--log-level": "log_level"}
 
 
 class Settings:
@@ -137,6 +173,7 @@ class Settings:
     cache_size: int
     cache_max_bytes: int
     http_port: int
+    listen_address: str
     max_connections: int
     max_inbound_connections: int
     log_level: str
@@ -149,6 +186,7 @@ class Settings:
     stale_on_error: bool
     max_staleness: int
     refresh_ahead: bool
+    warm_connections: bool
     error_mode: str
     token_env: tuple[str, ...]
 
@@ -208,17 +246,21 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, object] |
     path = config_file or environ.get(CONFIG_FILE_ENV) or None
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
+    problems: list[ConfigError] = []
     if path:
         document = _read_toml(path)
         for key, value in document.items():
             option = OPTIONS_BY_KEY.get(key)
             if option is None:
                 known = ", ".join(OPTIONS_BY_KEY)
-                raise ConfigError(CONFIG_FILE_ENV, f"unknown key {key!r} in config file {path}; known keys: {known}")
+                problems.append(ConfigError(CONFIG_FILE_ENV, f"unknown key {key!r} in config file {path}"
+                                                             f"{_closest_key(key)}; known keys: {known}"))
+                continue
             try:
                 values[key] = option.parse(value)
             except ValueError:
-                raise _invalid(f"{key} in {path}", value, option) from None
+                problems.append(_invalid(f"{key} in {path}", value, option))
+                continue
             sources[key] = "file"
     for option in OPTIONS:
         raw = environ.get(option.env)
@@ -227,16 +269,27 @@ def load(environ: Mapping[str, str] | None = None, flags: Mapping[str, object] |
         try:
             values[option.key] = option.parse(raw)
         except ValueError:
-            raise _invalid(option.env, raw, option) from None
+            problems.append(_invalid(option.env, raw, option))
+            continue
         sources[option.key] = "env"
     for flag, key in FLAGS.items():
-        raw = (flags or {}).get(key)
-        if raw is None:
+        given = (flags or {}).get(key)
+        if given is None:
             continue
         option = OPTIONS_BY_KEY[key]
         try:
-            values[key] = option.parse(raw)
+            values[key] = option.parse(given)
         except ValueError:
-            raise ConfigError(option.env, f"{flag} {raw!r} is invalid: expected {option.accepted}") from None
+            problems.append(ConfigError(option.env, f"{flag} {given!r} is invalid: expected {option.accepted}"))
+            continue
         sources[key] = "flag"
+    raise_all(problems)
     return Settings(config_file=path, sources=sources, **values)
+
+
+def _closest_key(key: str) -> str:
+    """` (did you mean 'cache_size'?)` for a misspelt key, else nothing (difflib only on this path)."""
+    import difflib
+
+    close = difflib.get_close_matches(key.lower(), OPTIONS_BY_KEY, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

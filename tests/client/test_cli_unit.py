@@ -123,6 +123,10 @@ def test_json_field_failures_exit_1_without_the_value(
     (["get-parameter", "/a", "--version", "latest"], 2, "not a version number"),
     (["get-secret", "db", "--version-id", "a", "--version-stage", "b"], 2, "not allowed with"),
     (["get-secret", "db", "--bogus"], 2, "unrecognized arguments"),
+    (["get-parameter", ""], 2, "argument NAME: must not be empty"),
+    (["get-secret", ""], 2, "argument ID: must not be empty"),
+    (["get-parameter", "/a", "--label", ""], 2, "argument --label: must not be empty"),
+    (["get-secret", "db", "--version-stage", ""], 2, "argument --version-stage: must not be empty"),
     (["nothing"], 2, "usage"),
     ([], 2, "usage"),
 ])

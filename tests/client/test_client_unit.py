@@ -618,3 +618,27 @@ def test_module_imports_nothing_outside_the_standard_library() -> None:
                 if line.startswith(("import ", "from "))}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
     assert os.path.basename(pc.__file__) == "client.py"
+
+
+@pytest.mark.parametrize(("text", "token", "masked"), [
+    ("echo long-token-123 back", "long-token-123", "echo *** back"),
+    ("inlong-token-123side", "long-token-123", "in***side"),  # long tokens: wherever they appear
+    ("Parameter a not found", "a", "Parameter *** not found"),  # short: only standing alone
+    ("Parameter /x not found", "e", "Parameter /x not found"),
+    ("token=abc; x", "abc", "token=***; x"),
+    ("abcdef abc-d", "abc", "abcdef abc-d"),
+])
+def test_token_masking_keeps_messages_readable(text: str, token: str, masked: str) -> None:
+    from paramsecrets.client import mask_token
+
+    assert mask_token(text, token) == masked
+
+
+def test_a_one_letter_token_does_not_garble_errors() -> None:
+    body = error_body("ParameterNotFound", "Parameter /app/config not found.")
+    with (
+        stub_server(lambda s: Reply(status=404, body=body)) as stub,
+        pytest.raises(NotFoundError) as caught,
+    ):
+        make_client(stub, token="a").get_parameter("/app/config")
+    assert caught.value.message == "Parameter /app/config not found."

@@ -241,3 +241,35 @@ def test_shell_bootstrap_reports_handler_errors(shell_function: str, moto: MotoS
     moto.client("ssm").put_parameter(Name=PARAMETER, Value="db.internal", Type="String")
     moto.client("secretsmanager").create_secret(Name=SECRET, SecretString='{"username": "u"}')
     assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "u"}
+
+
+# ---- defaults: "try it locally" against `paramsecrets dev`'s packaged seed ----------------------
+
+
+@pytest.fixture
+def dev_seeded(moto: MotoServer) -> MotoServer:
+    """moto holding exactly what `paramsecrets dev` seeds when given no --seed."""
+    from paramsecrets.dev import backend
+    from paramsecrets.dev.cli import load_seed
+
+    backend.apply_seed(moto.url, load_seed(None))
+    return moto
+
+
+def test_every_example_runs_with_its_defaults_against_the_dev_seed(
+        server: ServerProcess, aws_env: dict[str, str], dev_seeded: MotoServer, tmp_path: Path) -> None:
+    """No CONFIG_PARAMETER or DB_SECRET_ID set: each example's defaults name entries of the dev seed."""
+    env = function_env(server, aws_env)
+    del env["CONFIG_PARAMETER"], env["DB_SECRET_ID"]
+    done = subprocess.run([sys.executable, "-c", PYTHON_RUN], cwd=EXAMPLES / "python",
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["body"]) == {"db_host": "db.internal.example", "db_user": "app",
+                                                           "new_ui": False}
+    shell_env = dict(env, PATH=paramsecrets_on_path(tmp_path) + os.pathsep + env["PATH"])
+    shell = run_shell_handler(shell_env)
+    assert shell.returncode == 0, shell.stderr
+    assert json.loads(shell.stdout) == {"db_host": "db.internal.example", "db_user": "app"}
+    if NODE is not None:
+        result = run_node(env)
+        assert json.loads(str(result["body"])) == {"dbHost": "db.internal.example", "dbUser": "app"}

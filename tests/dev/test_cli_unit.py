@@ -161,7 +161,7 @@ def test_missing_moto_is_found_without_importing_it(monkeypatch: pytest.MonkeyPa
     assert backend.missing_problem() is None  # the test environment has moto
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "botocore" else object())
     assert backend.missing_problem() == ("the embedded AWS backend needs moto, which is not installed.\n"
-                                         "Install it with: pip install 'paramsecrets[dev]'")
+                                         "Install it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'")
 
 
 @pytest.mark.parametrize(("token", "problem"), [
@@ -220,7 +220,7 @@ def test_busy_port_is_reported_before_moto_starts(clean_env: None, capsys: pytes
     out, err = capsys.readouterr()
     assert out == ""  # not even the progress line: nothing was started
     assert err.startswith(f"paramsecrets dev: cannot listen on 127.0.0.1:{port}: Address already in use.\n")
-    assert "Pick a free port with --port N." in err
+    assert "Pick a free port with --port N (with make: make dev PORT=N)." in err
 
 
 def test_busy_port_from_the_environment_says_where_it_came_from(clean_env: None, monkeypatch: pytest.MonkeyPatch,
@@ -257,3 +257,27 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
         cli.main(["--sead", "x.toml"])
     assert caught.value.code == 2
     assert "unrecognized arguments: --sead" in capsys.readouterr().err
+
+
+def test_banner_client_lines_use_the_given_command() -> None:
+    text = cli.banner(SEED, "http://127.0.0.1:1", "5.x", 2773, "t", "AWS_TOKEN", command=".venv/bin/paramsecrets")
+    assert "    .venv/bin/paramsecrets get-parameter /svc/db/host" in text
+    assert "    .venv/bin/paramsecrets get-secret " in text
+
+
+def test_client_command_names_what_the_shell_can_run(tmp_path: Path) -> None:
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    python = venv_bin / "python"
+    python.write_text("")
+    assert cli.client_command({"PATH": "/usr/bin"}, str(python)) == f"{python} -m paramsecrets"  # no script
+    script = venv_bin / "paramsecrets"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert cli.client_command({"PATH": "/usr/bin"}, str(python)) == str(script)  # not on PATH: its path
+    assert cli.client_command({"PATH": f"/usr/bin:{venv_bin}"}, str(python)) == "paramsecrets"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "paramsecrets").write_text("#!/bin/sh\n")
+    (other / "paramsecrets").chmod(0o755)
+    assert cli.client_command({"PATH": f"{other}:{venv_bin}"}, str(python)) == str(script)  # another install first

@@ -94,7 +94,7 @@ class Dev:
     """A running `paramsecrets dev` process; its stdout and stderr go to files."""
 
     def __init__(self, argv: list[str], env: dict[str, str], workdir: Path, port: int, token: str) -> None:
-        self.port, self.token = port, token
+        self.port, self.token, self.workdir = port, token, workdir
         self.out_path, self.err_path = workdir / f"dev-{port}.out", workdir / f"dev-{port}.err"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=workdir)
@@ -310,6 +310,17 @@ def test_packaged_example_then_ctrl_c(processes: dict[str, Dev]) -> None:
     assert parameter["Value"] == "db.internal.example"
     assert "seeding it from the packaged example seed ..." in process.stdout
     assert "example.toml   (the packaged example: copy it to start your own)" in process.stdout
+    # The banner's client lines work when pasted into a shell with the runner's PATH (which need not
+    # hold the venv): the exports, then the get-parameter line.
+    lines = process.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Or with the paramsecrets client"))
+    pasted = [line.strip() for line in lines[start + 1:start + 6] if line.strip()]
+    exports = [line for line in pasted if line.startswith("export ")]
+    get = next(line for line in pasted if " get-parameter " in line)
+    assert get.endswith(" get-parameter /app/db/host")
+    ran = subprocess.run(["sh", "-c", "\n".join([*exports, get])], env=dev_env(process.workdir),
+                         capture_output=True, text=True, timeout=30, cwd=process.workdir)
+    assert (ran.returncode, ran.stdout) == (0, "db.internal.example"), ran.stderr
     code = process.stop(signal.SIGINT)
     assert code == 0, process.stderr
     assert process.stdout.rstrip().endswith("paramsecrets dev: stopped; the embedded backend and everything in it "
@@ -338,7 +349,7 @@ def test_without_moto_it_says_how_to_install_it(tmp_path: Path) -> None:
                          timeout=30)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr == ("paramsecrets dev: the embedded AWS backend needs moto, which is not installed.\n"
-                          "Install it with: pip install 'paramsecrets[dev]'\n")
+                          "Install it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'\n")
     assert ran.stdout == ""  # reported before the progress line promises a start
     assert port_is_free(port)
 
@@ -351,7 +362,7 @@ def test_a_broken_moto_install_is_reported_without_a_traceback(tmp_path: Path) -
                          timeout=30)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr.startswith("paramsecrets dev: moto is installed but cannot be imported (")
-    assert ran.stderr.endswith("Reinstall it with: pip install 'paramsecrets[dev]'\n")
+    assert ran.stderr.endswith("Reinstall it with: pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'\n")
     assert "Traceback" not in ran.stderr
 
 
@@ -374,3 +385,18 @@ def test_port_taken_after_the_check_is_reported_by_the_server(tmp_path: Path) ->
     assert ran.stderr.endswith("paramsecrets dev: the server exited with code 2 (its reason is above); the embedded "
                                "backend is stopped too.\n")
     assert "Traceback" not in ran.stderr
+
+
+def test_make_dev_takes_a_port_variable(tmp_path: Path) -> None:
+    """`make dev PORT=N` reaches `paramsecrets dev --port N` (shown here by N being busy)."""
+    repo = Path(__file__).resolve().parents[2]
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        ran = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "dev", f"PORT={port}"],
+                             cwd=repo, env=dev_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert ran.returncode != 0
+    assert f"paramsecrets dev --port {port}" in ran.stdout
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use." in ran.stderr
+    assert "(with make: make dev PORT=N)" in ran.stderr

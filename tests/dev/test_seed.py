@@ -358,3 +358,53 @@ def test_valid_secret_name_with_every_allowed_symbol() -> None:
 def test_the_second_entry_is_named_by_position_and_name() -> None:
     message = error_of(P + 'value = "a"\n[[parameter]]\nname = "/app/y"\nvalue = 1\n')
     assert message.startswith("seed.toml: parameter #2 (\"/app/y\"): 'value'")
+
+
+def test_every_problem_is_reported_in_one_run() -> None:
+    with pytest.raises(SeedError) as caught:
+        parse("""
+paramter = 1
+
+[[parameter]]
+name = "/ok"
+value = "fine"
+
+[[parameter]]
+name = "/a"
+vlaue = "x"
+
+[[parameter]]
+name = "/b"
+value = 5432
+
+[[secret]]
+name = "s"
+value = "one"
+
+[[secret]]
+name = "s"
+value = "two"
+""")
+    assert caught.value.problems == [
+        "seed.toml: unknown top-level key 'paramter' (did you mean 'parameter'?); the file holds [[parameter]] "
+        "and [[secret]] tables",
+        "seed.toml: parameter #2 (\"/a\"): 'vlaue' is not a known key (did you mean 'value'?); allowed: name, type, "
+        "value, versions, labels, description, kms_key_id",
+        "seed.toml: parameter #3 (\"/b\"): 'value' must be a string, not an integer (quote it: value = \"5432\")",
+        "seed.toml: secret #2 (\"s\"): 'name' duplicates secret #1; each secret appears once (use 'versions' for "
+        "several values)",
+    ]
+    assert str(caught.value) == "\n".join(caught.value.problems)
+
+
+def test_dev_prints_each_seed_problem_on_its_own_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from paramsecrets.dev import cli
+
+    path = tmp_path / "two.toml"
+    path.write_text('[[parameter]]\nname = "/a"\nvlaue = "x"\n\n[[secret]]\nvalue = "y"\n')
+    assert cli.main(["--seed", str(path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"paramsecrets dev: seed error: {path}: ") for line in lines)
+    assert "'vlaue' is not a known key (did you mean 'value'?)" in lines[0]
+    assert "secret #1: 'name' is missing" in lines[1]

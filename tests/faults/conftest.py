@@ -74,6 +74,8 @@ def serve(start: Callable[..., ServerProcess], proxy: FaultProxy) -> Callable[..
     """
 
     def _serve(wait: bool = True, **env: str) -> ServerProcess:
+        # These tests count the proxy's connections: no warm-up connections unless a test asks.
+        env.setdefault("PARAMETERS_SECRETS_EXTENSION_WARM_CONNECTIONS", "false")
         env.setdefault("PARAMETERS_SECRETS_EXTENSION_ERROR_MODE", "detailed")
         if os.environ.get("PARAMSECRETS_TEST_SRC"):  # run these tests against another checkout's src/
             env.setdefault("PYTHONPATH", os.environ["PARAMSECRETS_TEST_SRC"])

@@ -148,3 +148,30 @@ def test_token_from_file_is_reread_when_it_changes(aws_env: dict[str, str], tmp_
 def test_unreadable_token_file_refuses_to_start(aws_env: dict[str, str], tmp_path: Path) -> None:
     result = run_command(["serve"], {**aws_env, "AWS_TOKEN": f"file://{tmp_path}/none"}, tmp_path)
     assert result.returncode == 2 and "cannot be read" in result.stderr.decode()
+
+
+def test_config_check_lists_every_problem_in_one_run(aws_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "typos.toml"
+    config.write_text('cache_sise = 10\nlog_level = "loud"\nssm_ttl = 60\n')
+    env = {k: v for k, v in aws_env.items() if k not in ("AWS_TOKEN", "AWS_REGION")}
+    env.update(SECRETS_MANAGER_TTL="forever", HOME=str(tmp_path))
+    result = run_command(["config", "check", "--config", str(config), "--port", "0"], env, tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert all(line.startswith("paramsecrets: configuration error: ") for line in lines), lines
+    text = "\n".join(lines)
+    assert f"unknown key 'cache_sise' in config file {config} (did you mean 'cache_size'?)" in text
+    assert "log_level in" in text and "'loud' is invalid" in text
+    assert "SECRETS_MANAGER_TTL='forever' is invalid" in text
+    assert "--port '0' is invalid" in text
+    assert "no token" in text
+    assert "no AWS region" in text
+    assert len(lines) == 6
+
+
+def test_config_check_help_describes_the_command(aws_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_command(["config", "check", "--help"], aws_env, tmp_path)
+    out = result.stdout.decode()
+    assert result.returncode == 0
+    assert "exactly as `paramsecrets serve` would" in out and "--config FILE" in out and "Exit 0" in out

@@ -27,17 +27,27 @@ AUTH_OFF = 10**9  # free calls before moto checks signatures: effectively never
 class MotoServer:
     """Handle on a running `moto_server` process."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, recording: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, recording: Path, tls: TlsFiles | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.proc = proc
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{port}"
         self.recording_path = recording
+        self.tls = tls
+
+    def _open(self, request: urllib.request.Request | str) -> Any:
+        context = None
+        if self.tls is not None:
+            import ssl
+
+            context = ssl.create_default_context(cafile=str(self.tls.ca))
+        return urllib.request.urlopen(request, timeout=10, context=context)
 
     def _post(self, path: str, body: bytes = b"", content_type: str = "application/json") -> bytes:
         request = urllib.request.Request(
             self.url + path, data=body, method="POST", headers={"Content-Type": content_type}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with self._open(request) as response:
             return response.read()
 
     def reset(self) -> None:
@@ -55,7 +65,7 @@ class MotoServer:
 
     def calls(self) -> list[str]:
         """Operations received since the last clear, in order (e.g. `AmazonSSM.GetParameter`)."""
-        with urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording", timeout=10) as r:
+        with self._open(self.url + "/moto-api/recorder/download-recording") as r:
             text = r.read().decode()
         operations = []
         for line in text.splitlines():
@@ -85,25 +95,39 @@ class MotoServer:
             aws_secret_access_key=credentials.get("secret_key", SECRET_KEY),
             aws_session_token=credentials.get("session_token"),
             config=botocore.config.Config(retries={"total_max_attempts": 1}),
+            verify=str(self.tls.ca) if self.tls else None,
         )
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=5)
 
 
-def start_moto(workdir: Path) -> MotoServer:
-    """Start `moto_server` on a free loopback port with recording on; wait until it answers."""
+class TlsFiles:
+    """A server certificate, its key, and the CA that signed it (tests/support/tls.py makes them)."""
+
+    def __init__(self, ca: Path, cert: Path, key: Path) -> None:
+        self.ca, self.cert, self.key = ca, cert, key
+
+
+def start_moto(workdir: Path, tls: TlsFiles | None = None, host: str = "127.0.0.1") -> MotoServer:
+    """Start `moto_server` on a free loopback port with recording on; wait until it answers.
+
+    With `tls`, moto serves HTTPS with that certificate, and `url` is `https://{host}:port`."""
     port = free_port()
     recording = workdir / f"moto-recording-{port}.txt"
     env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(recording))
     moto_bin = Path(sys.executable).with_name("moto_server")
     log = open(workdir / f"moto-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    tls_args = ["-c", str(tls.cert), "-k", str(tls.key)] if tls else []
     proc = subprocess.Popen(
-        [str(moto_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+        [str(moto_bin), "-H", "127.0.0.1", "-p", str(port), *tls_args], stdout=log, stderr=subprocess.STDOUT, env=env
     )
-    server = MotoServer(proc, port, recording)
+    server = MotoServer(proc, port, recording, tls, host)
     try:
-        wait_for_http(server.url + "/moto-api/", timeout=20, process=proc)
+        if tls:
+            wait_until(lambda: _answers(server), timeout=20)
+        else:
+            wait_for_http(server.url + "/moto-api/", timeout=20, process=proc)
         # The first request per service loads moto's backend (slow); pay it once here.
         server.client("ssm").describe_parameters()
         server.client("secretsmanager").list_secrets()
@@ -122,3 +146,13 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def _answers(server: MotoServer) -> bool:
+    if server.proc.poll() is not None:
+        raise RuntimeError(f"moto_server exited with {server.proc.returncode}")
+    try:
+        with server._open(server.url + "/moto-api/"):
+            return True
+    except OSError:
+        return False

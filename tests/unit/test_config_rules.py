@@ -49,3 +49,27 @@ def test_effective_rows_show_values_as_written() -> None:
     rows = {env: value for env, _, value, _ in config.load({}).effective()}
     assert rows["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "true"
     assert rows["PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV"] == ",".join(config.DEFAULT_TOKEN_ENV)
+
+
+def test_every_problem_is_collected_and_the_first_names_the_variable(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("ssm_tll = 5\nmax_conections = 2\nwhatever = 1\n")
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({"PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE": str(file), "SECRETS_MANAGER_TTL": "-3"},
+                    flags={"http_port": "x"})
+    messages = [problem.message for problem in caught.value.problems]
+    assert len(messages) == 5
+    assert messages[0].startswith(f"unknown key 'ssm_tll' in config file {file} (did you mean 'ssm_ttl'?)")
+    assert "unknown key 'max_conections'" in messages[1] and "(did you mean 'max_connections'?)" in messages[1]
+    assert "unknown key 'whatever'" in messages[2] and "did you mean" not in messages[2]
+    assert messages[3].startswith("SECRETS_MANAGER_TTL='-3' is invalid")
+    assert messages[4].startswith("--port 'x' is invalid")
+    assert caught.value.variable == config.CONFIG_FILE_ENV
+    assert str(caught.value) == "; ".join(messages)
+
+
+def test_one_problem_is_raised_as_itself() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({"SECRETS_MANAGER_TTL": "-3"})
+    assert caught.value.problems == [caught.value]
+    assert caught.value.variable == "SECRETS_MANAGER_TTL"

@@ -24,12 +24,20 @@ class Upstream:
     """What the reader calls: `ssm` and `secrets`."""
 
     def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder) -> None:
-        runtime = CrtRuntime()
+        runtime = CrtRuntime(aws.ca_bundle)
         self.ssm = Ssm(AwsJsonTransport(SSM, aws.ssm, aws.region, runtime, settings.max_connections,
-                                        _timeout_s(settings.ssm_timeout_millis), record))
+                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy))
         self.secrets = SecretsManager(AwsJsonTransport(
             SECRETS_MANAGER, aws.secrets, aws.region, runtime, settings.max_connections,
-            _timeout_s(settings.secrets_timeout_millis), record))
+            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy))
+
+    async def warm(self) -> dict[str, str | None]:
+        """One connection per service, opened together; {service title: why it failed, or None}."""
+        import asyncio
+
+        transports = (self.ssm.transport, self.secrets.transport)
+        results = await asyncio.gather(*(transport.warm() for transport in transports))
+        return {transport.spec.title: failure for transport, failure in zip(transports, results, strict=True)}
 
     def close(self) -> None:
         self.ssm.transport.close()

@@ -18,7 +18,14 @@ from typing import Any
 
 from awscrt.auth import AwsCredentialsProvider, AwsSigningConfig, aws_sign_request
 from awscrt.exceptions import AwsCrtError
-from awscrt.http import HttpClientConnection, HttpHeaders, HttpRequest
+from awscrt.http import (
+    HttpClientConnection,
+    HttpHeaders,
+    HttpProxyAuthenticationType,
+    HttpProxyConnectionType,
+    HttpProxyOptions,
+    HttpRequest,
+)
 from awscrt.io import (
     ClientBootstrap,
     ClientTlsContext,
@@ -31,6 +38,7 @@ from awscrt.io import (
 from paramsecrets import __version__
 from paramsecrets.aws.endpoints import Endpoint
 from paramsecrets.aws.errors import Kind, UpstreamError, from_response, network_error, timeout_error
+from paramsecrets.aws.proxy import Proxy
 
 USER_AGENT = f"paramsecrets/{__version__}"
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -57,13 +65,17 @@ SECRETS_MANAGER = ServiceSpec("Secrets Manager", "secretsmanager", "secretsmanag
 
 
 class CrtRuntime:
-    """The process-wide awscrt pieces: one event-loop thread, a resolver, credentials, TLS."""
+    """The process-wide awscrt pieces: one event-loop thread, a resolver, credentials, TLS.
 
-    def __init__(self) -> None:
+    `ca_bundle` (AWS_CA_BUNDLE) replaces the system trust store, as in the AWS CLI and SDKs.
+    """
+
+    def __init__(self, ca_bundle: str | None = None) -> None:
         event_loops = EventLoopGroup(1)
         resolver = DefaultHostResolver(event_loops)
         self.bootstrap = ClientBootstrap(event_loops, resolver)
         self.credentials = AwsCredentialsProvider.new_default_chain(self.bootstrap)
+        self.ca_bundle = ca_bundle
         self._tls: ClientTlsContext | None = None
         self.socket_options = SocketOptions()
         self.socket_options.connect_timeout_ms = 3000
@@ -71,7 +83,10 @@ class CrtRuntime:
     @property
     def tls(self) -> ClientTlsContext:
         if self._tls is None:
-            self._tls = ClientTlsContext(TlsContextOptions())
+            options = TlsContextOptions()
+            if self.ca_bundle:
+                options.override_default_trust_store_from_path(ca_filepath=self.ca_bundle)
+            self._tls = ClientTlsContext(options)
         return self._tls
 
 
@@ -105,8 +120,10 @@ class AwsJsonTransport:
 
     def __init__(self, spec: ServiceSpec, endpoint: Endpoint, region: str, runtime: CrtRuntime,
                  max_connections: int, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 record: OutcomeRecorder | None = None, attempts: int = ATTEMPTS) -> None:
+                 record: OutcomeRecorder | None = None, attempts: int = ATTEMPTS,
+                 proxy: Proxy | None = None) -> None:
         self.spec = spec
+        self.proxy = proxy
         self.endpoint = endpoint
         self.region = region
         self.runtime = runtime
@@ -115,6 +132,10 @@ class AwsJsonTransport:
         self._record = record or (lambda operation, outcome: None)
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: list[HttpClientConnection] = []
+        # Why the last connection attempt failed (None after a success). TLS certificate failures
+        # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
+        # timeout: a timed-out request then says what the warm-up (or an earlier attempt) found.
+        self.last_connect_failure: str | None = None
 
     async def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Call `operation` with retries (full jitter) on throttling, 5xx, network errors, timeouts."""
@@ -137,7 +158,11 @@ class AwsJsonTransport:
             try:
                 return await asyncio.wait_for(self._send(operation, body), self.timeout_s)
             except TimeoutError:
-                raise timeout_error(self.spec.title, self.timeout_s) from None
+                error = timeout_error(self.spec.title, self.timeout_s)
+                if self.last_connect_failure:
+                    error = UpstreamError(error.kind, error.code, f"{error.message}; the last connection "
+                                                                  f"attempt failed: {self.last_connect_failure}")
+                raise error from None
 
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         request = await self._signed_request(operation, body)
@@ -204,10 +229,27 @@ class AwsJsonTransport:
             future = HttpClientConnection.new(
                 host_name=self.endpoint.host, port=self.endpoint.port, bootstrap=self.runtime.bootstrap,
                 socket_options=self.runtime.socket_options, tls_connection_options=tls_options,
+                proxy_options=proxy_options(self.proxy, self.endpoint.tls),
             )
-            return await asyncio.wrap_future(future)
+            connection = await asyncio.wrap_future(future)
         except AwsCrtError as error:
-            raise network_error(error.name) from None
+            self.last_connect_failure = connect_failure(error.name, self.endpoint, self.proxy,
+                                                        self.runtime.ca_bundle)
+            raise network_error(self.last_connect_failure) from None
+        self.last_connect_failure = None
+        return connection
+
+    async def warm(self) -> str | None:
+        """Open one connection (DNS, TCP, TLS; through the proxy if any) and keep it idle in the pool,
+        so the first miss costs one round trip. Returns why it failed, or None. Not bounded by the
+        request timeout: it runs in the background, and waiting out a TLS failure is how its reason
+        (kept in `last_connect_failure`) is learnt."""
+        try:
+            connection = await self._connect()
+        except UpstreamError:
+            return self.last_connect_failure
+        self._checkin(connection)
+        return None
 
     def _checkin(self, connection: HttpClientConnection) -> None:
         if connection.is_open():
@@ -217,3 +259,43 @@ class AwsJsonTransport:
         """Close idle connections (shutdown)."""
         while self._idle:
             self._idle.pop().close()
+
+
+def proxy_options(proxy: Proxy | None, tls: bool) -> HttpProxyOptions | None:
+    """awscrt's options for `proxy`: a CONNECT tunnel for HTTPS endpoints (the proxy never sees the
+    signed request), plain forwarding for http:// endpoints."""
+    if proxy is None:
+        return None
+    basic = proxy.username is not None
+    return HttpProxyOptions(
+        proxy.host, proxy.port,
+        auth_type=HttpProxyAuthenticationType.Basic if basic else HttpProxyAuthenticationType.Nothing,
+        auth_username=proxy.username if basic else None, auth_password=(proxy.password or "") if basic else None,
+        connection_type=HttpProxyConnectionType.Tunneling if tls else HttpProxyConnectionType.Forwarding,
+    )
+
+
+# awscrt error names that mean the peer's certificate was refused, and what each says.
+CERTIFICATE_FAILURES = {
+    "AWS_IO_TLS_ERROR_NEGOTIATION_FAILURE": "the TLS handshake failed",
+    "AWS_IO_TLS_INVALID_CERTIFICATE_CHAIN": "the certificate chain is invalid",
+    "AWS_IO_TLS_ERROR_DEFAULT_TRUST_STORE_NOT_FOUND": "no trust store was found to check the certificate with",
+}
+PROXY_FAILURES = ("AWS_ERROR_HTTP_PROXY_CONNECT_FAILED", "AWS_ERROR_HTTP_PROXY_STRATEGY_TOKEN_RETRY_REQUIRED",
+                  "AWS_ERROR_HTTP_PROXY_STRATEGY_NTLM_CHALLENGE_TOKEN_MISSING")
+
+
+def connect_failure(name: str, endpoint: Endpoint, proxy: Proxy | None, ca_bundle: str | None) -> str:
+    """Why a connection to `endpoint` failed, in words a user can act on (never a credential)."""
+    target = f"{endpoint.host}:{endpoint.port}"
+    via = f" through the proxy {proxy.shown}" if proxy else ""
+    if name in CERTIFICATE_FAILURES:
+        trust = (f"the CA bundle {ca_bundle}" if ca_bundle
+                 else "the system trust store (set AWS_CA_BUNDLE for a private CA)")
+        return (f"TLS to {target}{via} failed: {CERTIFICATE_FAILURES[name]}: the server's certificate is not "
+                f"trusted by {trust}, has expired, or does not name {endpoint.host} ({name})")
+    if name == "AWS_IO_TLS_NEGOTIATION_TIMEOUT":
+        return f"the TLS handshake with {target}{via} did not finish in time ({name})"
+    if name in PROXY_FAILURES:
+        return f"the proxy {proxy.shown if proxy else ''} refused or failed to CONNECT to {target} ({name})"
+    return f"{name} connecting to {target}{via}"

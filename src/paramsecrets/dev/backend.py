@@ -23,7 +23,7 @@ ACCOUNT = "123456789012"  # moto's default account, in every ARN it returns
 # moto checks no signatures: any credentials do. Fixed, recognisable, and obviously not real.
 ACCESS_KEY_ID = "AKIAPARAMSECRETSDEV0"
 SECRET_ACCESS_KEY = "paramsecrets-dev-not-a-real-secret-key"
-INSTALL_COMMAND = "pip install 'paramsecrets[dev]'"
+INSTALL_COMMAND = "pip install 'moto[server,ssm,secretsmanager]>=5.1,<6'"  # paramsecrets itself is not on PyPI
 STANDARD_TIER_BYTES = 4096
 
 # AWS settings that would send the server (or the seeding client) anywhere but moto, or make

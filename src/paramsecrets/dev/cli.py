@@ -12,8 +12,10 @@ import argparse
 import os
 import secrets
 import shlex
+import shutil
 import socket
 import sys
+from collections.abc import Mapping
 from importlib import resources
 from urllib.parse import quote
 
@@ -91,7 +93,7 @@ def main(argv: list[str]) -> int:
     try:
         seed = load_seed(args.seed)
     except SeedError as error:
-        return fail(f"seed error: {error}")
+        return fail(f"\n{PROG}: ".join(f"seed error: {problem}" for problem in error.problems))
     try:
         settings = config.load(os.environ, {"http_port": args.port, "log_level": args.log_level})
     except config.ConfigError as error:
@@ -105,7 +107,8 @@ def main(argv: list[str]) -> int:
     if problem:
         source = {"env": " (from PARAMETERS_SECRETS_EXTENSION_HTTP_PORT)", "file": " (from the config file)"}
         return fail(f"{problem}{source.get(settings.sources.get('http_port', ''), '')}.\n"
-                    f"Is another paramsecrets (or the AWS extension) running there? Pick a free port with --port N.")
+                    f"Is another paramsecrets (or the AWS extension) running there? Pick a free port with --port N "
+                    f"(with make: make dev PORT=N).")
     from paramsecrets.dev import backend
 
     problem = backend.missing_problem()
@@ -128,7 +131,8 @@ def _run(seed: Seed, packaged: bool, token_variable: str, token: str, port: int,
     try:
         backend.apply_environment(backend.environment(os.environ, running.url, token_variable, token))
         backend.apply_seed(running.url, seed)
-        print(banner(seed, running.url, running.moto_version, port, token, token_variable, packaged), flush=True)
+        print(banner(seed, running.url, running.moto_version, port, token, token_variable, packaged,
+                     client_command()), flush=True)
         from paramsecrets import boot
 
         serve_args = ["serve", "--port", str(port)] + (["--log-level", log_level] if log_level else [])
@@ -146,6 +150,24 @@ def _run(seed: Seed, packaged: bool, token_variable: str, token: str, port: int,
     return 0
 
 
+def client_command(environ: Mapping[str, str] | None = None, executable: str | None = None) -> str:
+    """How the user's shell runs this very installation of paramsecrets.
+
+    `paramsecrets` when that name on PATH is this installation's script; else the script's path
+    (`.venv/bin/paramsecrets` after `make dev`, which does not put the venv on PATH); else
+    `python -m paramsecrets` with this interpreter.
+    """
+    environ = os.environ if environ is None else environ
+    interpreter = executable or sys.executable
+    script = os.path.join(os.path.dirname(interpreter), "paramsecrets")
+    if not os.access(script, os.X_OK):
+        return f"{shlex.quote(_short(interpreter))} -m paramsecrets"
+    found = shutil.which("paramsecrets", path=environ.get("PATH", ""))
+    if found and os.path.realpath(found) == os.path.realpath(script):
+        return "paramsecrets"
+    return shlex.quote(_short(script))
+
+
 def _short(path: str) -> str:
     """The seed's path relative to the working directory when that is shorter."""
     try:
@@ -158,9 +180,9 @@ def _short(path: str) -> str:
 # --- the banner ----------------------------------------------------------------------------------
 
 def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: str, token_variable: str,
-           packaged: bool = False) -> str:
+           packaged: bool = False, command: str = "paramsecrets") -> str:
     """What dev mode prints before serving: where things are, what was seeded (names, never values),
-    and commands to paste."""
+    and commands to paste (`command` is how to run paramsecrets from the user's shell)."""
     from paramsecrets.dev.backend import ACCOUNT, REGION
 
     lines = [
@@ -178,17 +200,17 @@ def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: st
     commands = curl_lines(seed, port, token)
     if commands:
         lines += ["", "Try it from another terminal:"]
-        for title, command in commands:
-            lines += [f"  {title}", f"    {command}"]
+        for title, curl_command in commands:
+            lines += [f"  {title}", f"    {curl_command}"]
     lines += ["", "Or with the paramsecrets client (or your code), in that terminal:",
               f"    export {token_variable}={shlex.quote(token)}"]
     if port != 2773:
         lines.append(f"    export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT={port}")
     strings = [p for p in seed.parameters if p.type == "String"]
     if strings:
-        lines.append(f"    paramsecrets get-parameter {shlex.quote(strings[0].name)}")
+        lines.append(f"    {command} get-parameter {shlex.quote(strings[0].name)}")
     if seed.secrets:
-        lines.append(f"    paramsecrets get-secret {shlex.quote(seed.secrets[0].name)}")
+        lines.append(f"    {command} get-secret {shlex.quote(seed.secrets[0].name)}")
     lines += ["", "Answers are cached (300 s by default); add &refreshNow=true to the URL to read the backend again.",
               "Ctrl-C stops the server and the backend; the backend keeps nothing.", ""]
     return "\n".join(lines)

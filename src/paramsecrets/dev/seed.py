@@ -65,7 +65,15 @@ CURRENT, PREVIOUS = "AWSCURRENT", "AWSPREVIOUS"
 
 
 class SeedError(Exception):
-    """A seed file we refuse; the message is complete and meant for the user as is."""
+    """A seed file we refuse; the message is complete and meant for the user as is.
+
+    `problems` lists every problem found in one pass (one per line of the message), so a user
+    fixes the file in one go rather than one run per mistake.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or [message]
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -156,17 +164,35 @@ def parse(data: bytes | str, source: str) -> Seed:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SeedError(f"{source}: not valid TOML: {error}") from None
+    problems: list[str] = []
     for key in document:
         if key not in TOP_LEVEL_KEYS:
-            raise SeedError(f"{source}: unknown top-level key {key!r}{_suggest(key, TOP_LEVEL_KEYS)}; "
+            problems.append(f"{source}: unknown top-level key {key!r}{_suggest(key, TOP_LEVEL_KEYS)}; "
                             "the file holds [[parameter]] and [[secret]] tables")
-    parameters = tuple(_parameter(_Entry(source, "parameter", i + 1, item))
-                       for i, item in enumerate(_tables(document, "parameter", source)))
-    secrets = tuple(_secret(_Entry(source, "secret", i + 1, item))
-                    for i, item in enumerate(_tables(document, "secret", source)))
-    _unique(parameters, "parameter", source)
-    _unique(secrets, "secret", source)
-    return Seed(source, parameters, secrets)
+    parameters = _checked_entries(document, "parameter", source, _parameter, problems)
+    secrets = _checked_entries(document, "secret", source, _secret, problems)
+    problems += _duplicates(parameters, "parameter", source) + _duplicates(secrets, "secret", source)
+    if problems:
+        raise SeedError(problems[0], problems)
+    return Seed(source, tuple(entry for _, entry in parameters), tuple(entry for _, entry in secrets))
+
+
+def _checked_entries(document: dict[str, Any], kind: str, source: str, build: Callable[[_Entry], Any],
+                     problems: list[str]) -> list[tuple[int, Any]]:
+    """(index, entry) for every table of `kind` that checks out; the first problem of each other
+    table goes to `problems` (its later problems may follow from the first)."""
+    try:
+        tables = _tables(document, kind, source)
+    except SeedError as error:
+        problems.append(str(error))
+        return []
+    entries = []
+    for index, table in enumerate(tables, 1):
+        try:
+            entries.append((index, build(_Entry(source, kind, index, table))))
+        except SeedError as error:
+            problems.append(str(error))
+    return entries
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -243,14 +269,17 @@ def _suggest(key: str, allowed: tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _unique(entries: tuple[Parameter, ...] | tuple[Secret, ...], kind: str, source: str) -> None:
+def _duplicates(entries: list[tuple[int, Any]], kind: str, source: str) -> list[str]:
     first: dict[str, int] = {}
-    for index, entry in enumerate(entries, 1):
+    problems = []
+    for index, entry in entries:
         if entry.name in first:
-            raise SeedError(f'{source}: {kind} #{index} ("{entry.name}"): \'name\' duplicates '
+            problems.append(f'{source}: {kind} #{index} ("{entry.name}"): \'name\' duplicates '
                             f"{kind} #{first[entry.name]}; each {kind} appears once (use 'versions' "
                             "for several values)")
-        first[entry.name] = index
+        else:
+            first[entry.name] = index
+    return problems
 
 
 def _description(entry: _Entry) -> str | None:

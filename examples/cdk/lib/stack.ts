@@ -1,0 +1,60 @@
+// A Lambda function with the paramsecrets layer attached and its settings in the environment.
+// The layer zip comes from `paramsecrets layer build` (docs/lambda.md); the function is the SAM
+// example's (examples/sam/function/app.py): it reads a parameter and a secret from
+// http://localhost:2773 with the X-Aws-Parameters-Secrets-Token header, as with the AWS layer.
+import * as path from "path";
+import { CfnOutput, Duration, Stack, StackProps } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as ssm from "aws-cdk-lib/aws-ssm";
+import { Construct } from "constructs";
+
+export interface ParamSecretsStackProps extends StackProps {
+  /** The zip from `paramsecrets layer build --arch <architecture> -o <zip>`. */
+  layerZip: string;
+  architecture: "x86_64" | "arm64";
+  parameterName: string;
+  secretName: string;
+}
+
+export class ParamSecretsStack extends Stack {
+  constructor(scope: Construct, id: string, props: ParamSecretsStackProps) {
+    super(scope, id, props);
+    const architecture = props.architecture === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+
+    const layer = new lambda.LayerVersion(this, "ParamSecretsLayer", {
+      layerVersionName: "paramsecrets",
+      description: "paramsecrets: cache for SSM parameters and Secrets Manager secrets on localhost:2773",
+      code: lambda.Code.fromAsset(props.layerZip),
+      compatibleArchitectures: [architecture],
+      compatibleRuntimes: [lambda.Runtime.PYTHON_3_11, lambda.Runtime.PYTHON_3_12, lambda.Runtime.PYTHON_3_13],
+    });
+
+    const fn = new lambda.Function(this, "Reader", {
+      runtime: lambda.Runtime.PYTHON_3_12,
+      architecture,
+      handler: "app.handler",
+      code: lambda.Code.fromAsset(path.join(__dirname, "..", "..", "..", "sam", "function")),
+      layers: [layer],
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        PARAMETER_NAME: props.parameterName,
+        SECRET_ID: props.secretName,
+        // The layer's settings: the same variables as the AWS layer's, plus its own.
+        PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: "info",
+        SSM_PARAMETER_STORE_TTL: "300",
+        SECRETS_MANAGER_TTL: "300",
+        PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS: props.parameterName,
+        PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS: props.secretName,
+      },
+    });
+
+    // What the layer calls on the function's behalf: GetParameter(s) and GetSecretValue.
+    ssm.StringParameter.fromStringParameterName(this, "Parameter", props.parameterName).grantRead(fn);
+    secretsmanager.Secret.fromSecretNameV2(this, "Secret", props.secretName).grantRead(fn);
+
+    new CfnOutput(this, "LayerArn", { value: layer.layerVersionArn });
+    new CfnOutput(this, "FunctionName", { value: fn.functionName });
+  }
+}

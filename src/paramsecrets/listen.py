@@ -1,0 +1,76 @@
+"""Where the server listens: loopback by default, or one configured address for sidecars.
+
+Standard library only (`_socket`): this runs before Lambda's `register`. A non-loopback address
+puts the server on a network, where the token is the only guard and travels in clear text on
+every request, so `exposure_problem` insists on a token meant for that: one set explicitly, not an
+AWS credential picked up from the environment, and long enough not to be guessed.
+"""
+
+from __future__ import annotations
+
+import _socket
+
+BACKLOG = 1024
+MIN_NETWORK_TOKEN_CHARS = 16
+# Variables of the default token list that hold AWS credentials: fine as a loopback token (the
+# AWS extension's own rule), never sent across a network in clear text.
+AWS_CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+
+
+def is_loopback(address: str) -> bool:
+    """"" (the default: 127.0.0.1 and ::1), 127.0.0.0/8 or ::1."""
+    return address in ("", "::1") or address.startswith("127.")
+
+
+def shown(address: str, port: int) -> str:
+    """`127.0.0.1:2773`, `[::]:2773`."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _listener(family: int, address: str, port: int, v6only: bool = True) -> _socket.socket:
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        if family == _socket.AF_INET6:
+            sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1 if v6only else 0)
+        sock.bind((address, port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def bind(port: int, address: str = "") -> tuple[list[_socket.socket], str | None]:
+    """Listening sockets, or ([], why not). "" means 127.0.0.1 and (where the host has IPv6) ::1;
+    `::` accepts IPv4 too (dual stack), as a container's "all interfaces" is expected to."""
+    if address:
+        family = _socket.AF_INET6 if ":" in address else _socket.AF_INET
+        try:
+            return [_listener(family, address, port, v6only=address != "::")], None
+        except OSError as error:
+            return [], f"cannot listen on {shown(address, port)}: {error.strerror}"
+    try:
+        sockets = [_listener(_socket.AF_INET, "127.0.0.1", port)]
+    except OSError as error:
+        return [], f"cannot listen on 127.0.0.1:{port}: {error.strerror}"
+    try:  # noqa: SIM105 - contextlib is one more import before `register`
+        sockets.append(_listener(_socket.AF_INET6, "::1", port))
+    except OSError:
+        pass  # no IPv6 loopback here: 127.0.0.1 alone
+    return sockets, None
+
+
+def exposure_problem(address: str, token_variable: str, token_value: str) -> str | None:
+    """Why this token may not guard a server on `address`, or None when it may."""
+    if is_loopback(address):
+        return None
+    where = f"listening on {address} puts the server on the network, where the token is the only guard " \
+            "and travels in clear text"
+    if token_variable in AWS_CREDENTIAL_VARIABLES:
+        return (f"{where}: set a token explicitly (AWS_TOKEN, or a variable named in "
+                f"PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV) instead of using {token_variable}, which holds an "
+                "AWS credential")
+    if len(token_value) < MIN_NETWORK_TOKEN_CHARS:
+        return f"{where}: the token from {token_variable} must be at least {MIN_NETWORK_TOKEN_CHARS} characters"
+    return None

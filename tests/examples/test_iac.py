@@ -1,0 +1,129 @@
+"""Infrastructure-as-code examples: the CDK app synthesizes (real `cdk synth`, npm packages pinned
+by examples/cdk/package.json, installed by this test under .cache/cdk), the Terraform files are
+`terraform fmt` clean and valid, and the SAM template stays cfn-lint clean."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CDK = REPO / "examples" / "cdk"
+CACHE = REPO / ".cache" / "cdk"
+TERRAFORM = shutil.which("terraform") or "/usr/local/bin/terraform"
+NPM = shutil.which("npm")
+NODE = shutil.which("node")
+
+
+def npm_packages() -> Path:
+    """node_modules for examples/cdk/package.json, installed once per version of that file."""
+    manifest = (CDK / "package.json").read_bytes()
+    stamp = CACHE / "package.json.sha256"
+    digest = hashlib.sha256(manifest).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest and (CACHE / "node_modules").is_dir()):
+        CACHE.mkdir(parents=True, exist_ok=True)
+        (CACHE / "package.json").write_bytes(manifest)
+        done = subprocess.run([str(NPM), "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CACHE,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        stamp.write_text(digest)
+    return CACHE / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    if NPM is None or NODE is None:
+        pytest.skip("node and npm are needed for the CDK example")
+    modules = npm_packages()
+    work = tmp_path_factory.mktemp("cdk")
+    # The example as it sits in the repository: examples/cdk next to examples/sam/function.
+    shutil.copytree(CDK, work / "cdk", ignore=shutil.ignore_patterns("node_modules", "dist", "cdk.out"))
+    shutil.copytree(REPO / "examples" / "sam" / "function", work / "sam" / "function")
+    (work / "cdk" / "node_modules").symlink_to(modules)
+    layer_zip = work / "layer.zip"  # stands for `paramsecrets layer build`'s zip (tests/lambda test the real one)
+    with zipfile.ZipFile(layer_zip, "w") as archive:
+        archive.writestr("extensions/paramsecrets", "#!/bin/sh\n")
+    env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "CI": "true"}
+    built = subprocess.run([str(NODE), str(modules / "typescript" / "bin" / "tsc"), "-p", "."], cwd=work / "cdk",
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    out = work / "cdk.out"
+    synth = subprocess.run([str(NODE), str(modules / "aws-cdk" / "bin" / "cdk"), "synth", "--no-notices",
+                            "--no-version-reporting", "-o", str(out), "-c", f"layerZip={layer_zip}", "-q"],
+                           cwd=work / "cdk", capture_output=True, text=True, timeout=300, env=env)
+    assert synth.returncode == 0, synth.stdout + synth.stderr
+    return json.loads((out / "ParamSecretsExample.template.json").read_text())
+
+
+def resources(template: dict[str, object], kind: str) -> list[dict[str, object]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]  # type: ignore[union-attr]
+
+
+def test_cdk_synth_attaches_the_layer_with_its_settings(synthesized: dict[str, object]) -> None:
+    [layer] = resources(synthesized, "AWS::Lambda::LayerVersion")
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]  # type: ignore[index]
+    [function] = resources(synthesized, "AWS::Lambda::Function")
+    properties = function["Properties"]
+    [layer_id] = [key for key, r in synthesized["Resources"].items()  # type: ignore[union-attr]
+                  if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert properties["Layers"] == [{"Ref": layer_id}]  # type: ignore[index]
+    assert properties["Handler"] == "app.handler" and properties["Runtime"].startswith("python3.")  # type: ignore[index]
+    variables = properties["Environment"]["Variables"]  # type: ignore[index]
+    assert variables["PARAMETER_NAME"] == "/app/db/host" and variables["SECRET_ID"] == "app/db"
+    assert variables["PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS"] == "/app/db/host"
+
+
+def test_cdk_synth_grants_what_the_layer_calls(synthesized: dict[str, object]) -> None:
+    actions: set[str] = set()
+    for policy in resources(synthesized, "AWS::IAM::Policy"):
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:  # type: ignore[index]
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+    assert {"ssm:GetParameter", "secretsmanager:GetSecretValue"} <= actions
+
+
+@pytest.mark.skipif(not Path(TERRAFORM).exists(), reason="terraform is not installed")
+def test_terraform_fmt_is_clean() -> None:
+    done = subprocess.run([TERRAFORM, "fmt", "-check", "-diff", "-recursive", str(REPO / "examples" / "terraform")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+SETTING_PREFIXES = ("PARAMETERS_SECRETS_EXTENSION_", "SSM_PARAMETER_STORE_", "SECRETS_MANAGER_")
+
+
+def unknown_settings(names: list[str]) -> list[str]:
+    from paramsecrets.config import OPTIONS
+
+    known = {option.env for option in OPTIONS}
+    return [name for name in names if name.startswith(SETTING_PREFIXES) and name not in known]
+
+
+def test_terraform_uses_declared_variables_and_known_settings() -> None:
+    import re
+
+    folder = REPO / "examples" / "terraform"
+    text = "\n".join(path.read_text() for path in sorted(folder.glob("*.tf")))
+    declared = set(re.findall(r'^variable "(\w+)"', text, re.M))
+    used = set(re.findall(r"\bvar\.(\w+)", text))
+    assert used and used <= declared, used - declared
+    environment = re.search(r"environment \{\s*variables = \{(.*?)\n\s*\}", text, re.S)
+    assert environment is not None
+    names = re.findall(r"^\s*([A-Z][A-Z0-9_]+)\s*=", environment.group(1), re.M)
+    assert "PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS" in names
+    assert not unknown_settings(names)
+    assert "aws_lambda_layer_version.paramsecrets.arn" in re.search(r"layers\s*=\s*\[(.*?)\]", text).group(1)  # type: ignore[union-attr]
+
+
+def test_cdk_sets_only_known_settings(synthesized: dict[str, object]) -> None:
+    [function] = resources(synthesized, "AWS::Lambda::Function")
+    names = list(function["Properties"]["Environment"]["Variables"])  # type: ignore[index]
+    assert len([name for name in names if name.startswith(SETTING_PREFIXES)]) >= 3
+    assert not unknown_settings(names)

@@ -1,0 +1,60 @@
+"""Run inside a private network namespace by test_listen.py: start `paramsecrets serve` with the
+given arguments, then report as JSON what answers where. Standard library only."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+
+
+def get(host: str, port: int, path: str, token: str | None) -> int:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"X-Aws-Parameters-Secrets-Token": token} if token else {})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def refused(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def main() -> int:
+    host, port, token, *serve_args = sys.argv[1:]
+    server = subprocess.Popen([sys.executable, "-m", "paramsecrets", "serve", "--port", port, *serve_args],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    report: dict[str, object] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                report["ping"] = get(host, int(port), "/ping", None)
+                break
+            except OSError:
+                time.sleep(0.05)
+        if "ping" in report:
+            report["no_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", None)
+            report["with_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", token)
+            report["metrics"] = get(host, int(port), "/metrics", None)
+            report["loopback_refused"] = refused("127.0.0.1", int(port))
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        output, _ = server.communicate(timeout=30)
+    report["exit"] = server.returncode
+    report["output"] = output
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

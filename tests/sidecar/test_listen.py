@@ -1,0 +1,137 @@
+"""The listen-address option: loopback by default, one configured address for container sidecars,
+and the token rule for anything beyond loopback. Non-loopback addresses are tried for real in a
+private network namespace (tests/sidecar/netns.py), never on this machine's networks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paramsecrets import config, listen
+from tests.sidecar import netns
+from tests.support.net import free_port, stop_process, wait_for_http
+from tests.support.server import run_command
+
+PROBE = Path(__file__).with_name("probe_listen.py")
+REPO = Path(__file__).resolve().parents[2]
+NETWORK_TOKEN = "sidecar-token-0123456789abcdef"
+
+
+@pytest.mark.parametrize(("raw", "parsed"), [
+    ("0.0.0.0", "0.0.0.0"), ("::", "::"), ("[::1]", "::1"), (" 10.0.0.5 ", "10.0.0.5"), ("", ""),
+    ("0:0::0", "::"),
+])
+def test_addresses_are_ip_literals(raw: str, parsed: str) -> None:
+    assert config.ip_address(raw) == parsed
+
+
+@pytest.mark.parametrize("raw", ["localhost", "1.2.3", "::g", "10.0.0.256", 5])
+def test_anything_else_is_refused(raw: object) -> None:
+    with pytest.raises(ValueError):
+        config.ip_address(raw)
+
+
+def test_which_addresses_count_as_loopback() -> None:
+    assert all(listen.is_loopback(a) for a in ("", "127.0.0.1", "127.0.0.2", "::1"))
+    assert not any(listen.is_loopback(a) for a in ("0.0.0.0", "::", "10.0.0.5", "fe80::1"))
+
+
+@pytest.mark.parametrize(("address", "variable", "value", "complaint"), [
+    ("127.0.0.1", "AWS_SESSION_TOKEN", "x", None),
+    ("", "AWS_SESSION_TOKEN", "x", None),
+    ("0.0.0.0", "AWS_TOKEN", NETWORK_TOKEN, None),
+    ("0.0.0.0", "AWS_SESSION_TOKEN", NETWORK_TOKEN, "instead of using AWS_SESSION_TOKEN, which holds an AWS "
+                                                    "credential"),
+    ("::", "AWS_CONTAINER_AUTHORIZATION_TOKEN", NETWORK_TOKEN, "AWS_CONTAINER_AUTHORIZATION_TOKEN, which holds"),
+    ("10.0.0.5", "MY_TOKEN", "short", "the token from MY_TOKEN must be at least 16 characters"),
+])
+def test_exposure_rule(address: str, variable: str, value: str, complaint: str | None) -> None:
+    problem = listen.exposure_problem(address, variable, value)
+    if complaint is None:
+        assert problem is None
+    else:
+        assert problem is not None and complaint in problem
+        assert "the token is the only guard and travels in clear text" in problem
+        assert value not in problem
+
+
+def test_the_setting_has_a_variable_a_key_and_a_flag() -> None:
+    assert config.load({"PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS": "::"}).listen_address == "::"
+    assert config.load({}, flags={"listen_address": "0.0.0.0"}).sources["listen_address"] == "flag"
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({"PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS": "my-host"})
+    assert "expected an IP address" in str(caught.value)
+
+
+def serve_env(**extra: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "not-a-real-key",
+            "PYTHONPATH": str(REPO / "src") + os.pathsep + str(REPO), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def test_another_loopback_address_needs_no_special_token(tmp_path: Path) -> None:
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "paramsecrets", "serve", "--port", str(port), "--listen",
+                             "127.0.0.2"], env=serve_env(AWS_SESSION_TOKEN="short"), stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.2:{port}/ping", timeout=30, process=proc)
+    finally:
+        assert stop_process(proc) == 0
+        log.close()
+    assert "beyond loopback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_bad_address_stops_the_start(tmp_path: Path) -> None:
+    result = run_command(["serve", "--listen", "localhost", "--port", str(free_port())],
+                         serve_env(AWS_TOKEN=NETWORK_TOKEN), tmp_path)
+    assert result.returncode == 2
+    assert "--listen 'localhost' is invalid: expected an IP address" in result.stderr.decode()
+
+
+needs_netns = pytest.mark.skipif(netns.unavailable() is not None, reason=str(netns.unavailable()))
+
+
+def probe(host: str, token: str, *serve_args: str, **env: str) -> dict[str, object]:
+    done = netns.run([sys.executable, str(PROBE), host, str(free_port()), token, *serve_args], serve_env(**env))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@needs_netns
+def test_serves_on_a_network_address_with_an_explicit_token() -> None:
+    report = probe(netns.PRIVATE_ADDRESS, NETWORK_TOKEN, "--listen", netns.PRIVATE_ADDRESS, AWS_TOKEN=NETWORK_TOKEN)
+    assert report["ping"] == 200 and report["metrics"] == 200
+    assert report["no_token"] == 401  # the token still guards every data route
+    assert report["with_token"] == 502  # let in; the (absent) AWS endpoint answers nothing
+    assert report["loopback_refused"] is True  # bound to that address only
+    assert report["exit"] == 0
+    assert f"listening on {netns.PRIVATE_ADDRESS}, beyond loopback" in str(report["output"])
+    assert NETWORK_TOKEN not in str(report["output"])
+
+
+@needs_netns
+def test_all_interfaces_dual_stack_from_the_environment() -> None:
+    report = probe(netns.PRIVATE_ADDRESS, NETWORK_TOKEN, AWS_TOKEN=NETWORK_TOKEN,
+                   PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS="::")
+    assert (report["ping"], report["no_token"], report["loopback_refused"]) == (200, 401, False)
+
+
+@needs_netns
+@pytest.mark.parametrize(("env", "complaint"), [
+    ({"AWS_SESSION_TOKEN": NETWORK_TOKEN}, "instead of using AWS_SESSION_TOKEN, which holds an AWS credential"),
+    ({"AWS_TOKEN": "too-short"}, "the token from AWS_TOKEN must be at least 16 characters"),
+])
+def test_refused_on_the_network_without_a_fit_token(env: dict[str, str], complaint: str) -> None:
+    report = probe(netns.PRIVATE_ADDRESS, "x", "--listen", "0.0.0.0", **env)
+    assert "ping" not in report
+    assert report["exit"] == 2
+    output = str(report["output"])
+    assert "listening on 0.0.0.0 puts the server on the network" in output and complaint in output

@@ -1,0 +1,67 @@
+"""Every command explains itself with --help, and README's commands table lists every command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paramsecrets import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "paramsecrets", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_serve_help_lists_its_options() -> None:
+    done = run("serve", "--help")
+    assert done.returncode == 0 and done.stderr == ""
+    for option in ("--config FILE", "--port N", "--listen ADDRESS", "--log-level LEVEL", "--extension-name NAME"):
+        assert option in done.stdout
+    assert "SIGTERM" in done.stdout
+
+
+def test_serve_usage_error_goes_to_stderr() -> None:
+    done = run("serve", "--bogus")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "unknown option '--bogus'" in done.stderr
+
+
+@pytest.mark.parametrize(("group", "subcommand"), [("layer", "build"), ("config", "check")])
+def test_command_groups_answer_help_and_say_what_is_missing(group: str, subcommand: str) -> None:
+    done = run(group, "--help")
+    assert done.returncode == 0
+    assert f"usage: paramsecrets {group} {subcommand}" in done.stdout
+    bare = run(group)
+    assert bare.returncode == 2 and "a subcommand is needed" in bare.stderr
+    wrong = run(group, "nope")
+    assert wrong.returncode == 2 and "unknown subcommand 'nope'" in wrong.stderr
+
+
+@pytest.mark.parametrize("argv", [["layer", "build", "--help"], ["config", "check", "--help"], ["dev", "--help"],
+                                  ["get-parameter", "--help"], ["get-secret", "--help"]])
+def test_every_subcommand_has_a_described_help(argv: list[str]) -> None:
+    done = run(*argv)
+    assert done.returncode == 0
+    usage, _, rest = done.stdout.partition("\n\n")
+    assert usage.startswith("usage: ") and rest.split("\n")[0].strip()  # a description after the usage
+
+
+def readme_commands() -> str:
+    text = (REPO / "README.md").read_text()
+    return text[text.index("## Commands"):text.index("## Examples")]
+
+
+def test_readme_commands_table_lists_every_command_and_client_option() -> None:
+    table = readme_commands()
+    commands = re.findall(r"^  (\S+(?: build| check)?)\s{2,}", cli.USAGE, re.M)
+    assert "version" in commands and "serve" in commands
+    for command in commands:
+        assert f"`paramsecrets {command}" in table, command
+    for option in ("--refresh", "--listen ADDRESS", "--json-field KEY"):
+        assert option in table
