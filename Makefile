@@ -28,6 +28,8 @@ APT_PACKAGES += busybox-static  # tests/lambda: the static /bin/sh and wget of t
 APT_PACKAGES += qemu-user-static  # tests/lambda/test_arm64.py: runs the arm64 layer's loader and Python
 APT_PACKAGES += nodejs  # tests/lambda/test_every_runtime.py: the Node.js function
 APT_PACKAGES += $(if $(shell command -v npm),,npm)  # tests/sdk: npm installs the JS SDK into .cache/sdk-js (only when no npm: NodeSource's nodejs bundles it)
+APT_PACKAGES += golang-go  # tests/compat: a Go client and the date checker, built at test time
+APT_PACKAGES += golang-github-aws-smithy-go-dev  # tests/compat: smithy-go's ParseEpochSeconds, to check dates against
 
 deps:
 	@# The layer build downloads arm64 Debian packages too (apt-get download PKG:arm64).

@@ -42,7 +42,14 @@ async function get(path, what) {
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     let response;
     try {
-      response = await fetch(BASE + path, { headers: { "X-Aws-Parameters-Secrets-Token": token() } });
+      response = await fetch(BASE + path, {
+        headers: {
+          "X-Aws-Parameters-Secrets-Token": token(),
+          // paramsecrets: real statuses and {"__type","message"} error bodies instead of the AWS
+          // extension's opaque 400 (its default). The AWS extension ignores this header.
+          "X-Paramsecrets-Profile": "detailed",
+        },
+      });
     } catch (error) {
       if (error.cause?.code === "ECONNREFUSED" && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, delay));

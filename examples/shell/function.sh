@@ -31,12 +31,14 @@ ps_token() {
 
 # ps_get ROUTE QUERY-NAME VALUE JQ-FILTER [JQ-ARGS...]: curl with the name URL-encoded (--data-urlencode),
 # retrying while nothing listens yet (--retry-connrefused); an HTTP error's body (which never
-# holds a value) goes to stderr.
+# holds a value) goes to stderr. X-Paramsecrets-Profile: detailed asks for real statuses and
+# JSON error bodies instead of the AWS extension's opaque 400 (the AWS extension ignores it).
 ps_get() {
   token=$(ps_token) || return 1
   body=$(curl --silent --show-error --fail-with-body --get \
               --retry 3 --retry-connrefused --retry-max-time 3 \
               -H "X-Aws-Parameters-Secrets-Token: $token" \
+              -H "X-Paramsecrets-Profile: detailed" \
               --data-urlencode "$2=$3" "http://127.0.0.1:$PS_PORT$1") || {
     echo "paramsecrets: $3: ${body:-no answer}" >&2
     return 1

@@ -35,14 +35,15 @@ class State(Enum):
 
 
 class Entry:
-    """One cached answer: the HTTP head and body bytes, and when they were fetched.
+    """One cached answer: the status line and Content-Length, the body bytes, and when they were fetched.
 
+    The profile's Content-Type, `Date`, `Age` and the cache state are added per answer (service.py).
     `wire` holds the fields AWS itself sent but the value (JSON, dates as epoch numbers): with the
     value from `body`, the AWS SDK protocol (paramsecrets.sdk) answers from the same entry.
     """
 
-    __slots__ = ("body", "expires_at", "failures", "fetched_at", "head", "hit_age", "hit_head", "key", "refresh_at",
-                 "refreshing", "retry_after", "size", "variant_free", "wire")
+    __slots__ = ("body", "expires_at", "failures", "fetched_at", "head", "hit_from", "hit_head", "hit_profile",
+                 "hit_until", "key", "refresh_at", "refreshing", "retry_after", "size", "variant_free", "wire")
 
     def __init__(self, key: Hashable, head: bytes, body: bytes, fetched_at: float, ttl: float,
                  wire: bytes = b"") -> None:
@@ -56,7 +57,11 @@ class Entry:
         self.refreshing = False
         self.size = len(head) + len(body) + len(wire) + ENTRY_OVERHEAD
         self.variant_free = False  # also answers for its key's alternate (see Cache.lookup)
-        self.hit_age = -1  # the headers of a keep-alive hit change once a second: kept for that second
+        # The head of a keep-alive hit, for one profile, and the wall-clock interval it is right for
+        # (`Date` and `Age` change once a second): see service.render_hit.
+        self.hit_profile: object = None
+        self.hit_from = 0.0
+        self.hit_until = 0.0
         self.hit_head = b""
         self.failures = 0  # transient failures to refresh this value, in a row
         self.retry_after = 0.0  # no new attempt before this (wall clock) after a failure

@@ -8,9 +8,11 @@ this one file) without pulling a dependency into its package:
     password = get_secret_json("prod/db")["password"]
 
 Port and token come from the same environment variables as the server. Names and ids are
-URL-encoded here. While nothing listens yet (a function's INIT, a sidecar still starting),
-connection-refused is retried for a short window. Errors are typed (`NotFoundError`, ...),
-all under `ParamSecretsError`; their messages never hold a token or a secret value.
+URL-encoded here. Every request asks for paramsecrets' detailed answers (`X-Paramsecrets-Profile:
+detailed`), so errors keep their real status and code whatever the server's default. While
+nothing listens yet (a function's INIT, a sidecar still starting), connection-refused is retried
+for a short window. Errors are typed (`NotFoundError`, ...), all under `ParamSecretsError`;
+their messages never hold a token or a secret value.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 TOKEN_ENV_ENV = "PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV"
 RETRY_ENV = "PARAMSECRETS_CLIENT_RETRY_SECONDS"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+# paramsecrets answers like the AWS extension (one opaque 400 for every failure) unless a request
+# asks for the detailed profile: real statuses and JSON error bodies, which the typed errors
+# below are made from. The AWS extension ignores the header.
+PROFILE_HEADER = "X-Paramsecrets-Profile"
 
 # The AWS extension answers every upstream failure with this body (400, text/plain).
 AWS_GENERIC_ERROR = "an unexpected error occurred while executing request"
@@ -426,7 +432,7 @@ class Client:
                 try:
                     data = self._get_json("/systemsmanager/parameters/get-many", query,
                                           f"{len(chunk)} parameters")
-                except NotFoundError as error:
+                except ParamSecretsError as error:
                     if index == 0 and _route_missing(error):
                         self._batch_parameters = False
                         break
@@ -455,7 +461,7 @@ class Client:
         context = f"parameters under {path!r}"
         try:
             data = self._get_json("/systemsmanager/parameters/get-by-path", query, context)
-        except NotFoundError as error:
+        except ParamSecretsError as error:
             if _route_missing(error):
                 raise NotFoundError(
                     "this server has no get-by-path route (the AWS extension offers none; "
@@ -513,7 +519,7 @@ class Client:
                 try:
                     data = self._get_json("/secretsmanager/get-many", query,
                                           f"{len(chunk)} secrets")
-                except NotFoundError as error:
+                except ParamSecretsError as error:
                     if index == 0 and _route_missing(error):
                         self._batch_secrets = False
                         break
@@ -589,7 +595,7 @@ class Client:
     def _exchange(self, path: str, token: str | None) -> _Answer:
         """Send on a kept connection if there is one; if the server had closed it, send once
         more on a fresh one (a GET is safe to repeat)."""
-        headers = {"User-Agent": _USER_AGENT}
+        headers = {"User-Agent": _USER_AGENT, PROFILE_HEADER: "detailed"}
         if token is not None:
             headers[TOKEN_HEADER] = token
         conn, reused = self._acquire()
@@ -669,10 +675,13 @@ def _chunks(values: list[str], key: str, limit: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _route_missing(error: NotFoundError) -> bool:
-    """A 404 meaning "no such route": our generic NotFound, or a non-JSON 404 (another server).
-    Batch routes answer missing names inside a 200, never with a 404."""
-    return error.status == 404 and error.code in (None, "NotFound")
+def _route_missing(error: ParamSecretsError) -> bool:
+    """An answer meaning "no such route": our NotFound, a non-JSON 404 (another server), or the
+    AWS extension's opaque 400 (its answer to an unknown path). Batch routes answer missing
+    names inside a 200, and paramsecrets answers this client in detail, never with a bare 400."""
+    if error.status == 404:
+        return error.code in (None, "NotFound")
+    return error.status == 400 and error.code is None
 
 
 def _not_ready(answer: _Answer) -> bool:

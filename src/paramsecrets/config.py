@@ -13,7 +13,7 @@ from _collections_abc import Callable, Mapping  # cheaper than collections.abc d
 
 CONFIG_FILE_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 LOG_LEVELS = ("debug", "info", "warn", "error", "none")
-ERROR_MODES = ("detailed", "aws")
+ERROR_MODES = ("aws", "detailed")  # the answer profiles (profiles.py); aws is the AWS extension's
 DEFAULT_TOKEN_ENV = ("AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
 
 
@@ -157,7 +157,7 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
     Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
-    Option("error_mode", _P + "ERROR_MODE", "detailed", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
+    Option("error_mode", _P + "ERROR_MODE", "aws", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
     Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),

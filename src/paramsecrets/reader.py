@@ -229,7 +229,7 @@ class Reader:
         return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl, wire=aws_item(secret))
 
     def _store(self, key: Hashable, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
-        head = responses.head(200, responses.JSON, len(body))
+        head = responses.status_head(200, len(body))
         entry = self.cache.store(key, head, body, ttl, time.time(), variant_free, wire)
         log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry

@@ -1,9 +1,10 @@
-"""The route table, the guard (X-Forwarded-For, token) and query validation.
+"""The route table, the guard (X-Forwarded-For, method, token) and query parsing.
 
 A request becomes one of the small read descriptions below, or a RequestError. Each read knows
-its cache key: the route plus every selector that changes the answer. Parsing a target costs a
-few microseconds, so results are memoised by the raw target bytes: a hot key's repeat requests
-skip straight to the cache.
+its cache key: the route plus every selector that changes the answer. Queries are read as the
+AWS extension (a Go program) reads them, or strictly for the detailed profile (profiles.py).
+Parsing a target costs a few microseconds, so results are memoised by the raw target bytes
+(one memo per way of reading): a hot key's repeat requests skip straight to the cache.
 """
 
 from __future__ import annotations
@@ -136,45 +137,89 @@ def percent_decode(raw: bytes, what: str, plus_is_space: bool = True) -> str:
         raise bad_request(f"{what} is not valid UTF-8") from None
 
 
-def parse_query(query: bytes, allowed: frozenset[str]) -> dict[str, list[str]]:
-    """Query names are case-sensitive; an unknown one is a 400 naming it."""
+def parse_query(query: bytes, allowed: frozenset[str], strict: bool) -> dict[str, list[str]]:
+    """Decode a query string into values by name (names are case-sensitive).
+
+    Strict (the detailed profile): an unknown name or a malformed pair is a 400 naming it.
+    Otherwise Go's `url.ParseQuery`, as the AWS extension reads queries: names it does not use
+    are ignored, and a pair with a `;` or a broken percent-escape is dropped.
+    """
     values: dict[str, list[str]] = {}
     for pair in query.split(b"&") if query else ():
         if not pair:
             continue
         raw_name, _, raw_value = pair.partition(b"=")
-        name = percent_decode(raw_name, "a query parameter name")
-        if name not in allowed:
-            raise bad_request(f"unknown query parameter {name!r}; accepted: {', '.join(sorted(allowed))}")
+        if strict:
+            name = percent_decode(raw_name, "a query parameter name")
+            if name not in allowed:
+                raise bad_request(f"unknown query parameter {name!r}; accepted: {', '.join(sorted(allowed))}")
+        else:
+            if b";" in pair or _PERCENT.search(pair):
+                continue
+            try:
+                name = percent_decode(raw_name, "a query parameter name")
+            except RequestError:
+                continue
+            if name not in allowed:
+                continue
         values.setdefault(name, []).append(percent_decode(raw_value, f"query parameter {name!r}"))
     return values
 
 
-def single(values: dict[str, list[str]], name: str) -> str | None:
-    """A query parameter given at most once (a repeat is ambiguous, so refused)."""
+def single(values: dict[str, list[str]], name: str, strict: bool) -> str | None:
+    """A query parameter's value: strict refuses a repeat (ambiguous); Go takes the first."""
     found = values.get(name)
     if found is None:
         return None
-    if len(found) > 1:
+    if strict and len(found) > 1:
         raise bad_request(f"query parameter {name!r} is given more than once")
     return found[0]
 
 
-def required(values: dict[str, list[str]], name: str) -> str:
-    value = single(values, name)
+def required(values: dict[str, list[str]], name: str, strict: bool) -> str:
+    value = single(values, name, strict)
     if not value:
         raise bad_request(f"query parameter {name!r} is required")
     return value
 
 
-def flag(values: dict[str, list[str]], name: str, default: bool = False) -> bool:
-    value = single(values, name)
+def optional(values: dict[str, list[str]], name: str, strict: bool) -> str | None:
+    """A selector such as `label`: strict refuses it empty; Go code reads an empty one as absent."""
+    value = single(values, name, strict)
+    if value == "":
+        if strict:
+            raise bad_request(f"query parameter {name!r} must not be empty")
+        return None
+    return value
+
+
+GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool
+GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def flag(values: dict[str, list[str]], name: str, strict: bool, default: bool = False) -> bool:
+    """A boolean as Go's `strconv.ParseBool` reads it; strict also takes true/false in any case."""
+    value = single(values, name, strict)
     if value is None:
         return default
-    lowered = value.lower()
-    if lowered not in ("true", "false"):
-        raise bad_request(f"query parameter {name!r} must be true or false, not {value!r}")
-    return lowered == "true"
+    if value in GO_TRUE:
+        return True
+    if value in GO_FALSE:
+        return False
+    if strict and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise bad_request(f"query parameter {name!r} must be true or false, not {value[:50]!r}")
+
+
+MAX_VERSION_DIGITS = 19  # a parameter version is a positive 64-bit integer
+
+
+def version_number(version: str) -> int:
+    """A positive version number; the length is checked before `int` (which refuses 4,301+ digits)."""
+    if (not version or len(version) > MAX_VERSION_DIGITS or not version.isascii() or not version.isdigit()
+            or int(version) < 1):
+        raise bad_request(f"query parameter 'version' must be a positive integer, not {version[:50]!r}")
+    return int(version)
 
 
 def split_selector(name: str) -> tuple[str, str | None]:
@@ -207,13 +252,15 @@ PATH_QUERY = frozenset({"path", "recursive", "withDecryption", "refreshNow"})
 SECRETS_MANY_QUERY = frozenset({"secretId", "refreshNow"})
 
 
-def parameter_read(query: bytes) -> ParameterRead:
-    values = parse_query(query, PARAMETER_QUERY)
-    name = required(values, "name")
-    version = single(values, "version")
-    label = single(values, "label")
-    decrypt = flag(values, "withDecryption")
-    refresh = flag(values, "refreshNow")
+def parameter_read(query: bytes, strict: bool) -> ParameterRead:
+    values = parse_query(query, PARAMETER_QUERY, strict)
+    name = required(values, "name", strict)
+    label = optional(values, "label", strict)
+    version = single(values, "version", strict)
+    if version == "" and not strict:
+        version = None
+    decrypt = flag(values, "withDecryption", strict)
+    refresh = flag(values, "refreshNow", strict)
     base, selector = split_selector(name)
     if version is not None and label is not None:
         if _first_selector(query) == "label":
@@ -221,12 +268,8 @@ def parameter_read(query: bytes) -> ParameterRead:
         else:
             label = None
     if version is not None:
-        if not version.isascii() or not version.isdigit() or int(version) < 1 or len(version) > 19:
-            raise bad_request(f"query parameter 'version' must be a positive integer, not {version!r}")
-        asked = f":{int(version)}"
+        asked = f":{version_number(version)}"
     elif label is not None:
-        if not label:
-            raise bad_request("query parameter 'label' must not be empty")
         asked = f":{label}"
     else:
         return ParameterRead(name, selector, decrypt, refresh)
@@ -235,47 +278,43 @@ def parameter_read(query: bytes) -> ParameterRead:
     return ParameterRead(base + asked, asked, decrypt, refresh)
 
 
-def secret_read(values: dict[str, list[str]], secret_id: str) -> SecretRead:
-    version_id = single(values, "versionId")
-    version_stage = single(values, "versionStage")
-    for name, value in (("versionId", version_id), ("versionStage", version_stage)):
-        if value == "":
-            raise bad_request(f"query parameter {name!r} must not be empty")
-    return SecretRead(secret_id, version_id, version_stage, flag(values, "refreshNow"))
+def secret_read(values: dict[str, list[str]], secret_id: str, strict: bool) -> SecretRead:
+    return SecretRead(secret_id, optional(values, "versionId", strict), optional(values, "versionStage", strict),
+                      flag(values, "refreshNow", strict))
 
 
-def many_read(query: bytes) -> ParametersRead:
-    values = parse_query(query, MANY_QUERY)
+def many_read(query: bytes, strict: bool) -> ParametersRead:
+    values = parse_query(query, MANY_QUERY, strict)
     names = tuple(dict.fromkeys(values.get("name", [])))
     if not names or not all(names):
         raise bad_request("query parameter 'name' is required (repeat it for each parameter)")
     if len(names) > MAX_MANY_PARAMETERS:
         raise bad_request(f"at most {MAX_MANY_PARAMETERS} names per request, got {len(names)}")
-    return ParametersRead(names, flag(values, "withDecryption"), flag(values, "refreshNow"))
+    return ParametersRead(names, flag(values, "withDecryption", strict), flag(values, "refreshNow", strict))
 
 
-def path_read(query: bytes) -> PathRead:
-    values = parse_query(query, PATH_QUERY)
-    path = required(values, "path")
+def path_read(query: bytes, strict: bool) -> PathRead:
+    values = parse_query(query, PATH_QUERY, strict)
+    path = required(values, "path", strict)
     if not path.startswith("/"):
         raise bad_request("query parameter 'path' must start with '/'")
-    return PathRead(path, flag(values, "recursive", default=True), flag(values, "withDecryption"),
-                    flag(values, "refreshNow"))
+    return PathRead(path, flag(values, "recursive", strict, default=True), flag(values, "withDecryption", strict),
+                    flag(values, "refreshNow", strict))
 
 
-def secrets_many_read(query: bytes) -> SecretsRead:
-    values = parse_query(query, SECRETS_MANY_QUERY)
+def secrets_many_read(query: bytes, strict: bool) -> SecretsRead:
+    values = parse_query(query, SECRETS_MANY_QUERY, strict)
     ids = tuple(dict.fromkeys(values.get("secretId", [])))
     if not ids or not all(ids):
         raise bad_request("query parameter 'secretId' is required (repeat it for each secret)")
     if len(ids) > MAX_MANY_SECRETS:
         raise bad_request(f"at most {MAX_MANY_SECRETS} secret ids per request, got {len(ids)}")
-    return SecretsRead(ids, flag(values, "refreshNow"))
+    return SecretsRead(ids, flag(values, "refreshNow", strict))
 
 
-def _secret_get(query: bytes) -> SecretRead:
-    values = parse_query(query, SECRET_QUERY)
-    return secret_read(values, required(values, "secretId"))
+def _secret_get(query: bytes, strict: bool) -> SecretRead:
+    values = parse_query(query, SECRET_QUERY, strict)
+    return secret_read(values, required(values, "secretId", strict), strict)
 
 
 ROUTES: dict[bytes, Any] = {
@@ -290,58 +329,73 @@ OPEN_ROUTES: dict[bytes, Route] = {b"/ping": PING, b"/metrics": METRICS}
 V1_PREFIX = b"/v1/"
 
 
-def parse_target(target: bytes) -> Route:
-    """Route and validate a request target (path and query); raises RequestError."""
+def parse_target(target: bytes, strict: bool = True) -> Route:
+    """Route and validate a request target (path and query); raises RequestError.
+
+    `strict` is the detailed profile's query validation; otherwise queries are read as Go does.
+    """
     path, _, query = target.partition(b"?")
     handler = ROUTES.get(path)
     if handler is not None:
-        return handler(query)
+        return handler(query, strict)  # type: ignore[no-any-return]
     if path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX):
         secret_id = percent_decode(path[len(V1_PREFIX):], "the secret id in the path", plus_is_space=False)
-        return secret_read(parse_query(query, V1_QUERY), secret_id)
+        return secret_read(parse_query(query, V1_QUERY, strict), secret_id, strict)
     route = OPEN_ROUTES.get(path)
     if route is not None:
         return route
-    raise RequestError(404, "NotFound", "no such route: " + path.decode("ascii", "replace")[:200])
+    raise no_such_route(path)
+
+
+def no_such_route(path: bytes) -> RequestError:
+    return RequestError(404, "NotFound", "no such route: " + path.decode("ascii", "replace")[:200])
 
 
 class Router:
-    """Guard, then route: X-Forwarded-For (400), method (405), path (404), token (401), query (400)."""
+    """Guard, then route: X-Forwarded-For, method, path, token, query (in that order).
+
+    Each check raises a RequestError carrying the detailed status and code; the profile decides
+    how it is answered (the AWS profile answers 400 for all of them but the token's 401).
+    """
 
     def __init__(self, token: Token) -> None:
         self.token = token
-        self._memo: dict[bytes, Route] = {}
+        self._memos: tuple[dict[bytes, Route], dict[bytes, Route]] = ({}, {})  # Go-style, strict
 
-    def route(self, request: Request) -> Route:
+    def route(self, request: Request, strict: bool) -> Route:
+        """The route for `request`; `strict` is the detailed profile's query validation."""
         if request.forwarded:
             raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For are refused")
+        # The one method check: every route here is GET (`POST /`, the SDK protocol, is dispatched
+        # before the router is asked).
         if request.method != b"GET":
             raise RequestError(405, "MethodNotAllowed",
                                f"method {request.method.decode()} is not allowed; use GET")
-        route = self._memo.get(request.target)
+        route = self._memos[strict].get(request.target)
         if route is None:
-            route = self._first_sight(request)
+            route = self._first_sight(request, strict)
         elif route is not PING and route is not METRICS and not self.token.matches(request.token):
             raise self.unauthorized()
         if request.has_body:
             raise RequestError(400, "BadRequest", "a request body is not allowed on GET", close=True)
         return route
 
-    def _first_sight(self, request: Request) -> Route:
-        """Path (404), then token (401), then query (400); a valid target is remembered."""
+    def _first_sight(self, request: Request, strict: bool) -> Route:
+        """Path, then token, then query; a valid target is remembered."""
         target = request.target
         path = target.partition(b"?")[0]
         route = OPEN_ROUTES.get(path)
         if route is not None:
             return route
         if path not in ROUTES and not (path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX)):
-            raise RequestError(404, "NotFound", "no such route: " + path.decode("ascii", "replace")[:200])
+            raise no_such_route(path)
         if not self.token.matches(request.token):
             raise self.unauthorized()
-        route = parse_target(target)
-        if len(self._memo) >= MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[target] = route
+        route = parse_target(target, strict)
+        memo = self._memos[strict]
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[target] = route
         return route
 
     @staticmethod

@@ -1,7 +1,9 @@
-"""Answers requests: cache hits inline, misses through the reader, errors in the contract's shapes.
+"""Answers requests: cache hits inline, misses through the reader, errors in the request's profile.
 
 `respond` returns bytes when it can answer at once (a hit, an error, /ping) and a coroutine
-when it must wait; the HTTP server writes the first directly and awaits the second.
+when it must wait; the HTTP server writes the first directly and awaits the second. Every
+answer is in one profile (profiles.py): the AWS extension's by default, the detailed one when
+the process or the request asks for it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from paramsecrets import log, shapes
+from paramsecrets import log, profiles, shapes
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.cache import Cache, Entry, State
 from paramsecrets.config import Settings
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
+from paramsecrets.profiles import Profile
 from paramsecrets.reader import Outcome, Reader, parameter_key, secret_key
 from paramsecrets.routes import (
     METRICS,
@@ -30,12 +33,11 @@ from paramsecrets.routes import (
     SecretRead,
 )
 
-AWS_ERROR_TEXT = b"an unexpected error occurred while executing request"
 CLOSE = b"Connection: close\r\n"
-PING_REPLIES = {keep: responses.simple(200, responses.TEXT, b"healthy", keep) for keep in (True, False)}
 ALLOW_GET = b"Allow: GET\r\n"
 SINGLE_READS = frozenset({ParameterRead, SecretRead, PathRead})
 STALE_PATIENCE_S = 0.5  # a read that has a stale fallback waits at most this long for a fetch
+REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -44,21 +46,58 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def render(entry: Entry, now: float, state: bytes, keep_alive: bool) -> bytes:
+def render(entry: Entry, now: float, state: bytes, keep_alive: bool, profile: Profile) -> bytes:
     """A cached answer with its per-request headers, as one buffer."""
-    return b"%sAge: %d\r\nX-Paramsecrets-Cache: %s\r\n%s\r\n%s" % (
-        entry.head, entry.age(now), state, b"" if keep_alive else CLOSE, entry.body)
+    return b"%s%s%sAge: %d\r\nX-Paramsecrets-Cache: %s\r\n%s\r\n%s" % (
+        entry.head, profile.type_line, responses.date_line(now), entry.age(now), state,
+        b"" if keep_alive else CLOSE, entry.body)
 
 
-def render_hit(entry: Entry, now: float, keep_alive: bool) -> bytes:
-    """The hot path: a keep-alive hit reuses its headers for as long as `Age` stays the same."""
+def render_hit(entry: Entry, now: float, keep_alive: bool, profile: Profile) -> bytes:
+    """The hot path: a keep-alive hit reuses its headers while neither `Date` nor `Age` changes.
+
+    Both change once a second (on different boundaries): the head is kept with the interval of
+    wall-clock time it is right for, so a hit costs one comparison and one concatenation.
+    """
     if not keep_alive:
-        return render(entry, now, b"hit", False)
+        return render(entry, now, b"hit", False, profile)
+    if entry.hit_profile is profile and entry.hit_from <= now < entry.hit_until:
+        return entry.hit_head + entry.body
+    second = int(now)
     age = entry.age(now)
-    if age != entry.hit_age:
-        entry.hit_head = b"%sAge: %d\r\nX-Paramsecrets-Cache: hit\r\n\r\n" % (entry.head, age)
-        entry.hit_age = age
+    entry.hit_head = b"%s%s%sAge: %d\r\nX-Paramsecrets-Cache: hit\r\n\r\n" % (
+        entry.head, profile.type_line, responses.date_line(now), age)
+    entry.hit_profile = profile
+    age_from = entry.fetched_at + age
+    entry.hit_from = max(second, age_from) if age_from <= now else second
+    entry.hit_until = min(second + 1, age_from + 1)
     return entry.hit_head + entry.body
+
+
+class RefusalLog:
+    """Logs refused requests, at most REFUSAL_LINES_PER_S lines a second.
+
+    A client (or an attacker) sending bad requests in a loop must not turn each one into a log
+    write; the first refusal of a later second says how many were left out.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.second = -1
+        self.logged = 0
+        self.skipped = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        second = int(self.clock())
+        if second != self.second:
+            if self.skipped:
+                log.info("%d more refused requests were not logged", self.skipped)
+            self.second, self.logged, self.skipped = second, 0, 0
+        if self.logged >= REFUSAL_LINES_PER_S:
+            self.skipped += 1
+            return
+        self.logged += 1
+        log.info(message, *args)
 
 
 class Service:
@@ -70,17 +109,26 @@ class Service:
         self.cache = cache
         self.reader = reader
         self.metrics = metrics
-        self.aws_errors = settings.error_mode == "aws"
+        self.profile = profiles.DETAILED if settings.error_mode == "detailed" else profiles.AWS
         self.stale_ok = settings.stale_on_error
         self.sdk: Any = None  # paramsecrets.sdk.protocol.SdkProtocol when the SDK protocol is on (app.py)
+        self.log_refusal = RefusalLog()
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        """The answer to one request: the profile first (errors need it), then the router, whose
+        guard holds the one method check (another protocol on this port, such as the SDKs'
+        `POST /`, is dispatched before it)."""
         if request.method == b"POST" and request.target == b"/" and self.sdk is not None:
             return self.sdk.respond(request)  # an AWS SDK's own call (docs/sdk.md)
+        profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
+        if profile is None:
+            return self._request_error(RequestError(
+                400, "BadRequest", f"{profiles.HEADER} must be one of: {', '.join(profiles.NAMES)}"),
+                request, profiles.DETAILED)
         try:
-            route = self.router.route(request)
+            route = self.router.route(request, profile.detailed)
         except RequestError as error:
-            return self._request_error(error, request)
+            return self._request_error(error, request, profile)
         kind = type(route)
         if kind in SINGLE_READS:
             entry = None
@@ -93,27 +141,29 @@ class Service:
                         if state is State.REFRESH:
                             self.reader.refresh_ahead(entry)
                         self.metrics.hits += 1
-                        return render_hit(entry, now, request.keep_alive)
+                        return render_hit(entry, now, request.keep_alive, profile)
                     if self.stale_ok and now < entry.retry_after:  # backing off after a failure
                         self.metrics.stale += 1
-                        return render(entry, now, b"stale", request.keep_alive)
-            return self._load(route, request, entry)
+                        return render(entry, now, b"stale", request.keep_alive, profile)
+            return self._load(route, request, entry, profile)
         if route is PING:
-            return PING_REPLIES[request.keep_alive]
+            return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
         if route is METRICS:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
         if kind is ParametersRead:
             decrypt = route.decrypt  # type: ignore[union-attr]
-            return self._many(request, self.reader.parameters(route), route.refresh,  # type: ignore[arg-type]
+            return self._many(request, profile, self.reader.parameters(route),  # type: ignore[arg-type]
+                              route.refresh,  # type: ignore[union-attr]
                               lambda name: (parameter_key(name, decrypt), parameter_key(name, not decrypt)),
                               self._parameters_body)
-        return self._many(request, self.reader.secrets(route), route.refresh,  # type: ignore[arg-type]
+        return self._many(request, profile, self.reader.secrets(route),  # type: ignore[arg-type]
+                          route.refresh,  # type: ignore[union-attr]
                           lambda name: (secret_key(name), None), self._secrets_body)
 
     # Single and path reads ---------------------------------------------------------------------
 
-    async def _load(self, route: Any, request: Request, stale: Entry | None) -> bytes:
+    async def _load(self, route: Any, request: Request, stale: Entry | None, profile: Profile) -> bytes:
         if route.refresh:
             self.metrics.refresh_now += 1
         else:
@@ -127,14 +177,14 @@ class Service:
                 done, _ = await asyncio.wait((loading,), timeout=STALE_PATIENCE_S)
                 if not done:
                     self.metrics.stale += 1
-                    return render(stale, time.time(), b"stale", request.keep_alive)
+                    return render(stale, time.time(), b"stale", request.keep_alive, profile)
             entry = await loading
         except UpstreamError as error:
             fallback = self._stale_fallback(stale, error, route.refresh)
             if fallback is not None:
-                return render(fallback, time.time(), b"stale", request.keep_alive)
-            return self._upstream_error(error, request)
-        return render(entry, time.time(), b"refresh" if route.refresh else b"miss", request.keep_alive)
+                return render(fallback, time.time(), b"stale", request.keep_alive, profile)
+            return self._upstream_error(error, request, profile)
+        return render(entry, time.time(), b"refresh" if route.refresh else b"miss", request.keep_alive, profile)
 
     def _stale_fallback(self, stale: Entry | None, error: UpstreamError, refresh: bool) -> Entry | None:
         """The last good value, when the failure is transient and staleness is allowed."""
@@ -147,7 +197,7 @@ class Service:
 
     # Batch reads -------------------------------------------------------------------------------
 
-    async def _many(self, request: Request, loading: Coroutine[Any, Any, dict[str, Outcome]],
+    async def _many(self, request: Request, profile: Profile, loading: Coroutine[Any, Any, dict[str, Outcome]],
                     refresh: bool, key_of: Callable[[str], Any],
                     body_of: Callable[[list[bytes], list[tuple[str, UpstreamError]]], bytes]) -> bytes:
         """Assemble a batch answer; a failure that is not per item fails the request (or goes stale)."""
@@ -165,7 +215,7 @@ class Service:
                 lookup = None if refresh else self.cache.lookup(key, time.time(), alternate)
                 outcome = self._stale_fallback(lookup[0] if lookup else None, outcome, refresh)  # type: ignore[assignment]
                 if outcome is None:
-                    return self._upstream_error(outcomes[name], request)  # type: ignore[arg-type]
+                    return self._upstream_error(outcomes[name], request, profile)  # type: ignore[arg-type]
                 state = b"stale"
             elif outcome.fetched_at >= started and state == b"hit":
                 state = b"refresh" if refresh else b"miss"
@@ -177,7 +227,7 @@ class Service:
             oldest = min(oldest, outcome.fetched_at)  # type: ignore[union-attr]
         body = body_of(items, failed)
         extra = b"Age: %d\r\nX-Paramsecrets-Cache: %s\r\n" % (max(0, int(time.time() - oldest)), state)
-        return responses.simple(200, responses.JSON, body, request.keep_alive, extra)
+        return responses.simple(200, profile.success_type, body, request.keep_alive, extra)
 
     @staticmethod
     def _parameters_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
@@ -192,17 +242,22 @@ class Service:
 
     # Errors ------------------------------------------------------------------------------------
 
-    def _request_error(self, error: RequestError, request: Request) -> bytes:
+    def _request_error(self, error: RequestError, request: Request, profile: Profile) -> bytes:
+        """A refused request, answered in `profile`; a request with a body is answered and closed."""
         self.metrics.errors += 1
-        if error.close:
-            request.keep_alive = False
+        if error.close or request.has_body:
+            request.keep_alive = False  # requests with a body are never shared (parser.py)
+        status = profiles.answered_status(profile, error.status)
+        self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
-        return responses.error(error.status, error.code, error.message, request.keep_alive, extra)
+        return profiles.error(profile, error.status, error.code, error.message, request.keep_alive, extra,
+                              send_body=request.method != b"HEAD")
 
-    def _upstream_error(self, error: UpstreamError, request: Request) -> bytes:
+    def _upstream_error(self, error: UpstreamError, request: Request, profile: Profile) -> bytes:
+        """A failed AWS call: logged with its code and message, answered in `profile`."""
         self.metrics.errors += 1
-        level = log.debug if error.kind is Kind.NOT_FOUND else log.warn
-        level("upstream error %s (answering %d)", error.code, error.status)
-        if self.aws_errors:
-            return responses.simple(400, responses.TEXT, AWS_ERROR_TEXT, request.keep_alive)
-        return responses.error(error.status, error.code, log.scrub(error.message), request.keep_alive)
+        status = profiles.answered_status(profile, error.status)
+        level = log.info if error.kind is Kind.NOT_FOUND else log.warn
+        message = log.scrub(error.message)
+        level("upstream error %s: %s (answered %d)", error.code, message[:300], status)
+        return profiles.error(profile, error.status, error.code, message, request.keep_alive)

@@ -1,19 +1,21 @@
 """The AWS extension's JSON bodies, key for key and byte for byte.
 
 Functions parse these bodies and some compare them, so the key order, the `null`s, the date
-format (RFC 3339, UTC, milliseconds) and Go's escaping of `<`, `>`, `&` are all kept.
+format (Go's RFC 3339 of the millisecond instant) and Go's escaping of `<`, `>`, `&` are all kept.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PARAMETER_KEYS = ("ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult", "Type",
                   "Value", "Version")
 SECRET_KEYS = ("ARN", "CreatedDate", "Name", "SecretBinary", "SecretString", "VersionId", "VersionStages")
 DATE_KEYS = frozenset({"LastModifiedDate", "CreatedDate"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Go's encoding/json escapes these inside strings; they can appear nowhere else in JSON text.
@@ -26,17 +28,29 @@ def encode(document: Any) -> bytes:
     return _encoder.encode(document).translate(_GO_ESCAPES).encode()
 
 
-def rfc3339_millis(value: Any) -> Any:
-    """AWS JSON dates arrive as epoch seconds; the extension prints `2022-11-16T08:22:40.362Z`."""
+def go_time_json(value: Any) -> Any:
+    """An AWS epoch-seconds date as the AWS extension prints it: `2022-11-16T08:22:40.36Z`.
+
+    aws-sdk-go-v2 (smithy-go) turns the JSON number into a time at millisecond precision by
+    multiplying the float64 by 1000 (rounded to float64) and truncating towards zero; Go's
+    `time.Time` JSON encoding then prints RFC 3339 in UTC with the fraction's trailing zeros
+    removed, and no fraction at all for a whole second. Python's float product rounds the same
+    way, so the instant is the same. Valid for the years Go can hold in int64 nanoseconds
+    (1678-2261), which covers every date AWS returns.
+    """
     if not isinstance(value, int | float) or isinstance(value, bool):
         return value
-    millis = round(value * 1000)
-    moment = datetime.fromtimestamp(millis // 1000, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
+    millis = math.trunc(value * 1000.0) if isinstance(value, float) else value * 1000
+    seconds, fraction = divmod(millis, 1000)
+    moment = _EPOCH + timedelta(seconds=seconds)
+    text = f"{moment:%Y-%m-%dT%H:%M:%S}"
+    if fraction:
+        text += f".{fraction:03d}".rstrip("0")
+    return text + "Z"
 
 
 def _ordered(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {key: rfc3339_millis(item.get(key)) if key in DATE_KEYS else item.get(key) for key in keys}
+    return {key: go_time_json(item.get(key)) if key in DATE_KEYS else item.get(key) for key in keys}
 
 
 def parameter_item(parameter: dict[str, Any], selector: str | None = None) -> dict[str, Any]:

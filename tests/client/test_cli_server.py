@@ -146,11 +146,15 @@ def test_unreachable_exits_5(aws_env: dict[str, str], tmp_path: Path) -> None:
     assert f"nothing is listening on 127.0.0.1:{port}".encode() in done.stderr
 
 
-def test_aws_error_mode_exits_1(start: Start, aws_env: dict[str, str], tmp_path: Path,
-                                seeded: MotoServer) -> None:
-    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_MODE="aws")
+@pytest.mark.parametrize("mode", ["aws", None])
+def test_a_server_in_the_aws_profile_still_gives_typed_exit_codes(start: Start, aws_env: dict[str, str],
+                                                                   tmp_path: Path, seeded: MotoServer,
+                                                                   mode: str | None) -> None:
+    """The CLI asks for the detailed profile per request, whatever the server's default."""
+    server = start(**({"PARAMETERS_SECRETS_EXTENSION_ERROR_MODE": mode} if mode else {}))
     done = cli(server, aws_env, tmp_path, "get-parameter", "/app/missing")
-    assert done.returncode == 1 and AWS_GENERIC_ERROR.encode() in done.stderr
+    assert done.returncode == 3 and b"(404 ParameterNotFound)" in done.stderr
+    assert AWS_GENERIC_ERROR.encode() not in done.stderr
 
 
 def test_invalid_port_variable_exits_2(aws_env: dict[str, str], tmp_path: Path) -> None:

@@ -311,18 +311,21 @@ def test_upstream_down_is_unavailable(start: Start, proxy: FaultProxy) -> None:
     assert caught.value.status == 502
 
 
-def test_aws_error_mode_gives_the_generic_error(start: Start, ssm: Any) -> None:
-    """A server emulating the AWS extension: its opaque 400 is a plain ParamSecretsError."""
-    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_MODE="aws")
+@pytest.mark.parametrize("mode", ["aws", None])
+def test_typed_errors_from_a_server_in_the_aws_profile(start: Start, ssm: Any, mode: str | None) -> None:
+    """The server answers like the AWS extension by default (an opaque 400); the client asks
+    for the detailed profile per request, so its errors stay typed. (Against the AWS extension
+    itself the opaque 400 is a plain ParamSecretsError: test_client_unit.py.)"""
+    server = start(**({"PARAMETERS_SECRETS_EXTENSION_ERROR_MODE": mode} if mode else {}))
     ssm.put_parameter(Name="/ok", Value="fine", Type="String")
     client = client_for(server)
     assert client.get_parameter("/ok") == "fine"
-    for call in (lambda: client.get_parameter("/missing"), lambda: client.get_secret("missing")):
-        with pytest.raises(ParamSecretsError) as caught:
+    for call, code in ((lambda: client.get_parameter("/missing"), "ParameterNotFound"),
+                       (lambda: client.get_secret("missing"), "ResourceNotFoundException")):
+        with pytest.raises(NotFoundError) as caught:
             call()
-        assert type(caught.value) is ParamSecretsError
-        assert (caught.value.status, caught.value.code) == (400, None)
-        assert caught.value.message == AWS_GENERIC_ERROR
+        assert (caught.value.status, caught.value.code) == (404, code)
+        assert caught.value.message != AWS_GENERIC_ERROR
 
 
 # ---- connections and the retry window -------------------------------------------------------

@@ -54,6 +54,7 @@ def test_parameter_request_encodes_name_and_sends_token() -> None:
     [seen] = stub.seen
     assert seen.path == "/systemsmanager/parameters/get?name=%2Fapp%2Fdb%20host%3A1"
     assert seen.headers["x-aws-parameters-secrets-token"] == TOKEN
+    assert seen.headers["x-paramsecrets-profile"] == "detailed"  # typed errors from a default server
 
 
 def test_parameter_options_map_to_query() -> None:
@@ -509,6 +510,19 @@ def test_get_parameters_falls_back_to_single_gets_on_a_server_without_the_route(
     routes = [s.route for s in stub.seen]
     assert routes.count("/systemsmanager/parameters/get-many") == 1  # remembered
     assert routes.count("/systemsmanager/parameters/get") == 4
+
+
+def test_get_parameters_falls_back_on_the_aws_extensions_opaque_400_for_an_unknown_path() -> None:
+    """The AWS extension answers an unknown path (our get-many) with its text/plain 400."""
+    def aws_like(seen: Seen) -> Reply:
+        if seen.route != "/systemsmanager/parameters/get":
+            return Reply(status=400, body=pc.AWS_GENERIC_ERROR.encode(), content_type="text/plain")
+        name = dict(seen.query)["name"]
+        return Reply(body=parameter_body(name, f"v{name}"), content_type="text/plain")
+
+    with stub_server(aws_like) as stub:
+        assert make_client(stub).get_parameters(["/a", "/b"]) == {"/a": "v/a", "/b": "v/b"}
+    assert [s.route for s in stub.seen].count("/systemsmanager/parameters/get-many") == 1
 
 
 def test_get_parameters_raises_a_real_not_found_from_get_many() -> None:

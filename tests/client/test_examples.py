@@ -96,13 +96,14 @@ def test_node_example_errors(server: ServerProcess, aws_env: dict[str, str],
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
-def test_node_example_against_aws_error_mode(start: Start, aws_env: dict[str, str],
-                                             seeded: MotoServer) -> None:
-    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_MODE="aws")
+def test_node_example_opts_in_to_detailed_errors(server: ServerProcess, aws_env: dict[str, str],
+                                                 seeded: MotoServer) -> None:
+    """The server answers like the AWS extension by default; the example asks for detailed errors."""
     ok = run_node(function_env(server, aws_env))
     assert ok["statusCode"] == 200
     failed = run_node(function_env(server, aws_env, DB_SECRET_ID="nope"))
-    assert failed["status"] == 400 and AWS_GENERIC_ERROR in str(failed["message"])
+    assert (failed["status"], failed["code"]) == (404, "ResourceNotFoundException")
+    assert AWS_GENERIC_ERROR not in str(failed["message"])
 
 
 # ---- Python ---------------------------------------------------------------------------------

@@ -67,11 +67,16 @@ def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def serve(start: Callable[..., ServerProcess], proxy: FaultProxy) -> Callable[..., ServerProcess]:
-    """Factory: a real `paramsecrets serve` whose AWS endpoint is the fault proxy."""
+    """Factory: a real `paramsecrets serve` whose AWS endpoint is the fault proxy.
+
+    In the detailed profile: these tests assert cache behaviour through the real statuses and
+    error codes (the AWS profile's opaque 400 is tested in tests/integration/test_errors.py).
+    """
 
     def _serve(wait: bool = True, **env: str) -> ServerProcess:
         # These tests count the proxy's connections: no warm-up connections unless a test asks.
         env.setdefault("PARAMETERS_SECRETS_EXTENSION_WARM_CONNECTIONS", "false")
+        env.setdefault("PARAMETERS_SECRETS_EXTENSION_ERROR_MODE", "detailed")
         if os.environ.get("PARAMSECRETS_TEST_SRC"):  # run these tests against another checkout's src/
             env.setdefault("PYTHONPATH", os.environ["PARAMSECRETS_TEST_SRC"])
         return start(wait=wait, AWS_ENDPOINT_URL=proxy.url, **env)

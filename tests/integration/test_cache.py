@@ -88,8 +88,8 @@ def test_refresh_now_returns_the_error_not_the_old_value(server: ServerProcess, 
                                                          moto: MotoServer) -> None:
     assert server.get(PLAIN).status == 200
     moto.client("ssm").delete_parameter(Name="/app/plain")
-    assert server.get(PLAIN + "&refreshNow=true").status == 404
-    assert server.get(PLAIN).status == 404  # the failed refresh also dropped nothing stale into view
+    assert server.get(PLAIN + "&refreshNow=true", detailed=True).status == 404
+    assert server.get(PLAIN, detailed=True).status == 404  # the failed refresh also dropped nothing stale into view
 
 
 def test_expiry_follows_a_changed_value(start: Callable[..., ServerProcess], seeded: Seeded,
@@ -104,7 +104,7 @@ def test_expiry_follows_a_changed_value(start: Callable[..., ServerProcess], see
 
 def test_errors_are_not_cached(server: ServerProcess, moto: MotoServer) -> None:
     for _ in range(3):
-        assert server.get("/systemsmanager/parameters/get?name=/later").status == 404
+        assert server.get("/systemsmanager/parameters/get?name=/later", detailed=True).status == 404
     assert moto.count(GET_PARAMETER) == 3
     moto.client("ssm").put_parameter(Name="/later", Value="now", Type="String")
     assert server.get("/systemsmanager/parameters/get?name=/later").json()["Parameter"]["Value"] == "now"

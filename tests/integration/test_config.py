@@ -32,7 +32,7 @@ PLAIN = "/systemsmanager/parameters/get?name=/app/plain"
     ("PARAMETERS_SECRETS_EXTENSION_STALE_ON_ERROR", "1", "true or false"),
     ("PARAMETERS_SECRETS_EXTENSION_MAX_STALENESS", "604801", "an integer from 0 to 604800 seconds"),
     ("PARAMETERS_SECRETS_EXTENSION_REFRESH_AHEAD", "on", "true or false"),
-    ("PARAMETERS_SECRETS_EXTENSION_ERROR_MODE", "quiet", "detailed, aws"),
+    ("PARAMETERS_SECRETS_EXTENSION_ERROR_MODE", "quiet", "aws, detailed"),
     ("PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV", " , ", "at least one environment variable name"),
     ("AWS_ENDPOINT_URL", "ftp://nowhere", "not a valid endpoint URL"),
     ("AWS_ENDPOINT_URL_SSM", "http://", "not a valid endpoint URL"),

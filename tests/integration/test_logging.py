@@ -27,11 +27,15 @@ def test_debug_logs_hold_no_values_and_no_token(start: Callable[..., ServerProce
              "/secretsmanager/get-many?secretId=prod/db&secretId=missing"]
     for path in reads:
         assert server.get(path).status == 200, path
-    assert server.get("/systemsmanager/parameters/get?name=/missing").status == 404
+    assert server.get("/systemsmanager/parameters/get?name=/missing").status == 400  # the AWS profile
+    assert server.get("/systemsmanager/parameters/get?name=/missing", detailed=True).status == 404
     assert server.get("/systemsmanager/parameters/get?name=/app/plain", headers={TOKEN_HEADER: "a-wrong-guess"},
                       token=False).status == 401
     server.stop()
     output = server.output()
     assert "DEBUG" in output and "fetching" in output  # debug logging was really on
+    # The detail of an opaque answer is in the log, with the status the client really got.
+    assert "upstream error ParameterNotFound" in output and "(answered 400)" in output
+    assert "(answered 404)" in output and "refused request: Unauthorized" in output
     for secret in (*VALUES, TOKEN, session_token, "a-wrong-guess", base64.b64encode(seeded.binary).decode()):
         assert secret not in output, f"{secret!r} leaked into the log"

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 import pytest
 
 from tests.integration.conftest import Seeded
 from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
+from tests.support.server import GO_DATE, ServerProcess
 
 ROUTE = "/systemsmanager/parameters/get"
-DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+DATE = GO_DATE
 PARAMETER_KEYS = ["ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult", "Type", "Value",
                   "Version"]
 
 
-def get(server: ServerProcess, query: str, route: str = ROUTE):
-    return server.get(f"{route}?{query}")
+def get(server: ServerProcess, query: str, route: str = ROUTE, detailed: bool = False):
+    return server.get(f"{route}?{query}", detailed=detailed)
 
 
 def test_string_parameter_has_the_aws_shape(server: ServerProcess, seeded: Seeded) -> None:
     answer = get(server, "name=%2Fapp%2Fplain")
     assert answer.status == 200
-    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"  # as the AWS extension labels it
+    assert get(server, "name=%2Fapp%2Fplain", detailed=True).headers["content-type"] == "application/json"
     document = answer.json()
     assert list(document) == ["Parameter", "ResultMetadata"]
     assert document["ResultMetadata"] == {}
@@ -62,8 +62,12 @@ def test_secure_string_decrypted_only_when_asked(server: ServerProcess, seeded: 
     decrypted = get(server, "name=/app/secure&withDecryption=true").json()["Parameter"]
     assert decrypted["Type"] == "SecureString"
     assert decrypted["Value"] == "secure-value-42"
-    for flag in ("TRUE", "True", "tRuE"):
+    for flag in ("TRUE", "True", "t", "T", "1"):  # Go's strconv.ParseBool
         assert get(server, f"name=/app/secure&withDecryption={flag}").json()["Parameter"]["Value"] == "secure-value-42"
+    assert get(server, "name=/app/secure&withDecryption=tRuE").status == 400  # not a Go boolean
+    for flag in ("tRuE", "1"):  # the detailed profile also takes true/false in any case
+        answer = get(server, f"name=/app/secure&withDecryption={flag}", detailed=True)
+        assert answer.json()["Parameter"]["Value"] == "secure-value-42"
     encrypted = get(server, "name=/app/secure").json()["Parameter"]
     # moto's "ciphertext" is the plaintext with a prefix; what matters is that it is not the plain answer.
     assert encrypted["Value"] != "secure-value-42"

@@ -9,11 +9,11 @@ from urllib.parse import quote
 
 from tests.integration.conftest import Seeded
 from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
+from tests.support.server import GO_DATE, ServerProcess
 
 SECRET_KEYS = ["ARN", "CreatedDate", "Name", "SecretBinary", "SecretString", "VersionId", "VersionStages",
                "ResultMetadata"]
-DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+DATE = GO_DATE
 
 
 def test_string_secret_has_the_aws_shape(server: ServerProcess, seeded: Seeded) -> None:
@@ -64,7 +64,7 @@ def test_v1_path_style(server: ServerProcess, seeded: Seeded) -> None:
         assert answer.json()["Name"] == "prod/db"
     previous = server.get("/v1/rotating?versionStage=AWSPREVIOUS").json()
     assert previous["SecretString"] == "first"
-    assert server.get("/v1/no-such-secret").status == 404
+    assert server.get("/v1/no-such-secret", detailed=True).status == 404
     # /v1/ and the classic route share the cache: same key, one upstream call.
     assert server.get("/secretsmanager/get?secretId=prod/db").cache == "hit"
 
@@ -73,4 +73,21 @@ def test_plus_in_a_query_is_a_space_but_not_in_a_v1_path(server: ServerProcess, 
     moto.client("secretsmanager").create_secret(Name="a+b", SecretString="plus")
     assert server.get("/secretsmanager/get?secretId=a%2Bb").json()["SecretString"] == "plus"
     assert server.get("/v1/a+b").json()["SecretString"] == "plus"
-    assert server.get("/secretsmanager/get?secretId=a+b").status == 404  # "a b", as Go's query parser reads it
+    # "a b", as Go's query parser reads it
+    assert server.get("/secretsmanager/get?secretId=a+b", detailed=True).status == 404
+
+
+def test_headers_of_a_secret_read_in_both_profiles(server: ServerProcess, seeded: Seeded) -> None:
+    """The AWS extension's: Content-Type text/plain, Date, Content-Length; plus Age and the cache state."""
+    miss = server.get("/secretsmanager/get?secretId=prod%2Fdb")
+    hit = server.get("/secretsmanager/get?secretId=prod%2Fdb")
+    detailed = server.get("/secretsmanager/get?secretId=prod%2Fdb", detailed=True)
+    for answer, state in ((miss, "miss"), (hit, "hit"), (detailed, "hit")):
+        assert answer.status == 200
+        assert set(answer.headers) == {"content-type", "date", "content-length", "age", "x-paramsecrets-cache"}
+        assert answer.headers["content-length"] == str(len(answer.body))
+        assert answer.cache == state
+        assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", answer.headers["date"])
+    assert miss.headers["content-type"] == hit.headers["content-type"] == "text/plain; charset=utf-8"
+    assert detailed.headers["content-type"] == "application/json"
+    assert miss.body == hit.body == detailed.body

@@ -54,7 +54,7 @@ def test_signed_with_assumed_role_credentials(start: Callable[..., ServerProcess
 
 def test_policy_denial_is_403(start: Callable[..., ServerProcess], assumed_role: dict[str, Any]) -> None:
     server = start_as(start, assumed_role)
-    answer = server.get("/secretsmanager/get?secretId=forbidden")
+    answer = server.get("/secretsmanager/get?secretId=forbidden", detailed=True)
     assert answer.status == 403
     assert answer.json()["__type"] in ("AccessDenied", "AccessDeniedException")
 
@@ -64,7 +64,7 @@ def test_policy_denial_is_403(start: Callable[..., ServerProcess], assumed_role:
 def test_bad_credentials_are_403(start: Callable[..., ServerProcess], assumed_role: dict[str, Any],
                                  change: dict[str, str]) -> None:
     server = start_as(start, assumed_role, **change)
-    answer = server.get("/systemsmanager/parameters/get?name=/signed/value")
+    answer = server.get("/systemsmanager/parameters/get?name=/signed/value", detailed=True)
     assert answer.status == 403
     assert answer.json()["__type"] in ("SignatureDoesNotMatch", "InvalidClientTokenId", "AccessDenied")
     assert "only-with-a-good-signature" not in answer.body.decode()

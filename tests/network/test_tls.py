@@ -64,7 +64,7 @@ def test_lower_case_https_proxy_and_no_proxy(tls_start: Start, pki: Pki, https_m
 def test_an_unreachable_proxy_is_named(tls_start: Start, pki: Pki) -> None:
     port = free_port()
     server = tls_start(AWS_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=f"http://user:hunter2@127.0.0.1:{port}")
-    answer = server.get(PLAIN)
+    answer = server.get(PLAIN, detailed=True)
     assert answer.status == 502
     message = answer.json()["message"]
     assert f"through the proxy http://127.0.0.1:{port} (from HTTPS_PROXY)" in message
@@ -82,7 +82,7 @@ def test_an_untrusted_certificate_is_refused_with_its_reason(tls_start: Start, p
     expected = (f"could not open a connection to SSM at start: TLS to {moto_target(https_moto)} failed: the TLS "
                 f"handshake failed: the server's certificate is not trusted by the CA bundle {pki.untrusted_ca}")
     assert wait_until(lambda: expected in server.output(), timeout=90), server.output()
-    answer = server.get(PLAIN)
+    answer = server.get(PLAIN, detailed=True)
     assert answer.status == 504
     assert re.search(r"the last connection attempt failed: TLS to 127\.0\.0\.1:\d+ failed: .*certificate is not "
                      r"trusted", answer.json()["message"]), answer.body
@@ -128,7 +128,7 @@ def test_a_proxy_that_refuses_connect_is_named(tls_start: Start, pki: Pki, tmp_p
     refusing = Tinyproxy(tmp_path, connect_ports=(443,))  # moto's port is not 443: CONNECT is refused
     try:
         server = tls_start(AWS_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=refusing.url)
-        answer = server.get(PLAIN)
+        answer = server.get(PLAIN, detailed=True)
     finally:
         refusing.stop()
     assert answer.status == 502

@@ -107,7 +107,8 @@ def probe(host: str, token: str, *serve_args: str, **env: str) -> dict[str, obje
 
 @needs_netns
 def test_serves_on_a_network_address_with_an_explicit_token() -> None:
-    report = probe(netns.PRIVATE_ADDRESS, NETWORK_TOKEN, "--listen", netns.PRIVATE_ADDRESS, AWS_TOKEN=NETWORK_TOKEN)
+    report = probe(netns.PRIVATE_ADDRESS, NETWORK_TOKEN, "--listen", netns.PRIVATE_ADDRESS, AWS_TOKEN=NETWORK_TOKEN,
+                   PARAMETERS_SECRETS_EXTENSION_ERROR_MODE="detailed")  # real statuses: 502, not the opaque 400
     assert report["ping"] == 200 and report["metrics"] == 200
     assert report["no_token"] == 401  # the token still guards every data route
     assert report["with_token"] == 502  # let in; the (absent) AWS endpoint answers nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,9 @@ from tests.support.net import free_port, stop_process, wait_for_http
 
 TOKEN = "test-token-5f0c1e"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+PROFILE_HEADER = "X-Paramsecrets-Profile"
+# Go's RFC 3339 of a millisecond instant: a fraction without trailing zeros, none for whole seconds.
+GO_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,2}[1-9])?Z$")
 
 
 @dataclass
@@ -45,9 +49,13 @@ class ServerProcess:
         self.log_path = log_path
 
     def get(self, path: str, headers: dict[str, str] | None = None, token: bool = True,
-            method: str = "GET", body: bytes | None = None, timeout: float = 30) -> Response:
-        """Send one request on a fresh connection; the token header is added unless token=False."""
+            method: str = "GET", body: bytes | None = None, timeout: float = 30,
+            detailed: bool = False) -> Response:
+        """Send one request on a fresh connection; the token header is added unless token=False,
+        and `detailed=True` asks for the detailed profile (X-Paramsecrets-Profile: detailed)."""
         all_headers = {TOKEN_HEADER: self.token} if token else {}
+        if detailed:
+            all_headers[PROFILE_HEADER] = "detailed"
         all_headers.update(headers or {})
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:

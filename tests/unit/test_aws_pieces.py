@@ -68,9 +68,13 @@ def test_error_bodies() -> None:
 
 
 def test_dates_keys_and_escaping() -> None:
-    assert shapes.rfc3339_millis(1668586960.362) == "2022-11-16T08:22:40.362Z"
-    assert shapes.rfc3339_millis(1668586960) == "2022-11-16T08:22:40.000Z"
-    assert shapes.rfc3339_millis(1668586960.9996) == "2022-11-16T08:22:41.000Z"
+    assert shapes.go_time_json(1668586960.362) == "2022-11-16T08:22:40.362Z"
+    assert shapes.go_time_json(1668586960.36) == "2022-11-16T08:22:40.36Z"  # Go trims trailing zeros
+    assert shapes.go_time_json(1668586960.3) == "2022-11-16T08:22:40.3Z"
+    assert shapes.go_time_json(1668586960) == "2022-11-16T08:22:40Z"  # and prints no fraction at all
+    assert shapes.go_time_json(1668586960.0) == "2022-11-16T08:22:40Z"
+    assert shapes.go_time_json(1668586960.9996) == "2022-11-16T08:22:40.999Z"  # truncated, as smithy-go does
+    assert shapes.go_time_json(-0.5) == "1969-12-31T23:59:59.5Z"  # towards zero, then Go's normalisation
     body = shapes.parameter_body({"Value": "<&>\u2028é", "Name": "/n", "Type": "String", "Version": 2,
                                   "LastModifiedDate": 1668586960.362, "ARN": "a", "DataType": "text"}, ":2")
     assert body == ('{"Parameter":{"ARN":"a","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z",'

@@ -20,6 +20,7 @@ MAX_HEADER_FIELDS = 100
 TOKEN_HEADER = b"x-aws-parameters-secrets-token"
 MAX_BODY = 1024 * 1024  # 1 MiB: an SDK call's JSON body is a few hundred bytes
 MAX_LENGTH_DIGITS = len(str(MAX_BODY))  # Content-Length digits beyond this are over MAX_BODY anyway
+PROFILE_HEADER = b"x-paramsecrets-profile"  # opt-in to the detailed answers (profiles.py)
 SEEN_LIMIT = 1024  # distinct request heads remembered: a function repeats the same few requests
 
 # RFC 9110 token characters (method and header names) and visible ASCII (request target),
@@ -49,7 +50,7 @@ class Request:
     for requests with a body: a signed API call (SigV4) needs every header it signed.
     """
 
-    __slots__ = ("body", "forwarded", "has_body", "headers", "keep_alive", "method", "target", "token",
+    __slots__ = ("body", "forwarded", "has_body", "headers", "keep_alive", "method", "profile", "target", "token",
                  "version")
 
     def __init__(self, method: bytes, target: bytes, version: bytes) -> None:
@@ -57,6 +58,7 @@ class Request:
         self.target = target
         self.version = version
         self.token: bytes | None = None
+        self.profile: bytes | None = None  # the X-Paramsecrets-Profile value, lower-cased
         self.forwarded = False
         self.has_body = False
         # HTTP/1.0 always closes: its keep-alive would need a `Connection: keep-alive` answer.
@@ -83,7 +85,8 @@ REQUEST_LINE = re.compile(_TCHAR + rb"+ /[\x21-\x7e]* HTTP/1\.[01]")
 HEADER_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*(?:\r\n|\Z))+")
 # Any of these says a proxy relayed the request: the sidecar serves local callers only.
 FORWARDING = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
-INTERESTING = frozenset({TOKEN_HEADER, b"content-length", b"transfer-encoding", b"connection"}) | FORWARDING
+INTERESTING = frozenset({TOKEN_HEADER, PROFILE_HEADER, b"content-length", b"transfer-encoding",
+                         b"connection"}) | FORWARDING
 
 
 def _request_line(line: bytes) -> Request:
@@ -130,6 +133,9 @@ def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, byt
             if request.token is not None:
                 raise ParseError(400, "the token header is given more than once")
             request.token = value
+        elif name == PROFILE_HEADER:
+            if request.profile is None:  # the first one wins, as with Go's Header.Get
+                request.profile = value.lower()
         elif name in FORWARDING:
             request.forwarded = True
         elif name == b"content-length":
