@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paramsecrets.http.parser import MAX_HEADER_FIELDS, ParseError, Request, parse
+from paramsecrets.http.parser import MAX_BODY, MAX_HEADER_FIELDS, ParseError, Request, parse
 
 TOKEN_LINE = b"X-Aws-Parameters-Secrets-Token: tok\r\n"
 
@@ -61,16 +61,70 @@ def test_keep_alive_http11(headers: bytes, keep_alive: bool) -> None:
     assert one(b"GET / HTTP/1.1\r\n" + headers + b"\r\n").keep_alive is keep_alive
 
 
-def test_http10_closes_unless_asked() -> None:
+def test_http10_always_closes() -> None:
+    """HTTP/1.0 keep-alive would need `Connection: keep-alive` in every answer: we close instead."""
     assert one(b"GET / HTTP/1.0\r\n\r\n").keep_alive is False
-    assert one(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive is True
+    assert one(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive is False
+
+
+@pytest.mark.parametrize("header", [b"X-Forwarded-For: 1.1.1.1", b"Forwarded: for=1.1.1.1", b"X-Real-IP: 1.1.1.1",
+                                    b"x-real-ip: ::1"])
+def test_every_forwarding_header_marks_the_request(header: bytes) -> None:
+    assert one(b"GET / HTTP/1.1\r\n" + header + b"\r\n\r\n").forwarded is True
 
 
 def test_flags_for_the_router() -> None:
-    request = one(b"POST / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nContent-Length: 3\r\n\r\n")
+    request = one(b"POST / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nContent-Length: 3\r\n\r\nabc")
     assert request.forwarded and request.has_body and request.method == b"POST"
     assert one(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").has_body is False
-    assert one(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").has_body is True
+    assert one(b"GET / HTTP/1.1\r\nContent-Length: 000\r\n\r\n").has_body is False
+
+
+def test_a_body_is_consumed_exactly_with_its_headers() -> None:
+    data = b"POST / HTTP/1.1\r\nHost: a\r\nX-Amz-Target: T.Op\r\nContent-Length:  5 \r\n\r\nhello"
+    request = one(data)
+    assert request.body == b"hello" and request.has_body
+    assert request.headers == ((b"host", b"a"), (b"x-amz-target", b"T.Op"), (b"content-length", b"5"))
+
+
+def test_a_body_waits_until_complete_then_ends_where_it_ends() -> None:
+    head = b"POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n"
+    assert parse(head) is None
+    assert parse(head + b"ab") is None
+    request, end = parse(head + b"abcdGET / HTTP/1.1\r\n\r\n")  # type: ignore[misc]
+    assert (request.body, end) == (b"abcd", len(head) + 4)
+
+
+def test_bodyless_requests_keep_no_header_list() -> None:
+    assert one(b"GET /nobody HTTP/1.1\r\nHost: a\r\n\r\n").headers == ()
+
+
+def test_a_request_inside_a_body_is_never_parsed() -> None:
+    """Issue 13 item 1: whatever the verdict on the outer request, its body is not a request."""
+    inner = b"GET /secretsmanager/get?secretId=x HTTP/1.1\r\n" + TOKEN_LINE + b"\r\n"
+    outer = b"POST /ping HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(inner) + inner
+    request, end = parse(outer)  # type: ignore[misc]
+    assert end == len(outer) and request.body == inner and request.token is None
+
+
+@pytest.mark.parametrize("value", [b"1048577", b"99999999", b"9" * 4301, b"0" * 10 + b"2000000"])
+def test_oversized_bodies_are_refused_before_they_arrive(value: bytes) -> None:
+    with pytest.raises(ParseError) as error:
+        parse(b"POST / HTTP/1.1\r\nContent-Length: " + value + b"\r\n\r\n")
+    assert error.value.status == 413
+
+
+def test_the_largest_body_is_accepted() -> None:
+    body = b"x" * MAX_BODY
+    assert one(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % MAX_BODY + body).body == body
+
+
+@pytest.mark.parametrize("headers", [b"Transfer-Encoding: chunked\r\n", b"transfer-encoding: identity\r\n",
+                                     b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"])
+def test_transfer_encoding_is_refused(headers: bytes) -> None:
+    with pytest.raises(ParseError) as error:
+        parse(b"POST / HTTP/1.1\r\n" + headers + b"\r\nabc")
+    assert error.value.status == 501
 
 
 @pytest.mark.parametrize(("data", "status"), [
@@ -94,6 +148,8 @@ def test_flags_for_the_router() -> None:
     (b"GET / HTTP/1.1\r\nA: 1\r\n\tcontinued\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\n" + TOKEN_LINE + TOKEN_LINE + b"\r\n", 400),
     (b"GET / HTTP/1.1\nHost: a\n\n", 400),
 ])
@@ -118,7 +174,7 @@ def test_random_bytes_never_escape_as_anything_but_parse_error(data: bytes) -> N
     try:
         result = parse(data)
     except ParseError as error:
-        assert error.status in (400, 414, 431)
+        assert error.status in (400, 413, 414, 431, 501)
         return
     if result is not None:
         request, end = result

@@ -1,9 +1,13 @@
-"""A strict parser for the HTTP/1.1 subset we serve: GET requests with headers and no body.
+"""A strict parser for the HTTP/1.1 subset we serve: requests with headers and an optional body.
 
 Pure functions over bytes, no I/O, so it is fuzzed directly (tests/unit/test_http_parser.py).
 Anything ambiguous (obsolete line folding, space before a colon, bare LF, control bytes, a
 duplicate Content-Length) is refused: a sidecar holding secrets has no use for leniency that
 request smuggling feeds on.
+
+A body is framed by Content-Length only, and consumed here, exactly, whatever the server later
+answers: the bytes of a body can never be read as the next request. Transfer-Encoding is refused
+(501) and ends the connection; so does a body over MAX_BODY (413).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ MAX_REQUEST_LINE = 8 * 1024
 MAX_HEADER_BYTES = 32 * 1024
 MAX_HEADER_FIELDS = 100
 TOKEN_HEADER = b"x-aws-parameters-secrets-token"
+MAX_BODY = 1024 * 1024  # 1 MiB: an SDK call's JSON body is a few hundred bytes
+MAX_LENGTH_DIGITS = len(str(MAX_BODY))  # Content-Length digits beyond this are over MAX_BODY anyway
 SEEN_LIMIT = 1024  # distinct request heads remembered: a function repeats the same few requests
 
 # RFC 9110 token characters (method and header names) and visible ASCII (request target),
@@ -31,14 +37,20 @@ class ParseError(Exception):
         self.message = message
 
 
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
 class Request:
     """What the rest of the server needs to know about one request.
 
     Identical request bytes give the same (shared) Request: treat it as read-only. Requests with
-    a body are never shared, so marking one of them to close is safe.
+    a body are never shared, so marking one of them to close is safe. `headers` (every field,
+    names lower-cased, values without surrounding whitespace, in order) and `body` are kept only
+    for requests with a body: a signed API call (SigV4) needs every header it signed.
     """
 
-    __slots__ = ("forwarded", "has_body", "keep_alive", "method", "target", "token", "version")
+    __slots__ = ("body", "forwarded", "has_body", "headers", "keep_alive", "method", "target", "token",
+                 "version")
 
     def __init__(self, method: bytes, target: bytes, version: bytes) -> None:
         self.method = method
@@ -47,7 +59,10 @@ class Request:
         self.token: bytes | None = None
         self.forwarded = False
         self.has_body = False
+        # HTTP/1.0 always closes: its keep-alive would need a `Connection: keep-alive` answer.
         self.keep_alive = version == b"HTTP/1.1"
+        self.body = b""
+        self.headers: Headers = ()
 
 
 def _check_incomplete(buffer: bytes, start: int) -> None:
@@ -66,8 +81,9 @@ _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 REQUEST_LINE = re.compile(_TCHAR + rb"+ /[\x21-\x7e]* HTTP/1\.[01]")
 # The whole header block in one match (C speed): name ":" value lines, no folding, no bare CR/LF.
 HEADER_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*(?:\r\n|\Z))+")
-INTERESTING = frozenset({TOKEN_HEADER, b"x-forwarded-for", b"content-length", b"transfer-encoding",
-                         b"connection"})
+# Any of these says a proxy relayed the request: the sidecar serves local callers only.
+FORWARDING = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
+INTERESTING = frozenset({TOKEN_HEADER, b"content-length", b"transfer-encoding", b"connection"}) | FORWARDING
 
 
 def _request_line(line: bytes) -> Request:
@@ -92,7 +108,8 @@ def _request_line_problem(line: bytes) -> str:
     return "unsupported HTTP version (HTTP/1.1 and HTTP/1.0 are served)"
 
 
-def _headers(request: Request, block: bytes) -> None:
+def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """Read the header block into `request`; the body length and every (name, value) pair."""
     if len(block) > MAX_HEADER_BYTES:
         raise ParseError(431, "request headers larger than 32 KiB")
     lines = block.split(b"\r\n")
@@ -101,31 +118,41 @@ def _headers(request: Request, block: bytes) -> None:
     if HEADER_BLOCK.fullmatch(block) is None:
         raise ParseError(400, "malformed header line")
     content_length: bytes | None = None
+    fields = []
     for line in lines:
         name, _, value = line.partition(b":")
         name = name.lower()
+        value = value.strip(b" \t")
+        fields.append((name, value))
         if name not in INTERESTING:
             continue
-        value = value.strip(b" \t")
         if name == TOKEN_HEADER:
             if request.token is not None:
                 raise ParseError(400, "the token header is given more than once")
             request.token = value
-        elif name == b"x-forwarded-for":
+        elif name in FORWARDING:
             request.forwarded = True
         elif name == b"content-length":
             if not value.isdigit() or (content_length is not None and value != content_length):
                 raise ParseError(400, "invalid Content-Length")
             content_length = value
-            request.has_body = request.has_body or int(value) > 0
         elif name == b"transfer-encoding":
-            request.has_body = True
+            raise ParseError(501, "Transfer-Encoding is not supported; send the body with Content-Length")
         else:
             options = {option.strip() for option in value.lower().split(b",")}
             if b"close" in options:
                 request.keep_alive = False
-            elif b"keep-alive" in options:
-                request.keep_alive = True
+    return _body_length(content_length), fields
+
+
+def _body_length(digits: bytes | None) -> int:
+    """Content-Length as a number, its length checked before conversion."""
+    if digits is None:
+        return 0
+    digits = digits.lstrip(b"0")
+    if len(digits) > MAX_LENGTH_DIGITS or (digits and int(digits) > MAX_BODY):
+        raise ParseError(413, "request body larger than 1 MiB")
+    return int(digits) if digits else 0
 
 
 # Parsed requests by their exact bytes. A function sends the same few requests again and again,
@@ -150,12 +177,18 @@ def parse(buffer: bytes, start: int = 0) -> tuple[Request, int] | None:
         return request, end + 4
     line_end = buffer.find(b"\r\n", start, end + 2)
     request = _request_line(buffer[start:line_end])
-    if line_end < end:
-        _headers(request, buffer[line_end + 2:end])
     if end - start > MAX_REQUEST_LINE + MAX_HEADER_BYTES:
         raise ParseError(431, "request headers larger than 32 KiB")
-    if not request.has_body:
-        if len(_seen) >= SEEN_LIMIT:
-            _seen.clear()
-        _seen[head] = request
+    length, fields = _headers(request, buffer[line_end + 2:end]) if line_end < end else (0, [])
+    if length:
+        body_end = end + 4 + length
+        if len(buffer) < body_end:
+            return None  # the body is still arriving (the server's request timeout bounds the wait)
+        request.has_body = True
+        request.body = buffer[end + 4:body_end]
+        request.headers = tuple(fields)
+        return request, body_end
+    if len(_seen) >= SEEN_LIMIT:
+        _seen.clear()
+    _seen[head] = request
     return request, end + 4

@@ -30,7 +30,7 @@ class Application(Protocol):
     def respond(self, request: Request) -> Reply: ...
 
 
-PARSE_ERROR_CODES = {414: "RequestTooLarge", 431: "RequestTooLarge"}
+PARSE_ERROR_CODES = {413: "RequestTooLarge", 414: "RequestTooLarge", 431: "RequestTooLarge", 501: "NotImplemented"}
 
 
 class Connection(asyncio.Protocol):

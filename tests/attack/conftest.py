@@ -1,0 +1,8 @@
+"""The attack suite: one deterministic regression test per defect an attack on the server found.
+
+Load figures (floods, soaks, timings) live in bench/attack.py, never here.
+"""
+
+from __future__ import annotations
+
+from tests.integration.conftest import seeded  # noqa: F401 - the shared seed data fixture
