@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from paramsecrets.http.server import Limits
 from tests.attack.inprocess import PING, SLOW, Client, run, serving, until
 
@@ -146,3 +148,25 @@ def test_time_frozen_between_invocations_is_not_idleness() -> None:
             assert connection.closing  # now it really was idle for the timeout
             client.close()
     run(scenario)
+
+
+def test_a_parser_bug_costs_one_connection_and_one_bounded_log_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 5: an exception escaping the parser used to leave data_received (empty reply, traceback)."""
+    from paramsecrets.http import server as server_module
+
+    def broken_parse(buffer: bytes, start: int = 0) -> None:
+        raise ValueError("x" * 100_000)  # a message quoting client data, unbounded
+
+    lines: list[str] = []
+    monkeypatch.setattr(server_module, "parse", broken_parse)
+    monkeypatch.setattr(server_module.log, "error", lambda message, *args: lines.append(message % args))
+
+    async def scenario() -> None:
+        async with serving(limits=LONG) as (_, _, port):
+            client = await Client.connect(port)
+            await client.send(PING)
+            reply = await client.rest()
+            assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close" in reply
+            client.close()
+    run(scenario)
+    assert len(lines) == 1 and "ValueError" in lines[0] and len(lines[0]) < 300

@@ -112,6 +112,11 @@ class Connection(asyncio.Protocol):
                 self.buffer = b""
                 self._fail(error.status, PARSE_ERROR_CODES.get(error.status, "BadRequest"), error.message)
                 return
+            except Exception as error:  # a parser bug: one bounded log line and a 400, never a traceback
+                self.buffer = b""
+                log.error("internal error %s while parsing a request at %s", type(error).__name__, where(error))
+                self._fail(400, "BadRequest", "malformed request")
+                return
             if parsed is None:
                 break
             request, end = parsed
@@ -230,13 +235,17 @@ class Connection(asyncio.Protocol):
         self.transport.close()  # type: ignore[union-attr]
 
 
-def internal_error(error: BaseException, request: Request) -> bytes:
-    """A bug: log where (type and place only: messages may quote data), answer 500."""
+def where(error: BaseException) -> str:
+    """File and line an exception was raised at: never its message, which may quote client data."""
     traceback = error.__traceback__
     while traceback is not None and traceback.tb_next is not None:
         traceback = traceback.tb_next
-    where = f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}" if traceback else "?"
-    log.error("internal error %s at %s", type(error).__name__, where)
+    return f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}" if traceback else "?"
+
+
+def internal_error(error: BaseException, request: Request) -> bytes:
+    """A bug: log where (type and place only: messages may quote data), answer 500."""
+    log.error("internal error %s at %s", type(error).__name__, where(error))
     return responses.error(500, "InternalFailure", "internal error; see the server log", request.keep_alive)
 
 
