@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from paramsecrets.http import responses
 from paramsecrets.http.parser import ParseError, Request, parse
 
 MAX_PENDING_BYTES = 64 * 1024  # buffered pipelined input while a miss is answered
+EVICTION_CHECKS = 16  # idle connections looked at for unread input before the unfinished ones
 
 Reply = bytes | Coroutine[Any, Any, bytes]
 
@@ -73,14 +75,16 @@ class Connection(asyncio.Protocol):
             self._fail(503, "ServiceUnavailable", "the server is shutting down")
             return
         server.open.add(self)
-        if len(server.open) > server.max_connections and not server.make_room(self):
+        if len(server.open) > server.max_connections and not server.make_room():
             self._fail(429, "TooManyConnections",
                        f"more than {server.max_connections} requests in progress; retry shortly")
+            return
+        server.idle[self] = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         server = self.server
         server.connections.discard(self)
-        server.open.discard(self)
+        self._leave_slot()
         self.closing = True
         if not server.connections and server.drained is not None:
             server.drained.set()
@@ -135,18 +139,31 @@ class Connection(asyncio.Protocol):
                 continue
             self.buffer = buffer
             self.waiting = True
+            self.server.idle.pop(self, None)  # busy: never evicted
+            self.server.unfinished.pop(self, None)
             task = asyncio.ensure_future(reply)  # type: ignore[arg-type]  # not bytes: a coroutine
             task.add_done_callback(functools.partial(self._answered, request=request))
             return
         self.buffer = buffer
+        if self.closing:
+            return
+        server = self.server
         if not buffer:
             if self.request_started is not None:
                 self.last_active = self.request_started
                 self.request_started = None
-            if self.server.stopping or self.peer_closed:
+            if server.stopping or self.peer_closed:
                 self._close(linger=False)
+                return
+            server.unfinished.pop(self, None)  # idle again: the newest idle connection
+            server.idle.pop(self, None)
+            server.idle[self] = None
         elif self.peer_closed:
             self._close(linger=False)  # an unfinished request that can never be finished
+        else:
+            server.idle.pop(self, None)  # an unfinished request, started at request_started
+            server.unfinished.pop(self, None)
+            server.unfinished[self] = None
 
     def _answered(self, task: asyncio.Future[bytes], *, request: Request) -> None:
         self.waiting = False
@@ -189,7 +206,7 @@ class Connection(asyncio.Protocol):
         if self.closing:
             return
         self.closing = True
-        self.server.open.discard(self)
+        self._leave_slot()
         transport = self.transport
         assert transport is not None
         if linger and not self.peer_closed and transport.can_write_eof():
@@ -197,6 +214,25 @@ class Connection(asyncio.Protocol):
             asyncio.get_running_loop().call_later(self.server.limits.linger_s, transport.close)
         else:
             transport.close()  # sends what is buffered first
+
+    def _leave_slot(self) -> None:
+        server = self.server
+        server.open.discard(self)
+        server.idle.pop(self, None)
+        server.unfinished.pop(self, None)
+
+    def pending_input(self) -> bool:
+        """Whether bytes from the client wait in the kernel, not yet read (only when choosing whom
+        to evict: a connection whose request has arrived is not idle)."""
+        import fcntl
+        import termios
+
+        sock = self.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        try:
+            waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except (OSError, AttributeError):
+            return False
+        return int.from_bytes(waiting, sys.byteorder) > 0
 
     def eof_received(self) -> bool:
         """The client half-closed: keep the connection open to answer a request in progress."""
@@ -258,6 +294,10 @@ class HttpServer:
         self.limits = limits or Limits()
         self.connections: set[Connection] = set()  # every connection, closing ones included
         self.open: set[Connection] = set()  # the ones holding an inbound slot
+        # Slot holders that may be evicted, oldest first (dicts keep insertion order): connections
+        # with nothing to do, and connections whose request has not arrived whole.
+        self.idle: dict[Connection, None] = {}
+        self.unfinished: dict[Connection, None] = {}
         self.stopping = False
         self.drained: asyncio.Event | None = None
         self._servers: list[asyncio.base_events.Server] = []
@@ -272,25 +312,19 @@ class HttpServer:
             self._servers.append(await loop.create_server(factory, sock=sock, backlog=1024))
         self._sweeper = asyncio.create_task(self._sweep())
 
-    def make_room(self, newcomer: Connection) -> bool:
-        """Free a slot for `newcomer`: close the oldest idle connection, else the oldest unfinished
-        request. False when every other slot has a request being answered."""
-        idle: Connection | None = None
-        unfinished: Connection | None = None
-        for connection in self.open:
-            if connection is newcomer or connection.waiting:
-                continue
-            started = connection.request_started
-            if started is None:
-                if idle is None or connection.last_active < idle.last_active:
-                    idle = connection
-            elif unfinished is None or started < unfinished.request_started:  # type: ignore[operator]
-                unfinished = connection
-        victim = idle or unfinished
-        if victim is None:
-            return False
-        victim.evict()
-        return True
+    def make_room(self) -> bool:
+        """Free a slot for a new connection: close the oldest idle connection, else the oldest
+        unfinished request. False when every slot has a request being answered."""
+        for checked, connection in enumerate(self.idle):
+            if checked >= EVICTION_CHECKS:
+                break
+            if not connection.pending_input():  # its request is already here: not idle after all
+                connection.evict()
+                return True
+        for connection in self.unfinished:
+            connection.evict()
+            return True
+        return False
 
     async def _sweep(self) -> None:
         while True:
