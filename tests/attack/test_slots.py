@@ -66,6 +66,26 @@ def test_a_new_client_evicts_the_oldest_idle_connection_when_slots_are_full() ->
     run(scenario)
 
 
+def test_connections_that_never_sent_a_request_go_before_keep_alive_clients() -> None:
+    """A flood of silent connections cycles among itself; a function's keep-alive connection stays."""
+    async def scenario() -> None:
+        async with serving(max_connections=2, limits=LONG) as (server, _, port):
+            function = await Client.connect(port)
+            await function.send(PING)
+            await function.answer()
+            silent = await Client.connect(port)  # newer than the function's connection
+            await until(lambda: len(server.open) == 2)
+            newcomer = await Client.connect(port)
+            await newcomer.send(PING)
+            assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
+            assert await silent.rest() == b""
+            await function.send(PING)
+            assert (await function.answer()).startswith(b"HTTP/1.1 200 ")
+            for client in (function, newcomer):
+                client.close()
+    run(scenario)
+
+
 def test_unfinished_requests_give_up_their_slot_with_408() -> None:
     async def scenario() -> None:
         async with serving(max_connections=2, limits=LONG) as (server, _, port):

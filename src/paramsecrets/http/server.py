@@ -8,8 +8,9 @@ so responses keep their order.
 Inbound slots are a shared resource that nobody may hold for free (docs/security.md):
 - a request must arrive whole within `request_timeout_s` of its first byte (408, then close);
 - an idle keep-alive connection is closed after `idle_timeout_s`;
-- when every slot is taken, a new connection closes the oldest idle connection (or else the
-  oldest unfinished request) to get in; 429 only when every slot has a request being answered.
+- when every slot is taken, a new connection closes the oldest connection that never sent a
+  request, else the oldest unfinished request, else the oldest idle keep-alive connection, to
+  get in; 429 only when every slot has a request being answered.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from paramsecrets.http import responses
 from paramsecrets.http.parser import ParseError, Request, parse
 
 MAX_PENDING_BYTES = 64 * 1024  # buffered pipelined input while a miss is answered
+LISTEN_BACKLOG = 1024
+ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
 EVICTION_CHECKS = 16  # idle connections looked at for unread input before the unfinished ones
 
 Reply = bytes | Coroutine[Any, Any, bytes]
@@ -79,7 +82,7 @@ class Connection(asyncio.Protocol):
             self._fail(429, "TooManyConnections",
                        f"more than {server.max_connections} requests in progress; retry shortly")
             return
-        server.idle[self] = None
+        server.unused[self] = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         server = self.server
@@ -139,7 +142,8 @@ class Connection(asyncio.Protocol):
                 continue
             self.buffer = buffer
             self.waiting = True
-            self.server.idle.pop(self, None)  # busy: never evicted
+            self.server.unused.pop(self, None)  # busy: never evicted
+            self.server.idle.pop(self, None)
             self.server.unfinished.pop(self, None)
             task = asyncio.ensure_future(reply)  # type: ignore[arg-type]  # not bytes: a coroutine
             task.add_done_callback(functools.partial(self._answered, request=request))
@@ -155,13 +159,15 @@ class Connection(asyncio.Protocol):
             if server.stopping or self.peer_closed:
                 self._close(linger=False)
                 return
-            server.unfinished.pop(self, None)  # idle again: the newest idle connection
+            server.unused.pop(self, None)  # idle again: the newest idle connection
+            server.unfinished.pop(self, None)
             server.idle.pop(self, None)
             server.idle[self] = None
         elif self.peer_closed:
             self._close(linger=False)  # an unfinished request that can never be finished
         else:
-            server.idle.pop(self, None)  # an unfinished request, started at request_started
+            server.unused.pop(self, None)  # an unfinished request, started at request_started
+            server.idle.pop(self, None)
             server.unfinished.pop(self, None)
             server.unfinished[self] = None
 
@@ -218,6 +224,7 @@ class Connection(asyncio.Protocol):
     def _leave_slot(self) -> None:
         server = self.server
         server.open.discard(self)
+        server.unused.pop(self, None)
         server.idle.pop(self, None)
         server.unfinished.pop(self, None)
 
@@ -295,9 +302,11 @@ class HttpServer:
         self.connections: set[Connection] = set()  # every connection, closing ones included
         self.open: set[Connection] = set()  # the ones holding an inbound slot
         # Slot holders that may be evicted, oldest first (dicts keep insertion order): connections
-        # with nothing to do, and connections whose request has not arrived whole.
-        self.idle: dict[Connection, None] = {}
+        # that never sent a whole request, ones whose request has not arrived whole, and
+        # keep-alive connections between requests. Busy ones (a request being answered) are in none.
+        self.unused: dict[Connection, None] = {}
         self.unfinished: dict[Connection, None] = {}
+        self.idle: dict[Connection, None] = {}
         self.stopping = False
         self.drained: asyncio.Event | None = None
         self._servers: list[asyncio.base_events.Server] = []
@@ -309,21 +318,24 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         factory: Callable[[], Connection] = lambda: Connection(self)  # noqa: E731
         for sock in sockets:
-            self._servers.append(await loop.create_server(factory, sock=sock, backlog=1024))
+            # asyncio accepts up to `backlog` connections per turn of the loop; under a connection
+            # flood a batch of 1024 (each may evict another) stalls every other client for tens of
+            # milliseconds. Accept in small batches, then restore the kernel's deep queue.
+            self._servers.append(await loop.create_server(factory, sock=sock, backlog=ACCEPT_BATCH))
+            sock.listen(LISTEN_BACKLOG)
         self._sweeper = asyncio.create_task(self._sweep())
 
     def make_room(self) -> bool:
-        """Free a slot for a new connection: close the oldest idle connection, else the oldest
-        unfinished request. False when every slot has a request being answered."""
-        for checked, connection in enumerate(self.idle):
-            if checked >= EVICTION_CHECKS:
-                break
-            if not connection.pending_input():  # its request is already here: not idle after all
-                connection.evict()
-                return True
-        for connection in self.unfinished:
-            connection.evict()
-            return True
+        """Free a slot for a new connection. Evicted first: the oldest connection that never sent a
+        whole request, then the oldest unfinished request (408), then the oldest idle keep-alive
+        connection. False when every slot has a request being answered."""
+        for victims in (self.unused, self.unfinished, self.idle):
+            for checked, connection in enumerate(victims):
+                if checked >= EVICTION_CHECKS:
+                    break
+                if victims is self.unfinished or not connection.pending_input():
+                    connection.evict()  # (not idle if its request already waits unread)
+                    return True
         return False
 
     async def _sweep(self) -> None:
