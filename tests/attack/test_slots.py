@@ -102,6 +102,26 @@ def test_unfinished_requests_give_up_their_slot_with_408() -> None:
     run(scenario)
 
 
+def test_dribbling_bytes_does_not_make_an_unfinished_request_younger() -> None:
+    async def scenario() -> None:
+        async with serving(max_connections=2, limits=LONG) as (server, _, port):
+            dribbler, other = await Client.connect(port), await Client.connect(port)
+            await dribbler.send(b"GET /ping HTTP/1.1\r\nX-Slow: a")
+            await until(lambda: len(server.unfinished) == 1)
+            await other.send(b"GET /ping HTTP/1.1\r\nX-Slow: b")
+            await until(lambda: len(server.unfinished) == 2)
+            await dribbler.send(b"a")  # its latest byte is the most recent activity of all
+            started = len(b"GET /ping HTTP/1.1\r\nX-Slow: a")
+            await until(lambda: sorted(len(c.buffer) for c in server.unfinished) == [started, started + 1])
+            newcomer = await Client.connect(port)
+            await newcomer.send(PING)
+            assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
+            assert (await dribbler.rest()).startswith(b"HTTP/1.1 408 ")  # its request started first
+            for client in (dribbler, other, newcomer):
+                client.close()
+    run(scenario)
+
+
 def test_429_only_when_every_slot_is_answering_a_request() -> None:
     async def scenario() -> None:
         async with serving(max_connections=2, limits=LONG) as (_, app, port):

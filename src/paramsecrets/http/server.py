@@ -56,7 +56,7 @@ class Connection(asyncio.Protocol):
     """One client connection."""
 
     __slots__ = ("app", "buffer", "closing", "last_active", "paused", "peer_closed", "request_started", "server",
-                 "transport", "waiting")
+                 "slot", "transport", "waiting")
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
@@ -69,6 +69,7 @@ class Connection(asyncio.Protocol):
         self.peer_closed = False  # the client half-closed: answer what it sent, then close
         self.last_active = time.monotonic()  # when the connection last became idle
         self.request_started: float | None = None  # first byte of an unfinished request
+        self.slot: dict[Connection, None] | None = None  # which eviction order holds it, if any
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -82,7 +83,7 @@ class Connection(asyncio.Protocol):
             self._fail(429, "TooManyConnections",
                        f"more than {server.max_connections} requests in progress; retry shortly")
             return
-        server.unused[self] = None
+        self._place(server.unused)
 
     def connection_lost(self, exc: Exception | None) -> None:
         server = self.server
@@ -112,6 +113,7 @@ class Connection(asyncio.Protocol):
         buffer = self.buffer
         transport = self.transport
         assert transport is not None
+        restarted = False
         while buffer and not self.closing:
             try:
                 parsed = parse(buffer)
@@ -130,6 +132,7 @@ class Connection(asyncio.Protocol):
             buffer = buffer[end:]
             if buffer:
                 self.request_started = time.monotonic()  # pipelined: the next request starts now
+                restarted = True
             try:
                 reply = self.app.respond(request)
             except Exception as error:  # a bug must cost one request, not the server
@@ -142,9 +145,7 @@ class Connection(asyncio.Protocol):
                 continue
             self.buffer = buffer
             self.waiting = True
-            self.server.unused.pop(self, None)  # busy: never evicted
-            self.server.idle.pop(self, None)
-            self.server.unfinished.pop(self, None)
+            self._place(None)  # busy: never evicted
             task = asyncio.ensure_future(reply)  # type: ignore[arg-type]  # not bytes: a coroutine
             task.add_done_callback(functools.partial(self._answered, request=request))
             return
@@ -159,17 +160,11 @@ class Connection(asyncio.Protocol):
             if server.stopping or self.peer_closed:
                 self._close(linger=False)
                 return
-            server.unused.pop(self, None)  # idle again: the newest idle connection
-            server.unfinished.pop(self, None)
-            server.idle.pop(self, None)
-            server.idle[self] = None
+            self._place(server.idle)  # idle again: the newest idle connection
         elif self.peer_closed:
             self._close(linger=False)  # an unfinished request that can never be finished
-        else:
-            server.unused.pop(self, None)  # an unfinished request, started at request_started
-            server.idle.pop(self, None)
-            server.unfinished.pop(self, None)
-            server.unfinished[self] = None
+        elif self.slot is not server.unfinished or restarted:
+            self._place(server.unfinished)  # an unfinished request, ordered by request_started
 
     def _answered(self, task: asyncio.Future[bytes], *, request: Request) -> None:
         self.waiting = False
@@ -222,11 +217,16 @@ class Connection(asyncio.Protocol):
             transport.close()  # sends what is buffered first
 
     def _leave_slot(self) -> None:
-        server = self.server
-        server.open.discard(self)
-        server.unused.pop(self, None)
-        server.idle.pop(self, None)
-        server.unfinished.pop(self, None)
+        self.server.open.discard(self)
+        self._place(None)
+
+    def _place(self, slots: dict[Connection, None] | None) -> None:
+        """Move to the end of one of the server's eviction orders (or out of them)."""
+        if self.slot is not None:
+            del self.slot[self]
+        if slots is not None:
+            slots[self] = None
+        self.slot = slots
 
     def pending_input(self) -> bool:
         """Whether bytes from the client wait in the kernel, not yet read (only when choosing whom
