@@ -66,6 +66,25 @@ def test_a_new_client_evicts_the_oldest_idle_connection_when_slots_are_full() ->
     run(scenario)
 
 
+def test_the_least_recently_used_keep_alive_connection_is_evicted() -> None:
+    async def scenario() -> None:
+        async with serving(max_connections=2, limits=LONG) as (server, _, port):
+            first, second = await Client.connect(port), await Client.connect(port)
+            for client in (first, second, first):  # `first` was used last
+                await client.send(PING)
+                await client.answer()
+            await until(lambda: len(server.idle) == 2)
+            newcomer = await Client.connect(port)
+            await newcomer.send(PING)
+            assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
+            assert await second.rest() == b""
+            await first.send(PING)
+            assert (await first.answer()).startswith(b"HTTP/1.1 200 ")
+            for client in (first, newcomer):
+                client.close()
+    run(scenario)
+
+
 def test_connections_that_never_sent_a_request_go_before_keep_alive_clients() -> None:
     """A flood of silent connections cycles among itself; a function's keep-alive connection stays."""
     async def scenario() -> None:

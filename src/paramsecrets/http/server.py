@@ -55,8 +55,21 @@ PARSE_ERROR_CODES = {413: "RequestTooLarge", 414: "RequestTooLarge", 431: "Reque
 class Connection(asyncio.Protocol):
     """One client connection."""
 
-    __slots__ = ("app", "buffer", "closing", "last_active", "paused", "peer_closed", "request_started", "server",
-                 "slot", "transport", "waiting")
+    __slots__ = (
+        "app",
+        "buffer",
+        "closing",
+        "idle_order",
+        "last_active",
+        "paused",
+        "peer_closed",
+        "placed_at",
+        "request_started",
+        "server",
+        "slot",
+        "transport",
+        "waiting",
+    )
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
@@ -70,6 +83,8 @@ class Connection(asyncio.Protocol):
         self.last_active = time.monotonic()  # when the connection last became idle
         self.request_started: float | None = None  # first byte of an unfinished request
         self.slot: dict[Connection, None] | None = None  # which eviction order holds it, if any
+        self.placed_at = 0.0  # last_active when it was placed there (see HttpServer.make_room)
+        self.idle_order = server.idle
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -150,19 +165,23 @@ class Connection(asyncio.Protocol):
             task.add_done_callback(functools.partial(self._answered, request=request))
             return
         self.buffer = buffer
+        if buffer or self.closing or self.peer_closed or self.server.stopping:
+            self._settle(restarted)
+            return
+        started = self.request_started  # all answered: idle again (the hot path ends here)
+        if started is not None:
+            self.last_active = started
+            self.request_started = None
+        if self.slot is not self.idle_order:
+            self._place(self.idle_order)
+
+    def _settle(self, restarted: bool) -> None:
+        """After serving: an unfinished request waits, or the connection must close."""
         if self.closing:
             return
         server = self.server
-        if not buffer:
-            if self.request_started is not None:
-                self.last_active = self.request_started
-                self.request_started = None
-            if server.stopping or self.peer_closed:
-                self._close(linger=False)
-                return
-            self._place(server.idle)  # idle again: the newest idle connection
-        elif self.peer_closed:
-            self._close(linger=False)  # an unfinished request that can never be finished
+        if self.peer_closed or (server.stopping and not self.buffer):
+            self._close(linger=False)  # nothing more can come (or is wanted) on this connection
         elif self.slot is not server.unfinished or restarted:
             self._place(server.unfinished)  # an unfinished request, ordered by request_started
 
@@ -227,6 +246,7 @@ class Connection(asyncio.Protocol):
         if slots is not None:
             slots[self] = None
         self.slot = slots
+        self.placed_at = self.last_active
 
     def pending_input(self) -> bool:
         """Whether bytes from the client wait in the kernel, not yet read (only when choosing whom
@@ -327,15 +347,28 @@ class HttpServer:
 
     def make_room(self) -> bool:
         """Free a slot for a new connection. Evicted first: the oldest connection that never sent a
-        whole request, then the oldest unfinished request (408), then the oldest idle keep-alive
-        connection. False when every slot has a request being answered."""
+        whole request, then the oldest unfinished request (408), then the least recently used idle
+        keep-alive connection. False when every slot has a request being answered.
+
+        A connection whose request already waits unread is not idle: it goes to the back (the
+        unread-input check is a syscall, so at most EVICTION_CHECKS are made). Idle connections
+        are not reordered on every request (that would tax the hot path): one used since it was
+        placed gets a second chance at the back instead.
+        """
+        checks = EVICTION_CHECKS
         for victims in (self.unused, self.unfinished, self.idle):
-            for checked, connection in enumerate(victims):
-                if checked >= EVICTION_CHECKS:
-                    break
-                if victims is self.unfinished or not connection.pending_input():
-                    connection.evict()  # (not idle if its request already waits unread)
-                    return True
+            for _ in range(len(victims)):
+                connection = next(iter(victims))
+                if victims is self.idle and connection.last_active > connection.placed_at:
+                    connection._place(victims)  # used since it was placed: second chance
+                    continue
+                if victims is not self.unfinished and checks > 0:
+                    checks -= 1
+                    if connection.pending_input():
+                        connection._place(victims)
+                        continue
+                connection.evict()
+                return True
         return False
 
     async def _sweep(self) -> None:
