@@ -9,6 +9,7 @@ that fetch instead of calling again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -176,12 +177,16 @@ class Reader:
     # Single reads -------------------------------------------------------------------------
 
     async def _load(self, keys: tuple[Hashable, ...], load: Callable[[], Awaitable[Entry]]) -> Entry:
-        """One flight for keys[0]; a failure is noted on what we hold (see `_note_failure`)."""
-        try:
-            return await self.flights.run(keys[0], load)
-        except UpstreamError as error:
-            self._note_failure(error, *keys)
-            raise
+        """One flight for keys[0]; its failure is noted once on what we hold (see `_note_failure`),
+        by the flight itself: twenty requests waiting on one failed fetch are one failure."""
+        async def load_and_note() -> Entry:
+            try:
+                return await load()
+            except UpstreamError as error:
+                self._note_failure(error, *keys)
+                raise
+
+        return await self.flights.run(keys[0], load_and_note)
 
     async def parameter(self, read: ParameterRead) -> Entry:
         covering = read.name if read.selector is None and not read.name.startswith("arn:") else None
@@ -311,6 +316,7 @@ class Reader:
             futures = {name: loop.create_future() for name in missing}
             for name, future in futures.items():
                 self.flights.claim(keys[name], future)
+                future.add_done_callback(functools.partial(self._note_outcome, keys[name], alternates.get(name)))
             task = asyncio.ensure_future(fetch(missing, futures))
             task.add_done_callback(lambda done: _fail_pending(done, futures))
             waits.update(futures)
@@ -318,9 +324,13 @@ class Reader:
             try:
                 outcomes[name] = await asyncio.shield(future)
             except UpstreamError as error:
-                outcomes[name] = error
-                self._note_failure(error, keys[name], alternates.get(name))
+                outcomes[name] = error  # noted once, by the fetch (see `_note_outcome`)
         return {name: outcomes[name] for name in keys}
+
+    def _note_outcome(self, key: Hashable, alternate: Hashable, fetched: asyncio.Future[Any]) -> None:
+        """A batch fetch of one key ended: note its failure once, whoever was waiting for it."""
+        if not fetched.cancelled() and isinstance(fetched.exception(), UpstreamError):
+            self._note_failure(fetched.exception(), key, alternate)  # type: ignore[arg-type]
 
     async def _fetch_parameters(self, names: list[str], decrypt: bool,
                                 futures: dict[str, asyncio.Future[Any]]) -> None:

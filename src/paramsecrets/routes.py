@@ -365,7 +365,8 @@ class Router:
     def route(self, request: Request, strict: bool) -> Route:
         """The route for `request`; `strict` is the detailed profile's query validation."""
         if request.forwarded:
-            raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For are refused")
+            raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
+                                                 "are refused (local callers only)")
         # The one method check: every route here is GET (`POST /`, the SDK protocol, is dispatched
         # before the router is asked).
         if request.method != b"GET":

@@ -175,7 +175,8 @@ def test_token_problems(token: str, problem: str) -> None:
 
 
 def test_token_ok() -> None:
-    assert cli.token_problem("aZ0-_.~!$'") is None
+    assert cli.token_problem("aZ0-_.~!$'-long-enough") is None
+    assert "at least 16 characters" in (cli.token_problem("aZ0-_.~!$'") or "")
 
 
 # --- early refusals, in process: they all happen before moto is imported --------------------------
@@ -216,7 +217,7 @@ def test_busy_port_is_reported_before_moto_starts(clean_env: None, capsys: pytes
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         port = sock.getsockname()[1]
-        assert cli.main(["--port", str(port), "--token", "t"]) == 2
+        assert cli.main(["--port", str(port), "--token", "t" * 16]) == 2
     out, err = capsys.readouterr()
     assert out == ""  # not even the progress line: nothing was started
     assert err.startswith(f"paramsecrets dev: cannot listen on 127.0.0.1:{port}: Address already in use.\n")
@@ -229,7 +230,7 @@ def test_busy_port_from_the_environment_says_where_it_came_from(clean_env: None,
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(sock.getsockname()[1]))
-        assert cli.main(["--token", "t"]) == 2
+        assert cli.main(["--token", "t" * 16]) == 2
     assert "(from PARAMETERS_SECRETS_EXTENSION_HTTP_PORT)." in capsys.readouterr().err
 
 

@@ -376,7 +376,8 @@ def test_port_taken_after_the_check_is_reported_by_the_server(tmp_path: Path) ->
         empty_seed.write_text("# nothing: this test is about the port\n")
         code = ("import paramsecrets.dev.cli as dev\n"
                 "dev.port_problem = lambda port: None  # lose the race on purpose\n"
-                f"raise SystemExit(dev.main(['--port', '{port}', '--token', 't', '--seed', {str(empty_seed)!r}]))\n")
+                f"raise SystemExit(dev.main(['--port', '{port}', '--token', 't' * 16,\n"
+                f"                           '--seed', {str(empty_seed)!r}]))\n")
         ran = subprocess.run([sys.executable, "-c", code], env=dev_env(tmp_path), capture_output=True, text=True,
                              timeout=30)
     assert ran.returncode == 2, ran.stdout + ran.stderr

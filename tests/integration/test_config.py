@@ -115,32 +115,33 @@ def test_config_check_prints_effective_values_without_the_token(aws_env: dict[st
 
 
 def test_token_order_and_custom_list(start: Callable[..., ServerProcess], seeded: Seeded) -> None:
-    server = start(drop=("AWS_TOKEN",), AWS_SESSION_TOKEN="from-session", AWS_CONTAINER_AUTHORIZATION_TOKEN="c")
-    assert server.get(PLAIN, headers={TOKEN_HEADER: "from-session"}, token=False).status == 200
-    assert server.get(PLAIN, headers={TOKEN_HEADER: "c"}, token=False).status == 401
-    custom = start(PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV="MY_TOKEN", MY_TOKEN="mine")
-    assert custom.get(PLAIN, headers={TOKEN_HEADER: "mine"}, token=False).status == 200
+    server = start(drop=("AWS_TOKEN",), AWS_SESSION_TOKEN="from-session-token-1",
+                   AWS_CONTAINER_AUTHORIZATION_TOKEN="container-token-c-1")
+    assert server.get(PLAIN, headers={TOKEN_HEADER: "from-session-token-1"}, token=False).status == 200
+    assert server.get(PLAIN, headers={TOKEN_HEADER: "container-token-c-1"}, token=False).status == 401
+    custom = start(PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV="MY_TOKEN", MY_TOKEN="mine-token-01234567")
+    assert custom.get(PLAIN, headers={TOKEN_HEADER: "mine-token-01234567"}, token=False).status == 200
     assert custom.get(PLAIN).status == 401  # AWS_TOKEN is no longer consulted
 
 
 def test_snapstart_style_container_token(start: Callable[..., ServerProcess], seeded: Seeded) -> None:
-    server = start(drop=("AWS_TOKEN",), AWS_CONTAINER_AUTHORIZATION_TOKEN="restored")
-    assert server.get(PLAIN, headers={TOKEN_HEADER: "restored"}, token=False).status == 200
+    server = start(drop=("AWS_TOKEN",), AWS_CONTAINER_AUTHORIZATION_TOKEN="restored-token-0123")
+    assert server.get(PLAIN, headers={TOKEN_HEADER: "restored-token-0123"}, token=False).status == 200
 
 
 def test_token_from_file_is_reread_when_it_changes(aws_env: dict[str, str], tmp_path: Path, seeded: Seeded) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("first-token\n")
+    token_file.write_text("first-token-0123456\n")
     env = {**aws_env, "AWS_TOKEN": f"file://{token_file}"}
     server = start_server(env, tmp_path)
     try:
-        assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token"}, token=False).status == 200
+        assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token-0123456"}, token=False).status == 200
         time.sleep(0.05)
-        token_file.write_text("second-token")
-        assert wait_until(lambda: server.get(PLAIN, headers={TOKEN_HEADER: "second-token"},
+        token_file.write_text("second-token-012345")
+        assert wait_until(lambda: server.get(PLAIN, headers={TOKEN_HEADER: "second-token-012345"},
                                              token=False).status == 200, timeout=3)
-        assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token"}, token=False).status == 401
-        assert "first-token" not in server.output() and "second-token" not in server.output()
+        assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token-0123456"}, token=False).status == 401
+        assert "first-token-0123456" not in server.output() and "second-token-012345" not in server.output()
     finally:
         server.stop()
 

@@ -3,18 +3,20 @@
 awscrt is AWS's own C runtime: SigV4 signing, the default credentials chain (environment,
 profile, container, instance metadata) and an HTTP/TLS client, for ~100 ms and ~10 MiB of import
 (botocore costs ~350 ms and ~40 MiB; docs/performance.md has the figures). Its callbacks run on
-its own event-loop thread; results cross into asyncio through `asyncio.wrap_future`.
+its own event-loop thread; results cross into asyncio through `crt_result`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import io
 import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from awscrt.auth import AwsCredentialsProvider, AwsSigningConfig, aws_sign_request
 from awscrt.exceptions import AwsCrtError
@@ -48,6 +50,8 @@ BACKOFF_BASE_S = 0.1
 BACKOFF_CAP_S = 2.0
 DEFAULT_TIMEOUT_S = 3.0
 
+T = TypeVar("T")
+
 # Outcome label for the metrics of one attempt.
 OutcomeRecorder = Callable[[str, str], None]
 
@@ -63,6 +67,36 @@ class ServiceSpec:
 
 SSM = ServiceSpec("SSM", "ssm", "AmazonSSM")
 SECRETS_MANAGER = ServiceSpec("Secrets Manager", "secretsmanager", "secretsmanager")
+
+
+async def crt_result(future: concurrent.futures.Future[T]) -> T:
+    """Await an awscrt future without ever cancelling it.
+
+    `asyncio.wrap_future` cancels the awscrt future when the waiter is cancelled (a timeout);
+    awscrt then completes it anyway and prints `InvalidStateError: CANCELLED` for every
+    timed-out attempt. Here the waiter alone is cancelled; a late result is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T] = loop.create_future()
+
+    def settle(done: concurrent.futures.Future[T]) -> None:
+        if waiter.done():
+            return
+        if done.cancelled():
+            waiter.cancel()
+            return
+        error = done.exception()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(done.result())
+
+    def completed(done: concurrent.futures.Future[T]) -> None:  # on awscrt's thread
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, done)
+
+    future.add_done_callback(completed)
+    return await waiter
 
 
 class CrtRuntime:
@@ -143,6 +177,7 @@ class AwsJsonTransport:
         self.attempts = attempts
         self._record = record or (lambda operation, outcome: None)
         self._slots = asyncio.Semaphore(max_connections)
+        self._max_connections = max_connections
         self._idle: list[HttpClientConnection] = []
         # Why the last connection attempt failed (None after a success). TLS certificate failures
         # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
@@ -150,31 +185,51 @@ class AwsJsonTransport:
         self.last_connect_failure: str | None = None
 
     async def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Call `operation` with retries (full jitter) on throttling, 5xx, network errors, timeouts."""
+        """Call `operation` with retries (full jitter) on throttling, 5xx, network errors, timeouts.
+
+        The whole call has one deadline, `attempts x timeout`: waiting for a connection slot,
+        every attempt and the pauses between them all come out of it, so a stalled AWS costs a
+        request at most that long however many requests are queued for the slots.
+        """
         body = json.dumps(payload, separators=(",", ":")).encode()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s * self.attempts
         for attempt in range(1, self.attempts + 1):
             try:
-                result = await self._attempt(operation, body)
+                result = await self._attempt(operation, body, deadline)
             except UpstreamError as error:
                 self._record(operation, error.kind.name.lower())
-                if not error.transient or attempt == self.attempts:
+                pause = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+                if not error.transient or attempt == self.attempts or loop.time() + pause >= deadline:
                     raise
-                await asyncio.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
+                await asyncio.sleep(pause)
             else:
                 self._record(operation, "ok")
                 return result
         raise AssertionError("unreachable")
 
-    async def _attempt(self, operation: str, body: bytes) -> dict[str, Any]:
-        async with self._slots:
+    async def _attempt(self, operation: str, body: bytes, deadline: float) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        overall = self.timeout_s * self.attempts
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
+                                f"no connection to {self.spec.title} became free within {overall:g}s "
+                                f"(MAX_CONNECTIONS={self._max_connections} are all busy)") from None
+        try:
+            limit = min(self.timeout_s, deadline - loop.time())
             try:
-                return await asyncio.wait_for(self._send(operation, body), self.timeout_s)
+                return await asyncio.wait_for(self._send(operation, body), limit)
             except TimeoutError:
                 error = timeout_error(self.spec.title, self.timeout_s)
                 if self.last_connect_failure:
                     error = UpstreamError(error.kind, error.code, f"{error.message}; the last connection "
                                                                   f"attempt failed: {self.last_connect_failure}")
                 raise error from None
+        finally:
+            self._slots.release()
 
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         request = await self._signed_request(operation, body)
@@ -189,7 +244,7 @@ class AwsJsonTransport:
                 connection = await self._connect()
                 stream = connection.request(request, exchange.on_response, exchange.on_body)
             stream.activate()
-            await asyncio.wrap_future(stream.completion_future)
+            await crt_result(stream.completion_future)
         except AwsCrtError as error:
             connection.close()
             raise network_error(error.name) from None
@@ -218,7 +273,7 @@ class AwsJsonTransport:
         config = AwsSigningConfig(credentials_provider=self.runtime.credentials, region=self.region,
                                   service=self.spec.signing_name)
         try:
-            await asyncio.wrap_future(aws_sign_request(request, config))
+            await crt_result(aws_sign_request(request, config))
         except AwsCrtError as error:
             raise UpstreamError(Kind.DENIED, "CredentialsUnavailable",
                                 f"no usable AWS credentials to sign with ({error.name})") from None
@@ -243,7 +298,7 @@ class AwsJsonTransport:
                 socket_options=self.runtime.socket_options, tls_connection_options=tls_options,
                 proxy_options=proxy_options(self.proxy, self.endpoint.tls),
             )
-            connection = await asyncio.wrap_future(future)
+            connection = await crt_result(future)
         except AwsCrtError as error:
             self.last_connect_failure = connect_failure(error.name, self.endpoint, self.proxy,
                                                         self.runtime.ca_bundle)

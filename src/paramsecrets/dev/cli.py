@@ -20,6 +20,7 @@ from importlib import resources
 from urllib.parse import quote
 
 from paramsecrets.dev.seed import PREVIOUS, Seed, SeedError
+from paramsecrets.tokens import MIN_TOKEN_LENGTH
 
 PROG = "paramsecrets dev"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -66,6 +67,8 @@ def token_problem(token: str) -> str | None:
         return "--token must be printable ASCII without spaces (it travels in an HTTP header)"
     if token.startswith("file://"):
         return "--token takes the token itself, not a file:// reference"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"--token must have at least {MIN_TOKEN_LENGTH} characters (a guessable token protects nothing)"
     return None
 
 
