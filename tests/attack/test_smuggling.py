@@ -6,7 +6,7 @@ import pytest
 
 from tests.integration.conftest import Seeded
 from tests.support.net import raw_exchange
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
+from tests.support.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, ServerProcess
 
 SECRET = b"pa55-w0rd"
 INNER = (f"GET /secretsmanager/get?secretId=prod/db HTTP/1.1\r\nHost: x\r\n{TOKEN_HEADER}: {TOKEN}\r\n"
@@ -20,7 +20,10 @@ def statuses(reply: bytes) -> list[int]:
 
 
 def outer(method: str, path: str, extra: str = "", body: bytes = INNER) -> bytes:
-    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(body)}\r\n\r\n").encode() + body
+    """The attack request; it asks for the detailed profile, whose statuses tell the verdicts apart
+    (the AWS profile answers every refusal but a bad token 400)."""
+    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{PROFILE_HEADER}: detailed\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 # The outer verdicts of the attack: 405 (POST), 401 (no token), 404 (no such path), 400 (forwarded),
