@@ -59,6 +59,7 @@ class HttpConnection:
     __slots__ = (
         "buffer",
         "busy",
+        "changed",
         "close",
         "kind",
         "last_active",
@@ -89,6 +90,9 @@ class HttpConnection:
         self.parser_bug: Exception | None = None  # set when the parser failed unexpectedly
         self.kind: str | None = UNUSED
         self.moved = True  # the adapter must (re)place the connection in the order `kind`
+        # The adapter must look beyond the output: a move (above), a close, reading paused or
+        # resumed, a parser bug to report. False on the hot path, so a hit costs one check.
+        self.changed = True
         self.placed_at = now  # last_active when it was last placed (second chance: server.py)
 
     # Input -------------------------------------------------------------------------------------
@@ -103,8 +107,9 @@ class HttpConnection:
             self.buffer = data
             self.request_started = now
         if self.busy:
-            if len(self.buffer) > MAX_PENDING_BYTES:
+            if len(self.buffer) > MAX_PENDING_BYTES and self.reading:
                 self.reading = False
+                self.changed = True
             return None
         return self.next_request(now)
 
@@ -138,7 +143,7 @@ class HttpConnection:
                 if self.buffer:
                     self.request_started = now  # pipelined: the next request starts now
                     if self.kind is UNFINISHED:
-                        self.moved = True  # ordered by request_started: to the back
+                        self.moved = self.changed = True  # ordered by request_started: to the back
                 self.busy = True
                 self.served = True
                 return request
@@ -159,17 +164,24 @@ class HttpConnection:
         if self.stopping:
             self._end(CLOSE)  # no more requests on this connection; the answer is flushed first
             return None
-        self.reading = True
+        if not self.reading:
+            self.reading = True
+            self.changed = True
         self.last_active = now
         if self.buffer:
             self.request_started = now  # what waited behind this answer starts its time now
-        return self.next_request(now)
+            return self.next_request(now)
+        if self.kind is IDLE and not self.peer_closed:
+            self.request_started = None  # the hot path: idle again, in the same eviction order
+            return None
+        self._settle()
+        return None
 
     def awaiting(self) -> None:
         """The answer to the request just returned by `next_request` will come later: busy."""
         if self.kind is not None:
             self.kind = None
-            self.moved = True
+            self.moved = self.changed = True
 
     def answer_cancelled(self) -> None:
         """The answer was cancelled (the server is stopping): a 503, then close."""
@@ -185,6 +197,7 @@ class HttpConnection:
         self._end(LINGER)
 
     def take_output(self) -> bytes:
+        """What to write now (the adapter's hot path reads and resets `output` itself)."""
         output = self.output
         self.output = b""
         return output
@@ -221,6 +234,7 @@ class HttpConnection:
         self.stopping = True
         if self.close == LINGER:
             self.close = CLOSE  # already answered: no more waiting for the peer
+            self.changed = True
         elif not self.busy:
             self._end(CLOSE)
 
@@ -232,7 +246,7 @@ class HttpConnection:
         self.busy = False
         self.close = CLOSE
         self.kind = None
-        self.moved = True
+        self.moved = self.changed = True
 
     # Internals ---------------------------------------------------------------------------------
 
@@ -242,7 +256,7 @@ class HttpConnection:
             return
         self.close = CLOSE if self.peer_closed or self.stopping else how
         self.kind = None
-        self.moved = True
+        self.moved = self.changed = True
 
     def _settle(self) -> None:
         """Nothing to answer now: the connection is idle, holds an unfinished request, or must close."""
@@ -256,4 +270,4 @@ class HttpConnection:
             kind = IDLE if self.served else UNUSED
         if kind is not self.kind:
             self.kind = kind
-            self.moved = True
+            self.moved = self.changed = True

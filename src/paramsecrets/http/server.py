@@ -131,7 +131,12 @@ class Connection(asyncio.Protocol):
                 self._await(reply, request)
                 break
             request = state.answer(request, reply, now)
-        self.apply()
+        output = state.output  # apply(), with the hot path's single check first
+        if output:
+            state.output = b""
+            self.transport.write(output)  # type: ignore[union-attr]  # set in connection_made
+        if state.changed:
+            self.apply()
 
     def _await(self, reply: Reply, request: Request) -> None:
         self.state.awaiting()
@@ -162,6 +167,9 @@ class Connection(asyncio.Protocol):
         assert transport is not None
         if state.output:
             transport.write(state.take_output())
+        if not state.changed:
+            return
+        state.changed = False
         if state.parser_bug is not None:  # one bounded log line (the client got a 400), never a traceback
             bug, state.parser_bug = state.parser_bug, None
             self.server.log.error("internal error %s while parsing a request at %s", type(bug).__name__, where(bug))
