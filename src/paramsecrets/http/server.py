@@ -25,22 +25,19 @@ from typing import Any, Protocol
 from paramsecrets.http import responses
 from paramsecrets.http.connection import (
     CLOSE,
-    IDLE,
     LINGER,
     OPEN,
     SHUTTING_DOWN,
-    UNFINISHED,
-    UNUSED,
     HttpConnection,
     Limits,
 )
 from paramsecrets.http.parser import Request
+from paramsecrets.http.slots import Slots
 
 __all__ = ["Application", "Connection", "HttpServer", "Limits", "Log", "Reply"]
 
 LISTEN_BACKLOG = 1024
 ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
-EVICTION_CHECKS = 16  # idle connections looked at for unread input before the unfinished ones
 
 Reply = bytes | Coroutine[Any, Any, bytes]
 
@@ -78,7 +75,7 @@ class StderrLog:
 class Connection(asyncio.Protocol):
     """The adapter between one socket and its HttpConnection."""
 
-    __slots__ = ("app", "applied_close", "paused", "server", "slot", "state", "transport")
+    __slots__ = ("app", "applied_close", "paused", "server", "state", "transport")
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
@@ -87,7 +84,6 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.paused = False
         self.applied_close = OPEN
-        self.slot: dict[Connection, None] | None = None  # which eviction order holds it, if any
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -96,18 +92,19 @@ class Connection(asyncio.Protocol):
         server.connections.add(self)
         if server.stopping:
             self.state.refuse(503, "ServiceUnavailable", SHUTTING_DOWN)
-        else:
-            server.open.add(self)
-            if len(server.open) > server.max_connections and not server.make_room():
+        elif not server.slots.take(self):
+            evicted = server.slots.make_room()
+            if evicted is None:
                 self.state.refuse(429, "TooManyConnections",
                                   f"more than {server.max_connections} requests in progress; retry shortly")
+            else:
+                evicted.apply()
         self.apply()
 
     def connection_lost(self, exc: Exception | None) -> None:
         server = self.server
         server.connections.discard(self)
-        server.open.discard(self)
-        server.place(self, None)
+        server.slots.leave(self)
         state = self.state
         if not state.close:
             state.close = CLOSE
@@ -175,7 +172,7 @@ class Connection(asyncio.Protocol):
             self.server.log.error("internal error %s while parsing a request at %s", type(bug).__name__, where(bug))
         if state.moved:
             state.moved = False
-            self.server.place(self, state.kind)
+            self.server.slots.place(self, state.kind)
         if state.reading is self.paused:
             self.paused = not state.reading
             if self.paused:
@@ -191,7 +188,7 @@ class Connection(asyncio.Protocol):
         (or after linger_s). Closing with unread input makes the kernel send RST, which can destroy
         the answer before the client reads it. A closing connection no longer holds a slot."""
         self.applied_close = how
-        self.server.open.discard(self)
+        self.server.slots.leave(self)
         transport = self.transport
         assert transport is not None
         if how == LINGER and transport.can_write_eof():
@@ -242,13 +239,7 @@ class HttpServer:
         self.limits = limits or Limits()
         self.log: Log = log or StderrLog()
         self.connections: set[Connection] = set()  # every connection, closing ones included
-        self.open: set[Connection] = set()  # the ones holding an inbound slot
-        # Slot holders that may be evicted, oldest first (dicts keep insertion order), one order
-        # per HttpConnection.kind. Busy ones (a request being answered) are in none.
-        self.unused: dict[Connection, None] = {}
-        self.unfinished: dict[Connection, None] = {}
-        self.idle: dict[Connection, None] = {}
-        self._orders = {UNUSED: self.unused, UNFINISHED: self.unfinished, IDLE: self.idle}
+        self.slots: Slots[Connection] = Slots(max_connections)  # the ones holding an inbound slot
         self.stopping = False
         self.drained: asyncio.Event | None = None
         self._servers: list[asyncio.Server] = []
@@ -267,44 +258,6 @@ class HttpServer:
             sock.listen(LISTEN_BACKLOG)
         self._sweeper = asyncio.create_task(self._sweep())
 
-    def place(self, connection: Connection, kind: str | None) -> None:
-        """Move `connection` to the back of the eviction order `kind` (or out of them all)."""
-        if connection.slot is not None:
-            del connection.slot[connection]
-        slots = None if kind is None or connection not in self.open else self._orders[kind]
-        if slots is not None:
-            slots[connection] = None
-        connection.slot = slots
-        connection.state.placed_at = connection.state.last_active
-
-    def make_room(self) -> bool:
-        """Free a slot for a new connection. Evicted first: the oldest connection that never sent a
-        whole request, then the oldest unfinished request (408), then the least recently used idle
-        keep-alive connection. False when every slot has a request being answered.
-
-        A connection whose request already waits unread is not idle: it goes to the back (the
-        unread-input check is a syscall, so at most EVICTION_CHECKS are made). Idle connections
-        are not reordered on every request (that would tax the hot path): one used since it was
-        placed gets a second chance at the back instead.
-        """
-        checks = EVICTION_CHECKS
-        for victims in (self.unused, self.unfinished, self.idle):
-            for _ in range(len(victims)):
-                connection = next(iter(victims))
-                state = connection.state
-                if victims is self.idle and state.last_active > state.placed_at:
-                    self.place(connection, IDLE)  # used since it was placed: second chance
-                    continue
-                if victims is not self.unfinished and checks > 0:
-                    checks -= 1
-                    if connection.pending_input():
-                        self.place(connection, state.kind)
-                        continue
-                state.evict()
-                connection.apply()
-                return True
-        return False
-
     def internal_error(self, error: BaseException, request: Request) -> bytes:
         """A bug: log where (type and place only: messages may quote data), answer 500."""
         self.log.error("internal error %s at %s", type(error).__name__, where(error))
@@ -322,10 +275,10 @@ class HttpServer:
         if gap > 3 * self.limits.sweep_every_s + 1.0:
             # The process was frozen (a Lambda sandbox between invocations) or the loop stalled:
             # that time was nobody's idleness. Shift every connection's clock by the gap.
-            for connection in self.open:
+            for connection in self.slots.open:
                 connection.state.forgive(gap)
             return
-        for connection in list(self.open):
+        for connection in list(self.slots.open):
             connection.state.expire(now)
             connection.apply()
 
