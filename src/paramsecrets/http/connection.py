@@ -93,7 +93,7 @@ class HttpConnection:
         # The adapter must look beyond the output: a move (above), a close, reading paused or
         # resumed, a parser bug to report. False on the hot path, so a hit costs one check.
         self.changed = True
-        self.placed_at = now  # last_active when it was last placed (second chance: server.py)
+        self.placed_at = now  # last_active when it was last placed (second chance: slots.py)
 
     # Input -------------------------------------------------------------------------------------
 
