@@ -95,7 +95,7 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
         from paramsecrets.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
 
         service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections)
-    server = HttpServer(service, settings.max_inbound_connections)
+    server = HttpServer(service, settings.max_inbound_connections, log=log)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
     log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)
     log_settings(settings, token, aws)

@@ -245,12 +245,13 @@ class Service:
     def _request_error(self, error: RequestError, request: Request, profile: Profile) -> bytes:
         """A refused request, answered in `profile`; a request with a body is answered and closed."""
         self.metrics.errors += 1
-        if error.close or request.has_body:
-            request.keep_alive = False  # requests with a body are never shared (parser.py)
+        # A refused request with a body is answered with `Connection: close`, and the connection
+        # closes after it (http/connection.py reads that from the answer's head).
+        keep_alive = request.keep_alive and not (error.close or request.has_body)
         status = profiles.answered_status(profile, error.status)
         self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
-        return profiles.error(profile, error.status, error.code, error.message, request.keep_alive, extra,
+        return profiles.error(profile, error.status, error.code, error.message, keep_alive, extra,
                               send_body=request.method != b"HEAD")
 
     def _upstream_error(self, error: UpstreamError, request: Request, profile: Profile) -> bytes:

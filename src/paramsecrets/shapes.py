@@ -6,10 +6,11 @@ format (Go's RFC 3339 of the millisecond instant) and Go's escaping of `<`, `>`,
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from paramsecrets.http.responses import go_json
 
 PARAMETER_KEYS = ("ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult", "Type",
                   "Value", "Version")
@@ -17,15 +18,9 @@ SECRET_KEYS = ("ARN", "CreatedDate", "Name", "SecretBinary", "SecretString", "Ve
 DATE_KEYS = frozenset({"LastModifiedDate", "CreatedDate"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-# Go's encoding/json escapes these inside strings; they can appear nowhere else in JSON text.
-_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
 def encode(document: Any) -> bytes:
-    """Compact JSON as Go's encoder writes it."""
-    return _encoder.encode(document).translate(_GO_ESCAPES).encode()
+    """Compact JSON as Go's encoder writes it (one encoder for every body: http/responses.py)."""
+    return go_json(document)
 
 
 def go_time_json(value: Any) -> Any:
@@ -78,10 +73,6 @@ def secret_body(secret: dict[str, Any]) -> bytes:
 def parameters_body(parameters: list[dict[str, Any]]) -> bytes:
     """A path read: items already shaped by `parameter_item` (batch reads use the `_from_items` forms)."""
     return encode({"Parameters": parameters, "ResultMetadata": {}})
-
-
-def error_body(code: str, message: str) -> bytes:
-    return encode({"__type": code, "message": message})
 
 
 # Cached single answers are stored as whole bodies; batch answers are assembled from the items

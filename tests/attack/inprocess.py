@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
-from paramsecrets.http.server import HttpServer, Limits, Reply
+from paramsecrets.http.server import HttpServer, Limits, Log, Reply
 
 POLL_S = 0.005
 BOUND_S = 30.0
@@ -50,10 +50,10 @@ async def until(condition: Callable[[], bool], bound: float = BOUND_S) -> None:
 
 
 @asynccontextmanager
-async def serving(max_connections: int = 800, limits: Limits | None = None,
-                  app: ScriptedApp | None = None) -> AsyncIterator[tuple[HttpServer, ScriptedApp, int]]:
+async def serving(max_connections: int = 800, limits: Limits | None = None, app: ScriptedApp | None = None,
+                  log: Log | None = None) -> AsyncIterator[tuple[HttpServer, ScriptedApp, int]]:
     app = app or ScriptedApp()
-    server = HttpServer(app, max_connections, limits or Limits())
+    server = HttpServer(app, max_connections, limits or Limits(), log)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)

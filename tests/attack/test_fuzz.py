@@ -38,9 +38,10 @@ class RoutedApp(ScriptedApp):
 
     def respond(self, request: Request) -> Reply:
         try:
-            self.router.route(request, True)  # the detailed profile's strict query rules
-        except RequestError as error:
-            return responses.error(error.status, error.code, error.message, request.keep_alive and not error.close)
+            self.router.route(request, True)
+        except RequestError as error:  # as service.py: a refused request with a body is closed
+            keep_alive = request.keep_alive and not (error.close or request.has_body)
+            return responses.error(error.status, error.code, error.message, keep_alive)
         return super().respond(request)
 
 

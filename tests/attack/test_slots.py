@@ -54,7 +54,7 @@ def test_a_new_client_evicts_the_oldest_idle_connection_when_slots_are_full() ->
             for client in (oldest, other):
                 await client.send(PING)
                 await client.answer()
-            await until(lambda: len(server.open) == 2)
+            await until(lambda: len(server.slots.open) == 2)
             newcomer = await Client.connect(port)
             await newcomer.send(PING)
             assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
@@ -73,7 +73,7 @@ def test_the_least_recently_used_keep_alive_connection_is_evicted() -> None:
             for client in (first, second, first):  # `first` was used last
                 await client.send(PING)
                 await client.answer()
-            await until(lambda: len(server.idle) == 2)
+            await until(lambda: len(server.slots.idle) == 2)
             newcomer = await Client.connect(port)
             await newcomer.send(PING)
             assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
@@ -93,7 +93,7 @@ def test_connections_that_never_sent_a_request_go_before_keep_alive_clients() ->
             await function.send(PING)
             await function.answer()
             silent = await Client.connect(port)  # newer than the function's connection
-            await until(lambda: len(server.open) == 2)
+            await until(lambda: len(server.slots.open) == 2)
             newcomer = await Client.connect(port)
             await newcomer.send(PING)
             assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
@@ -111,7 +111,7 @@ def test_unfinished_requests_give_up_their_slot_with_408() -> None:
             slow = [await Client.connect(port) for _ in range(2)]
             for client in slow:
                 await client.send(b"GET /ping HTTP/1.1\r\nX-Slow: a")
-            await until(lambda: sum(c.request_started is not None for c in server.open) == 2)
+            await until(lambda: sum(c.state.request_started is not None for c in server.slots.open) == 2)
             newcomer = await Client.connect(port)
             await newcomer.send(PING)
             assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
@@ -126,12 +126,12 @@ def test_dribbling_bytes_does_not_make_an_unfinished_request_younger() -> None:
         async with serving(max_connections=2, limits=LONG) as (server, _, port):
             dribbler, other = await Client.connect(port), await Client.connect(port)
             await dribbler.send(b"GET /ping HTTP/1.1\r\nX-Slow: a")
-            await until(lambda: len(server.unfinished) == 1)
+            await until(lambda: len(server.slots.unfinished) == 1)
             await other.send(b"GET /ping HTTP/1.1\r\nX-Slow: b")
-            await until(lambda: len(server.unfinished) == 2)
+            await until(lambda: len(server.slots.unfinished) == 2)
             await dribbler.send(b"a")  # its latest byte is the most recent activity of all
             started = len(b"GET /ping HTTP/1.1\r\nX-Slow: a")
-            await until(lambda: sorted(len(c.buffer) for c in server.unfinished) == [started, started + 1])
+            await until(lambda: sorted(len(c.state.buffer) for c in server.slots.unfinished) == [started, started + 1])
             newcomer = await Client.connect(port)
             await newcomer.send(PING)
             assert (await newcomer.answer()).startswith(b"HTTP/1.1 200 ")
@@ -195,9 +195,9 @@ def test_time_frozen_between_invocations_is_not_idleness() -> None:
             client = await Client.connect(port)
             await client.send(PING)
             await client.answer()
-            await until(lambda: len(server.open) == 1)
-            connection = next(iter(server.open))
-            thawed = connection.last_active + 3600
+            await until(lambda: len(server.slots.open) == 1)
+            connection = next(iter(server.slots.open))
+            thawed = connection.state.last_active + 3600
             server.tick(thawed)  # the first sweep after the freeze sees a gap of an hour
             assert not connection.closing
             for second in range(1, 60):  # then sweeps on time: idle, but not for 60 s yet
@@ -211,17 +211,23 @@ def test_time_frozen_between_invocations_is_not_idleness() -> None:
 
 def test_a_parser_bug_costs_one_connection_and_one_bounded_log_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Item 5: an exception escaping the parser used to leave data_received (empty reply, traceback)."""
-    from paramsecrets.http import server as server_module
+    from paramsecrets.http import connection as connection_module
 
     def broken_parse(buffer: bytes, start: int = 0) -> None:
         raise ValueError("x" * 100_000)  # a message quoting client data, unbounded
 
     lines: list[str] = []
-    monkeypatch.setattr(server_module, "parse", broken_parse)
-    monkeypatch.setattr(server_module.log, "error", lambda message, *args: lines.append(message % args))
+    monkeypatch.setattr(connection_module, "parse", broken_parse)
+
+    class Lines:
+        def error(self, message: str, *args: object) -> None:
+            lines.append(message % args)
+
+        def warn(self, message: str, *args: object) -> None:
+            lines.append(message % args)
 
     async def scenario() -> None:
-        async with serving(limits=LONG) as (_, _, port):
+        async with serving(limits=LONG, log=Lines()) as (_, _, port):
             client = await Client.connect(port)
             await client.send(PING)
             reply = await client.rest()

@@ -6,7 +6,7 @@ import pytest
 
 from tests.integration.conftest import Seeded
 from tests.support.net import raw_exchange
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
+from tests.support.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, ServerProcess
 
 SECRET = b"pa55-w0rd"
 INNER = (f"GET /secretsmanager/get?secretId=prod/db HTTP/1.1\r\nHost: x\r\n{TOKEN_HEADER}: {TOKEN}\r\n"
@@ -20,16 +20,18 @@ def statuses(reply: bytes) -> list[int]:
 
 
 def outer(method: str, path: str, extra: str = "", body: bytes = INNER) -> bytes:
-    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(body)}\r\n\r\n").encode() + body
+    """The attack request; it asks for the detailed profile, whose statuses tell the verdicts apart
+    (the AWS profile answers every refusal but a bad token 400)."""
+    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{PROFILE_HEADER}: detailed\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-# The outer verdicts of the attack, in the default profile (the AWS extension's answers): 400 for a
-# POST (405 in the detailed profile), 401 (no token), 400 for no such path (404 detailed), 400
-# (forwarded), 400 (body on a GET that would otherwise succeed).
+# The outer verdicts of the attack (detailed profile): 405 (POST), 401 (no token), 404 (no such path),
+# 400 (forwarded), 400 (body on a GET that would otherwise succeed).
 CASES = {
-    "405": (outer("POST", "/ping"), 400),
+    "405": (outer("POST", "/ping"), 405),
     "401": (outer("GET", "/secretsmanager/get?secretId=prod/db"), 401),
-    "404": (outer("GET", "/nowhere", f"{TOKEN_HEADER}: {TOKEN}\r\n"), 400),
+    "404": (outer("GET", "/nowhere", f"{TOKEN_HEADER}: {TOKEN}\r\n"), 404),
     "forwarded": (outer("GET", "/ping", "X-Forwarded-For: 10.0.0.1\r\n"), 400),
     "forwarded-rfc7239": (outer("GET", "/ping", "Forwarded: for=10.0.0.1\r\n"), 400),
     "x-real-ip": (outer("GET", "/ping", "X-Real-IP: 10.0.0.1\r\n"), 400),

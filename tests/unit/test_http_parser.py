@@ -205,3 +205,16 @@ def test_well_formed_requests_agree_with_h11(method: str, target: str, headers: 
     ours = one(data)
     assert ours.method == event.method and ours.target == event.target
     assert ours.token == dict(event.headers)[b"x-aws-parameters-secrets-token"]
+
+
+def test_requests_are_immutable_and_shared_by_identical_bytes() -> None:
+    data = b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = one(data)
+    with pytest.raises(AttributeError):
+        request.keep_alive = False  # type: ignore[misc]
+    assert one(data) is request
+
+
+def test_a_request_with_a_body_is_never_shared() -> None:
+    data = b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
+    assert one(data) is not one(data) and one(data) == one(data)

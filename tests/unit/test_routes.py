@@ -68,11 +68,7 @@ def test_batch_refusals(target: bytes) -> None:
 
 
 def request(target: bytes, token: bytes | None = b"tok", method: bytes = b"GET", **flags: bool) -> Request:
-    req = Request(method, target, b"HTTP/1.1")
-    req.token = token
-    for name, value in flags.items():
-        setattr(req, name, value)
-    return req
+    return Request(method, target, b"HTTP/1.1", token=token, **flags)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("req", "status"), [

@@ -1,1 +1,3 @@
-"""The HTTP front: a strict HTTP/1.1 subset for GET, kept apart from I/O (parser) and from it (server)."""
+"""The HTTP front, the bottom layer (it imports nothing else of ours): the parser, the connection rules
+and the slots without I/O (parser.py, connection.py, slots.py), answer bytes (responses.py), and the
+asyncio adapter that carries bytes between them and the sockets (server.py)."""

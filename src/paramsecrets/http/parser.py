@@ -13,6 +13,7 @@ answers: the bytes of a body can never be read as the next request. Transfer-Enc
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 MAX_REQUEST_LINE = 8 * 1024
 MAX_HEADER_BYTES = 32 * 1024
@@ -41,30 +42,38 @@ class ParseError(Exception):
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
-class Request:
-    """What the rest of the server needs to know about one request.
+class Request(NamedTuple):
+    """What the rest of the server needs to know about one request. Immutable: identical request
+    bytes give the same shared Request (see `parse`), and what happens to the connection after the
+    answer is the connection's decision (connection.py), not a mark on the request.
 
-    Identical request bytes give the same (shared) Request: treat it as read-only. Requests with
-    a body are never shared, so marking one of them to close is safe. `headers` (every field,
-    names lower-cased, values without surrounding whitespace, in order) and `body` are kept only
-    for requests with a body: a signed API call (SigV4) needs every header it signed.
+    `headers` (every field, names lower-cased, values without surrounding whitespace, in order)
+    and `body` are kept only for requests with a body: a signed API call (SigV4) needs every
+    header it signed.
     """
 
-    __slots__ = ("body", "forwarded", "has_body", "headers", "keep_alive", "method", "profile", "target", "token",
-                 "version")
+    method: bytes
+    target: bytes
+    version: bytes
+    token: bytes | None = None
+    profile: bytes | None = None  # the X-Paramsecrets-Profile value, lower-cased
+    forwarded: bool = False  # X-Forwarded-For, Forwarded or X-Real-IP was sent
+    # HTTP/1.0 always closes: its keep-alive would need a `Connection: keep-alive` answer.
+    keep_alive: bool = True
+    has_body: bool = False
+    body: bytes = b""
+    headers: Headers = ()
 
-    def __init__(self, method: bytes, target: bytes, version: bytes) -> None:
-        self.method = method
-        self.target = target
-        self.version = version
-        self.token: bytes | None = None
-        self.profile: bytes | None = None  # the X-Paramsecrets-Profile value, lower-cased
-        self.forwarded = False
-        self.has_body = False
-        # HTTP/1.0 always closes: its keep-alive would need a `Connection: keep-alive` answer.
-        self.keep_alive = version == b"HTTP/1.1"
-        self.body = b""
-        self.headers: Headers = ()
+
+class _Head(NamedTuple):
+    """What the header block says (before the body is known to have arrived)."""
+
+    token: bytes | None
+    profile: bytes | None
+    forwarded: bool
+    close: bool
+    body_length: int
+    fields: Headers
 
 
 def _check_incomplete(buffer: bytes, start: int) -> None:
@@ -89,13 +98,14 @@ INTERESTING = frozenset({TOKEN_HEADER, PROFILE_HEADER, b"content-length", b"tran
                          b"connection"}) | FORWARDING
 
 
-def _request_line(line: bytes) -> Request:
+def _request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
+    """(method, target, version) of a valid request line."""
     if len(line) > MAX_REQUEST_LINE:
         raise ParseError(414, "request line longer than 8 KiB")
     if REQUEST_LINE.fullmatch(line) is None:
         raise ParseError(400, _request_line_problem(line))
     method, target, version = line.split(b" ")
-    return Request(method, target, version)
+    return method, target, version
 
 
 def _request_line_problem(line: bytes) -> str:
@@ -111,8 +121,11 @@ def _request_line_problem(line: bytes) -> str:
     return "unsupported HTTP version (HTTP/1.1 and HTTP/1.0 are served)"
 
 
-def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, bytes]]]:
-    """Read the header block into `request`; the body length and every (name, value) pair."""
+NO_HEADERS = _Head(None, None, False, False, 0, ())
+
+
+def _headers(block: bytes) -> _Head:
+    """Read the header block: the fields we act on, the body length and every (name, value) pair."""
     if len(block) > MAX_HEADER_BYTES:
         raise ParseError(431, "request headers larger than 32 KiB")
     lines = block.split(b"\r\n")
@@ -120,6 +133,9 @@ def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, byt
         raise ParseError(431, "more than 100 request header fields")
     if HEADER_BLOCK.fullmatch(block) is None:
         raise ParseError(400, "malformed header line")
+    token: bytes | None = None
+    profile: bytes | None = None
+    forwarded = close = False
     content_length: bytes | None = None
     fields = []
     for line in lines:
@@ -130,14 +146,14 @@ def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, byt
         if name not in INTERESTING:
             continue
         if name == TOKEN_HEADER:
-            if request.token is not None:
+            if token is not None:
                 raise ParseError(400, "the token header is given more than once")
-            request.token = value
+            token = value
         elif name == PROFILE_HEADER:
-            if request.profile is None:  # the first one wins, as with Go's Header.Get
-                request.profile = value.lower()
+            if profile is None:  # the first one wins, as with Go's Header.Get
+                profile = value.lower()
         elif name in FORWARDING:
-            request.forwarded = True
+            forwarded = True
         elif name == b"content-length":
             if not value.isdigit() or (content_length is not None and value != content_length):
                 raise ParseError(400, "invalid Content-Length")
@@ -146,9 +162,8 @@ def _headers(request: Request, block: bytes) -> tuple[int, list[tuple[bytes, byt
             raise ParseError(501, "Transfer-Encoding is not supported; send the body with Content-Length")
         else:
             options = {option.strip() for option in value.lower().split(b",")}
-            if b"close" in options:
-                request.keep_alive = False
-    return _body_length(content_length), fields
+            close = close or b"close" in options
+    return _Head(token, profile, forwarded, close, _body_length(content_length), tuple(fields))
 
 
 def _body_length(digits: bytes | None) -> int:
@@ -182,18 +197,19 @@ def parse(buffer: bytes, start: int = 0) -> tuple[Request, int] | None:
     if request is not None:
         return request, end + 4
     line_end = buffer.find(b"\r\n", start, end + 2)
-    request = _request_line(buffer[start:line_end])
+    method, target, version = _request_line(buffer[start:line_end])
     if end - start > MAX_REQUEST_LINE + MAX_HEADER_BYTES:
         raise ParseError(431, "request headers larger than 32 KiB")
-    length, fields = _headers(request, buffer[line_end + 2:end]) if line_end < end else (0, [])
+    fields = _headers(buffer[line_end + 2:end]) if line_end < end else NO_HEADERS
+    keep_alive = version == b"HTTP/1.1" and not fields.close
+    length = fields.body_length
     if length:
         body_end = end + 4 + length
         if len(buffer) < body_end:
-            return None  # the body is still arriving (the server's request timeout bounds the wait)
-        request.has_body = True
-        request.body = buffer[end + 4:body_end]
-        request.headers = tuple(fields)
-        return request, body_end
+            return None  # the body is still arriving (the connection's request timeout bounds the wait)
+        return Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive,
+                       True, buffer[end + 4:body_end], fields.fields), body_end
+    request = Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive)
     if len(_seen) >= SEEN_LIMIT:
         _seen.clear()
     _seen[head] = request

@@ -7,7 +7,9 @@ header line is kept for the current second and remade when the second changes.
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -83,6 +85,21 @@ def error_header(code: str) -> bytes:
 def error(status: int, code: str, message: str, keep_alive: bool, extra: bytes = b"",
           send_body: bool = True) -> bytes:
     """The detailed error: `{"__type": code, "message": message}` with the real status."""
-    from paramsecrets.shapes import error_body
+    body = go_json({"__type": code, "message": message})
+    return simple(status, JSON, body, keep_alive, extra + error_header(code), send_body)
 
-    return simple(status, JSON, error_body(code, message), keep_alive, extra + error_header(code), send_body)
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Go's encoding/json escapes these inside strings; they can appear nowhere else in JSON text.
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def go_json(document: Any) -> bytes:
+    """Compact JSON as Go's encoding/json writes it (the AWS extension's bodies are Go's)."""
+    return _encoder.encode(document).translate(_GO_ESCAPES).encode()
+
+
+def says_close(reply: bytes) -> bool:
+    """Whether an answer's head says `Connection: close` (`finish` puts it last, before the blank line)."""
+    return reply.endswith(b"\r\nConnection: close", 0, reply.find(b"\r\n\r\n"))
