@@ -20,12 +20,6 @@ pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as fault_proxy:
-        yield fault_proxy
-
-
-@pytest.fixture
 def behind_proxy(moto: MotoServer, proxy: FaultProxy, tmp_path: Path,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ServerProcess]]:
     """Factory: a server whose upstream is the fault proxy; boto3 clients made after it reach it."""
