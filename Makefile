@@ -46,6 +46,7 @@ dev: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy src
 
 rie: $(STAMP)
 	$(BIN)/python -m paramsecrets.testing.rie

@@ -48,7 +48,8 @@ class MotoServer:
             self.url + path, data=body, method="POST", headers={"Content-Type": content_type}
         )
         with self._open(request) as response:
-            return response.read()
+            data: bytes = response.read()
+            return data
 
     def reset(self) -> None:
         """Wipe all state and the recording, and turn signature checking off (reset keeps it on)."""
