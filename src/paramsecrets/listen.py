@@ -11,7 +11,6 @@ from __future__ import annotations
 import _socket
 
 BACKLOG = 1024
-MIN_NETWORK_TOKEN_CHARS = 16
 # Variables of the default token list that hold AWS credentials: fine as a loopback token (the
 # AWS extension's own rule), never sent across a network in clear text.
 AWS_CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
@@ -71,6 +70,4 @@ def exposure_problem(address: str, token_variable: str, token_value: str) -> str
         return (f"{where}: set a token explicitly (AWS_TOKEN, or a variable named in "
                 f"PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV) instead of using {token_variable}, which holds an "
                 "AWS credential")
-    if len(token_value) < MIN_NETWORK_TOKEN_CHARS:
-        return f"{where}: the token from {token_variable} must be at least {MIN_NETWORK_TOKEN_CHARS} characters"
-    return None
+    return None  # its length is every token's rule (tokens.MIN_TOKEN_LENGTH), checked when it is read

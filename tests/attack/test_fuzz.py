@@ -38,7 +38,7 @@ class RoutedApp(ScriptedApp):
 
     def respond(self, request: Request) -> Reply:
         try:
-            self.router.route(request)
+            self.router.route(request, True)  # the detailed profile's strict query rules
         except RequestError as error:
             return responses.error(error.status, error.code, error.message, request.keep_alive and not error.close)
         return super().respond(request)

@@ -23,12 +23,13 @@ def outer(method: str, path: str, extra: str = "", body: bytes = INNER) -> bytes
     return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-# The outer verdicts of the attack: 405 (POST), 401 (no token), 404 (no such path), 400 (forwarded),
-# 400 (body on a GET that would otherwise succeed).
+# The outer verdicts of the attack, in the default profile (the AWS extension's answers): 400 for a
+# POST (405 in the detailed profile), 401 (no token), 400 for no such path (404 detailed), 400
+# (forwarded), 400 (body on a GET that would otherwise succeed).
 CASES = {
-    "405": (outer("POST", "/ping"), 405),
+    "405": (outer("POST", "/ping"), 400),
     "401": (outer("GET", "/secretsmanager/get?secretId=prod/db"), 401),
-    "404": (outer("GET", "/nowhere", f"{TOKEN_HEADER}: {TOKEN}\r\n"), 404),
+    "404": (outer("GET", "/nowhere", f"{TOKEN_HEADER}: {TOKEN}\r\n"), 400),
     "forwarded": (outer("GET", "/ping", "X-Forwarded-For: 10.0.0.1\r\n"), 400),
     "forwarded-rfc7239": (outer("GET", "/ping", "Forwarded: for=10.0.0.1\r\n"), 400),
     "x-real-ip": (outer("GET", "/ping", "X-Real-IP: 10.0.0.1\r\n"), 400),

@@ -159,7 +159,8 @@ def test_no_trust_store_at_all_never_kills_the_server(layer_dir: Path, moto_endp
             wait_for(lambda: http_get(port, "/ping", SESSION_TOKEN)[0] == 200, proc, log_path)
             name = urllib.parse.quote(STRING_PARAM[0], safe="")
             for _ in range(2):
-                status, body = http_get(port, f"/systemsmanager/parameters/get?name={name}", SESSION_TOKEN)
+                status, body = http_get(port, f"/systemsmanager/parameters/get?name={name}", SESSION_TOKEN,
+                                        detailed=True)
                 assert status == 502, body
                 error = json.loads(body)
                 assert error["__type"] == "AwsClientUnavailable"

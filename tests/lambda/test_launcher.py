@@ -59,7 +59,7 @@ def test_launcher_starts_the_bundled_python_only(shell: str, layer_dir: Path, tm
     env, marker = _hostile_environment(tmp_path, shell)
     proc = _run(shell, layer_dir / "extensions" / "paramsecrets", ["--help"], env, tmp_path / "cwd")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.startswith("usage: paramsecrets serve"), proc.stderr  # boot's own usage
+    assert proc.stdout.startswith("usage: paramsecrets serve"), proc.stdout  # boot's own help, on stdout
     assert not marker.exists(), f"a decoy Python ran: {marker.read_text()}"
     assert "ld.so" not in proc.stderr, proc.stderr  # LD_PRELOAD was dropped before the loader ran
 

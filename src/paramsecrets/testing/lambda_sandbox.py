@@ -567,12 +567,15 @@ def find_pythons() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def http_get(port: int, path: str, token: str) -> tuple[int, bytes]:
-    """GET http://127.0.0.1:PORT/PATH with the extension's token header; (status, body)."""
+def http_get(port: int, path: str, token: str, detailed: bool = False) -> tuple[int, bytes]:
+    """GET http://127.0.0.1:PORT/PATH with the extension's token header (and the detailed profile's
+    header when asked); (status, body)."""
     import urllib.error
     import urllib.request
 
     headers = {"X-Aws-Parameters-Secrets-Token": token}
+    if detailed:
+        headers["X-Paramsecrets-Profile"] = "detailed"
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
