@@ -46,9 +46,10 @@ dev: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy src
 
 rie: $(STAMP)
-	$(BIN)/python tests/lambda/fetch_rie.py
+	$(BIN)/python -m paramsecrets.testing.rie
 
 test: $(STAMP) deps lint rie
 	$(BIN)/python -m pytest -q

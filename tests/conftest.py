@@ -1,4 +1,9 @@
-"""Shared fixtures: one real moto server per session, and real `paramsecrets serve` processes."""
+"""Shared fixtures: one real moto server per session, a fault proxy in front of it, and real
+`paramsecrets serve` processes.
+
+Fixture names mean one thing across the suite: a folder's conftest or a test module may define a
+more specific fixture only under its own name (e.g. `cli_seeded`, `compat_seeded`), never reuse one
+of these names for something else."""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto import MotoServer, start_moto
-from tests.support.server import ServerProcess, base_env, start_server
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, start_moto
+from paramsecrets.testing.server import ServerProcess, base_env, start_server
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +29,13 @@ def moto(moto_server: MotoServer) -> MotoServer:
     """The session's moto server, wiped clean for this test."""
     moto_server.reset()
     return moto_server
+
+
+@pytest.fixture
+def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
+    """A fresh fault proxy (paramsecrets.testing.fault_proxy) in front of the wiped moto server."""
+    with FaultProxy(moto.url) as fault_proxy:
+        yield fault_proxy
 
 
 @pytest.fixture

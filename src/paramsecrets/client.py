@@ -25,8 +25,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 __all__ = [
@@ -54,6 +54,8 @@ __all__ = [
     "resolve_token",
     "set_default_client",
 ]
+
+V = TypeVar("V")
 
 DEFAULT_PORT = 2773
 DEFAULT_HOST = "127.0.0.1"
@@ -360,12 +362,16 @@ class Client:
         if not (math.isfinite(self.retry_seconds) and self.retry_seconds >= 0):
             raise ValueError("retry_seconds must be a non-negative number of seconds")
         self._token = token
+        # The retry window's clock: monotonic seconds and a pause. Tests put a fake clock here to
+        # check the window and the back-off exactly, without waiting on the wall clock.
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], None] = time.sleep
         self._lock = threading.Lock()
         self._idle: list[http.client.HTTPConnection] = []
         self._pid = os.getpid()
-        # None: not known yet; False: the server answered 404 for the batch routes (AWS extension).
-        self._batch_parameters: bool | None = None
-        self._batch_secrets: bool | None = None
+        # Batch route -> False once the server answered 404 for it (the AWS extension), True once
+        # it answered; absent: not known yet.
+        self._batch_routes: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"Client(host={self.host!r}, port={self.port}, retry_seconds={self.retry_seconds})"
@@ -417,36 +423,13 @@ class Client:
         """Values of many parameters, keyed by the names asked for; names that don't exist are
         left out (like GetParameters). Uses `get-many`, 100 names a request; against a server
         without that route (the AWS extension) it falls back to one `get` per name."""
-        wanted = _unique(names, "names")
-        result: dict[str, str] = {}
-        if not wanted:
-            return result
-        if self._batch_parameters is not False:
-            chunks = _chunks(wanted, "name", MAX_PARAMETERS_PER_REQUEST)
-            for index, chunk in enumerate(chunks):
-                query = [("name", name) for name in chunk]
-                if decrypt:
-                    query.append(("withDecryption", "true"))
-                if refresh:
-                    query.append(("refreshNow", "true"))
-                try:
-                    data = self._get_json("/systemsmanager/parameters/get-many", query,
-                                          f"{len(chunk)} parameters")
-                except ParamSecretsError as error:
-                    if index == 0 and _route_missing(error):
-                        self._batch_parameters = False
-                        break
-                    raise
-                self._batch_parameters = True
-                result.update(_match_parameters(chunk, data))
-            else:
-                return result
-        for name in wanted:
-            try:
-                result[name] = self.get_parameter(name, decrypt=decrypt, refresh=refresh)
-            except NotFoundError:
-                continue
-        return result
+        options = [("withDecryption", "true")] if decrypt else []
+        if refresh:
+            options.append(("refreshNow", "true"))
+        return self._get_many(
+            "/systemsmanager/parameters/get-many", "name", _unique(names, "names"), MAX_PARAMETERS_PER_REQUEST,
+            options, "parameters", _match_parameters,
+            lambda name: self.get_parameter(name, decrypt=decrypt, refresh=refresh))
 
     def get_parameters_by_path(self, path: str, recursive: bool = True, decrypt: bool = False,
                                refresh: bool = False) -> dict[str, str]:
@@ -506,31 +489,37 @@ class Client:
         """Values of many secrets, keyed by the ids asked for; ids that don't exist are left
         out, any other per-secret error is raised. Uses `/secretsmanager/get-many`; against a
         server without it (the AWS extension) it falls back to one `get` per id."""
-        wanted = _unique(secret_ids, "secret_ids")
-        result: dict[str, str | bytes] = {}
+        return self._get_many(
+            "/secretsmanager/get-many", "secretId", _unique(secret_ids, "secret_ids"), MAX_SECRETS_PER_REQUEST,
+            [("refreshNow", "true")] if refresh else [], "secrets", _match_secrets,
+            lambda secret_id: self.get_secret(secret_id, refresh=refresh))
+
+    def _get_many(self, route: str, key: str, wanted: list[str], limit: int, options: list[tuple[str, str]],
+                  what: str, match: Callable[[list[str], Any], dict[str, V]],
+                  one: Callable[[str], V]) -> dict[str, V]:
+        """Many values through a batch `route`, `limit` ids a request (each as `key=`, plus
+        `options`); against a server without the route (the AWS extension answers 404) one read
+        per id with `one`. Ids that don't exist are left out."""
+        result: dict[str, V] = {}
         if not wanted:
             return result
-        if self._batch_secrets is not False:
-            chunks = _chunks(wanted, "secretId", MAX_SECRETS_PER_REQUEST)
-            for index, chunk in enumerate(chunks):
-                query = [("secretId", secret_id) for secret_id in chunk]
-                if refresh:
-                    query.append(("refreshNow", "true"))
+        if self._batch_routes.get(route) is not False:
+            for index, chunk in enumerate(_chunks(wanted, key, limit)):
                 try:
-                    data = self._get_json("/secretsmanager/get-many", query,
-                                          f"{len(chunk)} secrets")
+                    data = self._get_json(route, [*((key, value) for value in chunk), *options],
+                                          f"{len(chunk)} {what}")
                 except ParamSecretsError as error:
                     if index == 0 and _route_missing(error):
-                        self._batch_secrets = False
+                        self._batch_routes[route] = False
                         break
                     raise
-                self._batch_secrets = True
-                result.update(_match_secrets(chunk, data))
+                self._batch_routes[route] = True
+                result.update(match(chunk, data))
             else:
                 return result
-        for secret_id in wanted:
+        for value_id in wanted:
             try:
-                result[secret_id] = self.get_secret(secret_id, refresh=refresh)
+                result[value_id] = one(value_id)
             except NotFoundError:
                 continue
         return result
@@ -564,7 +553,7 @@ class Client:
     def _request(self, path: str, token: str | None, context: str) -> _Answer:
         """One GET, retrying connection-refused (and the AWS extension's INIT-time "not
         ready" 400) with backoff until `retry_seconds` have passed."""
-        deadline = time.monotonic() + self.retry_seconds
+        deadline = self._monotonic() + self.retry_seconds
         delay = _FIRST_BACKOFF
         while True:
             try:
@@ -581,7 +570,7 @@ class Client:
                     code="ConnectionError", context=context) from None
             if answer is not None and not _not_ready(answer):
                 return answer
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self._monotonic()
             if remaining <= 0:
                 if answer is not None:
                     return answer
@@ -589,7 +578,7 @@ class Client:
                     f"nothing is listening on {self.host}:{self.port} — is the paramsecrets "
                     f"layer attached? (retried for {self.retry_seconds:g} s)",
                     code="NotListening")
-            time.sleep(min(delay, remaining))
+            self._sleep(min(delay, remaining))
             delay = min(delay * 2, _MAX_BACKOFF)
 
     def _exchange(self, path: str, token: str | None) -> _Answer:
@@ -714,8 +703,9 @@ def _match_parameters(chunk: list[str], data: Any) -> dict[str, str]:
 def _secret_value(data: Any, context: str) -> str | bytes:
     if not isinstance(data, dict):
         raise ParamSecretsError("the answer is not a secret", status=200, context=context)
-    if isinstance(data.get("SecretString"), str):
-        return data["SecretString"]
+    string = data.get("SecretString")
+    if isinstance(string, str):
+        return string
     binary = data.get("SecretBinary")
     if isinstance(binary, str):
         try:
@@ -754,7 +744,8 @@ def _match_secrets(chunk: list[str], data: Any) -> dict[str, str | bytes]:
         cls = _SECRET_ERRORS.get(code, ParamSecretsError) if isinstance(code, str) else (
             ParamSecretsError)
         if cls is NotFoundError:
-            failed.add(secret_id)
+            if isinstance(secret_id, str):
+                failed.add(secret_id)
             continue
         raise cls(_clean_message(str(entry.get("Message") or ""), None), code=code,
                   context=f"secret {secret_id!r}")

@@ -132,7 +132,7 @@ def extract_deb(deb: Path, dest: Path) -> None:
         if name.startswith("data.tar"):
             with tarfile.open(fileobj=io.BytesIO(member)) as tar:
                 if hasattr(tarfile, "tar_filter"):  # Python 3.11.4+: no member may land outside dest
-                    tar.extraction_filter = tarfile.tar_filter  # type: ignore[attr-defined]
+                    tar.extraction_filter = tarfile.tar_filter
                 tar.extractall(dest)
             return
     raise RuntimeBuildError(f"{deb.name}: no data.tar member")

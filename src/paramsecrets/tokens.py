@@ -25,7 +25,9 @@ from paramsecrets import log
 try:  # hmac's own constant-time compare, without importing hmac (hashlib, ~5 ms) before `next`
     from _operator import _compare_digest
 except ImportError:  # pragma: no cover - other Pythons
-    from hmac import compare_digest as _compare_digest
+    import hmac
+
+    _compare_digest = hmac.compare_digest
 
 FILE_PREFIX = "file://"
 RECHECK_S = 1.0

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import time
 from collections.abc import Callable
 
 from paramsecrets.http.server import Limits
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
 from tests.attack.inprocess import PING, SLOW, Client, run, serving, until
 from tests.faults.conftest import metrics
-from tests.faults.proxy import FaultProxy
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
 
 LIMITS = Limits(request_timeout_s=600, idle_timeout_s=600, sweep_every_s=0.05, linger_s=0.5)
 
@@ -67,10 +67,8 @@ def test_sigterm_answers_every_miss_in_flight(serve: Callable[..., ServerProcess
         for number, client in enumerate(clients):
             client.sendall(f"GET /systemsmanager/parameters/get?name=/p{number} HTTP/1.1\r\nHost: x\r\n"
                            f"{TOKEN_HEADER}: {TOKEN}\r\n\r\n".encode())
-        deadline = time.monotonic() + 30
-        while metrics(server).get("paramsecrets_cache_misses_total", 0) < 10:
-            assert time.monotonic() < deadline, "the misses never reached the server"
-            time.sleep(0.01)
+        assert wait_until(lambda: metrics(server).get("paramsecrets_cache_misses_total", 0) >= 10, timeout=30), \
+            "the misses never reached the server"
         server.proc.send_signal(signal.SIGTERM)
         replies = [_read_until_close(client) for client in clients]
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,17 +37,44 @@ class Seen:
 @dataclass
 class Reply:
     """What to answer: status, body, headers; `close` drops the connection after answering
-    without saying so (like a server's idle timeout), `delay` answers late."""
+    without saying so (like a server's idle timeout); `gate` holds the answer until the test
+    sets it (at most a minute)."""
 
     status: int = 200
     body: bytes = b"{}"
     content_type: str = "application/json"
     close: bool = False
-    delay: float = 0.0
+    gate: threading.Event | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
 Responder = Callable[[Seen], Reply]
+GATE_LIMIT_S = 60.0
+
+
+class PausingClock:
+    """A fake clock for the client's retry window: `sleep` records the pause and moves the time
+    on at once; `on_pause(n)` runs at the n-th pause (e.g. to start a server then)."""
+
+    def __init__(self, on_pause: Callable[[int], None] | None = None) -> None:
+        self.now = 1000.0
+        self.pauses: list[float] = []
+        self.on_pause = on_pause
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+        if self.on_pause is not None:
+            self.on_pause(len(self.pauses))
+
+    def install(self, client: object) -> PausingClock:
+        """Make `client` (a paramsecrets.client.Client) use this clock for its retry window."""
+        client._monotonic = self.monotonic  # type: ignore[attr-defined]
+        client._sleep = self.sleep  # type: ignore[attr-defined]
+        return self
 
 
 class StubServer:
@@ -65,8 +91,8 @@ class StubServer:
                             self.client_address[1])
                 stub.seen.append(seen)
                 reply = stub.responder(seen)
-                if reply.delay:
-                    time.sleep(reply.delay)
+                if reply.gate is not None:
+                    reply.gate.wait(GATE_LIMIT_S)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))

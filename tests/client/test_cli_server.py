@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from paramsecrets.client import AWS_GENERIC_ERROR
-from tests.faults.proxy import FaultProxy
-from tests.support.moto import MotoServer
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, run_command, server_command
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, run_command, server_command
 
 Start = Callable[..., ServerProcess]
 BLOB = bytes(range(256)) + b"\n"
@@ -30,7 +30,7 @@ def env_for(server: ServerProcess, aws_env: dict[str, str], **extra: str) -> dic
 
 
 @pytest.fixture
-def seeded(moto: MotoServer) -> MotoServer:
+def cli_seeded(moto: MotoServer) -> MotoServer:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/app/db/host", Value="db.internal", Type="String")
     ssm.put_parameter(Name="/app/db/password", Value="pa55", Type="SecureString")
@@ -64,21 +64,21 @@ def cli(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path, *args: s
     (["get-secret", "prod/db", "--json-field", "name"], "zoë".encode()),
 ])
 def test_prints_the_raw_value(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                              seeded: MotoServer, args: list[str], stdout: bytes) -> None:
+                              cli_seeded: MotoServer, args: list[str], stdout: bytes) -> None:
     done = cli(server, aws_env, tmp_path, *args)
     assert (done.returncode, done.stdout, done.stderr) == (0, stdout, b"")
 
 
 def test_secret_version_id(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                           seeded: MotoServer) -> None:
-    versions = seeded.client("secretsmanager").list_secret_version_ids(SecretId="rot")["Versions"]
+                           cli_seeded: MotoServer) -> None:
+    versions = cli_seeded.client("secretsmanager").list_secret_version_ids(SecretId="rot")["Versions"]
     previous = next(v["VersionId"] for v in versions if "AWSPREVIOUS" in v["VersionStages"])
     done = cli(server, aws_env, tmp_path, "get-secret", "rot", "--version-id", previous)
     assert (done.returncode, done.stdout) == (0, b"v1")
 
 
 def test_newline_only_on_a_terminal(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                                    seeded: MotoServer) -> None:
+                                    cli_seeded: MotoServer) -> None:
     master, slave = pty.openpty()
     try:
         proc = subprocess.run(server_command("get-parameter", "/app/db/host"), stdout=slave,
@@ -114,7 +114,7 @@ def test_newline_only_on_a_terminal(server: ServerProcess, aws_env: dict[str, st
     (["get-secret", "x", "--version-id", "a", "--version-stage", "b"], 2, "not allowed with"),
 ])
 def test_exit_codes(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                    seeded: MotoServer, args: list[str], code: int, message: str) -> None:
+                    cli_seeded: MotoServer, args: list[str], code: int, message: str) -> None:
     done = cli(server, aws_env, tmp_path, *args)
     assert (done.returncode, done.stdout) == (code, b"")
     assert message in done.stderr.decode()
@@ -122,7 +122,7 @@ def test_exit_codes(server: ServerProcess, aws_env: dict[str, str], tmp_path: Pa
 
 
 def test_bad_token_exits_4(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                           seeded: MotoServer) -> None:
+                           cli_seeded: MotoServer) -> None:
     done = cli(server, aws_env, tmp_path, "get-parameter", "/app/db/host", AWS_TOKEN="wrong")
     assert done.returncode == 4
     assert b"Bad session token or header key" in done.stderr and b"wrong" not in done.stderr
@@ -148,7 +148,7 @@ def test_unreachable_exits_5(aws_env: dict[str, str], tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["aws", None])
 def test_a_server_in_the_aws_profile_still_gives_typed_exit_codes(start: Start, aws_env: dict[str, str],
-                                                                   tmp_path: Path, seeded: MotoServer,
+                                                                   tmp_path: Path, cli_seeded: MotoServer,
                                                                    mode: str | None) -> None:
     """The CLI asks for the detailed profile per request, whatever the server's default."""
     server = start(**({"PARAMETERS_SECRETS_EXTENSION_ERROR_MODE": mode} if mode else {}))
@@ -164,7 +164,7 @@ def test_invalid_port_variable_exits_2(aws_env: dict[str, str], tmp_path: Path) 
 
 
 def test_module_entry_point(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
-                            seeded: MotoServer) -> None:
+                            cli_seeded: MotoServer) -> None:
     done = subprocess.run([sys.executable, "-m", "paramsecrets.client_cli", "get-parameter", "/app/db/host"],
                           env=env_for(server, aws_env), cwd=tmp_path, capture_output=True, timeout=30)
     assert (done.returncode, done.stdout) == (0, b"db.internal")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,11 @@ from paramsecrets.client import (
     get_secrets,
     set_default_client,
 )
-from tests.faults.proxy import FaultProxy
-from tests.support.moto import MotoServer
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, start_server
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, start_server
+from tests.client.stub import PausingClock
 
 Start = Callable[..., ServerProcess]
 BLOB = bytes(range(256)) * 3
@@ -285,12 +285,6 @@ def test_module_functions_use_the_environment(server: ServerProcess, ssm: Any, s
 # ---- upstream failures through the real server ----------------------------------------------
 
 
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
 @pytest.mark.parametrize(("code", "error_type", "status"), [
     ("AccessDeniedException", AccessDeniedError, 403),
     ("ThrottlingException", ThrottledError, 429),
@@ -367,26 +361,31 @@ def test_server_started_after_the_first_call_is_reached(aws_env: dict[str, str],
                                                         ssm: Any) -> None:
     ssm.put_parameter(Name="/late", Value="worth the wait", Type="String")
     port = free_port()
-    client = Client(port=port, token=aws_env["AWS_TOKEN"], retry_seconds=15)
+    client = Client(port=port, token=aws_env["AWS_TOKEN"], retry_seconds=120)
     outcome: dict[str, Any] = {}
+    pauses: list[float] = []
+    pause = client._sleep
+
+    def counted_pause(seconds: float) -> None:
+        pauses.append(seconds)
+        pause(seconds)
+
+    client._sleep = counted_pause
 
     def call() -> None:
-        started = time.monotonic()
         try:
             outcome["value"] = client.get_parameter("/late")
         except BaseException as error:
             outcome["error"] = error
-        outcome["elapsed"] = time.monotonic() - started
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(1.0)
-    assert thread.is_alive()  # still retrying
+    assert wait_until(lambda: len(pauses) >= 2, timeout=30), "the client never retried"
+    assert thread.is_alive() and not outcome  # refused twice, still retrying
     server = start_server(aws_env, tmp_path, port=port, wait=False)
     try:
-        thread.join(20)
+        thread.join(120)
         assert outcome.get("value") == "worth the wait", outcome
-        assert outcome["elapsed"] >= 1.0
     finally:
         server.stop()
 
@@ -395,13 +394,13 @@ def test_nothing_listening_fails_after_the_configured_window(monkeypatch: pytest
     port = free_port()
     monkeypatch.setenv("PARAMSECRETS_CLIENT_RETRY_SECONDS", "1.5")
     client = Client(port=port, token="t")
-    started = time.monotonic()
+    clock = PausingClock().install(client)
     with pytest.raises(UnavailableError) as caught:
         client.get_parameter("/x")
-    elapsed = time.monotonic() - started
-    assert 1.45 <= elapsed < 2.5
+    assert sum(clock.pauses) == pytest.approx(1.5)  # the window from the environment, not the default 3 s
     assert str(caught.value).startswith(
         f"nothing is listening on 127.0.0.1:{port} — is the paramsecrets layer attached?")
+    assert "(retried for 1.5 s)" in str(caught.value)
 
 
 def test_binary_secret_round_trip_matches_base64(client: Client, sm: Any, server: ServerProcess) -> None:

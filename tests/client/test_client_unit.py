@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import threading
-import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -26,8 +27,18 @@ from paramsecrets.client import (
     UnauthorizedError,
     UnavailableError,
 )
-from tests.client.stub import Reply, Seen, StubServer, error_body, parameter_body, secret_body, stub_server
-from tests.support.net import free_port
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port
+from tests.client.stub import (
+    PausingClock,
+    Reply,
+    Seen,
+    StubServer,
+    error_body,
+    parameter_body,
+    secret_body,
+    stub_server,
+)
 
 TOKEN = "unit-token-9a8b7c"
 
@@ -36,6 +47,27 @@ def echo_parameter(seen: Seen) -> Reply:
     """Answer a parameter get with the decoded name as the value."""
     name = dict(seen.query)["name"]
     return Reply(body=parameter_body(name, f"value-of-{name}"))
+
+
+def count_attempts(client: Client) -> list[int]:
+    """A one-item list counting the client's exchanges (attempts, including refused ones)."""
+    attempts = [0]
+    exchange = client._exchange
+
+    def counted(path: str, token: str | None) -> Any:
+        attempts[0] += 1
+        return exchange(path, token)
+
+    client._exchange = counted  # type: ignore[method-assign]
+    return attempts
+
+
+def kept_connection_closed_by_peer(client: Client) -> bool:
+    """True once the server's close (FIN) has arrived on the client's idle kept connection."""
+    [conn] = client._idle
+    assert conn.sock is not None
+    readable, _, _ = select.select([conn.sock], [], [], 0)
+    return bool(readable) and conn.sock.recv(1, socket.MSG_PEEK) == b""
 
 
 def make_client(stub: StubServer, **kwargs: object) -> Client:
@@ -227,12 +259,18 @@ def test_missing_token_sends_no_header_and_says_where_to_look() -> None:
 
 
 def test_timeout_is_unavailable() -> None:
-    with stub_server(lambda s: Reply(body=parameter_body("/p", "v"), delay=1.0)) as stub:
-        started = time.monotonic()
-        with pytest.raises(UnavailableError) as caught:
-            make_client(stub, timeout=0.2).get_parameter("/p")
-    assert time.monotonic() - started < 0.9
+    """The answer is held until the client has given up: a client that waited for it instead of
+    its timeout would get the value (after a minute), not the error."""
+    held = threading.Event()
+    try:
+        with stub_server(lambda s: Reply(body=parameter_body("/p", "v"), gate=held)) as stub:
+            with pytest.raises(UnavailableError) as caught:
+                make_client(stub, timeout=0.2).get_parameter("/p")
+            held.set()
+    finally:
+        held.set()
     assert caught.value.code == "Timeout" and caught.value.status is None
+    assert len(stub.seen) == 1
 
 
 # ---- environment ----------------------------------------------------------------------------
@@ -336,7 +374,8 @@ def test_server_closing_a_kept_connection_is_retried_once_transparently() -> Non
         client = make_client(stub)
         for _ in range(3):
             assert client.get_parameter("/p") == "v"
-            time.sleep(0.05)  # let the close arrive before the next send
+            # Send the next request only once the close has reached the kept connection.
+            assert wait_until(lambda: kept_connection_closed_by_peer(client), timeout=30)
     assert len(stub.seen) == 3
     assert len(stub.connections) == 3
 
@@ -367,13 +406,13 @@ def test_concurrent_calls_from_threads() -> None:
 
 
 def test_nothing_listening_fails_after_the_window() -> None:
+    """Back-off doubles from 50 ms (at most 500 ms) and the last pause ends exactly at the window."""
     port = free_port()
     client = Client(port=port, token=TOKEN, retry_seconds=0.6)
-    started = time.monotonic()
+    clock = PausingClock().install(client)
     with pytest.raises(UnavailableError) as caught:
         client.get_parameter("/p")
-    elapsed = time.monotonic() - started
-    assert 0.55 <= elapsed < 1.0
+    assert clock.pauses == pytest.approx([0.05, 0.1, 0.2, 0.25])
     assert caught.value.message.startswith(
         f"nothing is listening on 127.0.0.1:{port} — is the paramsecrets layer attached?")
     assert caught.value.status is None and caught.value.code == "NotListening"
@@ -381,30 +420,32 @@ def test_nothing_listening_fails_after_the_window() -> None:
 
 def test_zero_window_tries_once() -> None:
     client = Client(port=free_port(), token=TOKEN, retry_seconds=0)
-    started = time.monotonic()
-    with pytest.raises(UnavailableError):
+    clock = PausingClock().install(client)
+    attempts = count_attempts(client)
+    with pytest.raises(UnavailableError) as caught:
         client.get_parameter("/p")
-    assert time.monotonic() - started < 0.2
+    assert caught.value.code == "NotListening"
+    assert clock.pauses == [] and attempts == [1]
 
 
 def test_server_appearing_within_the_window_is_reached() -> None:
+    """The server starts during the client's third pause; the fourth attempt reaches it."""
     port = free_port()
     stubs: list[StubServer] = []
 
-    def start_late() -> None:
-        time.sleep(0.4)
-        stubs.append(StubServer(echo_parameter, port=port).start())
+    def start_at_third_pause(pause: int) -> None:
+        if pause == 3:
+            stubs.append(StubServer(echo_parameter, port=port).start())
 
-    thread = threading.Thread(target=start_late)
-    thread.start()
+    client = Client(port=port, token=TOKEN, retry_seconds=3)
+    clock = PausingClock(start_at_third_pause).install(client)
     try:
-        started = time.monotonic()
-        assert Client(port=port, token=TOKEN, retry_seconds=3).get_parameter("/late") == "value-of-/late"
-        assert 0.35 <= time.monotonic() - started < 1.5
+        assert client.get_parameter("/late") == "value-of-/late"
     finally:
-        thread.join()
         for stub in stubs:
             stub.stop()
+    assert clock.pauses == pytest.approx([0.05, 0.1, 0.2])
+    assert [seen.route for seen in stubs[0].seen] == ["/systemsmanager/parameters/get"]
 
 
 def test_aws_extension_not_ready_during_init_is_retried() -> None:
@@ -435,11 +476,12 @@ def test_refused_is_retried_but_other_socket_errors_are_not() -> None:
     thread = threading.Thread(target=reset_once, daemon=True)
     thread.start()
     try:
-        started = time.monotonic()
+        client = Client(port=port, token=TOKEN, retry_seconds=3)
+        clock = PausingClock().install(client)
         with pytest.raises(UnavailableError) as caught:
-            Client(port=port, token=TOKEN, retry_seconds=3).get_parameter("/p")
-        assert time.monotonic() - started < 1.0
+            client.get_parameter("/p")
         assert caught.value.code == "ConnectionError"
+        assert clock.pauses == []  # failed at once: no retry
     finally:
         thread.join(5)
         listener.close()

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from paramsecrets.client import AWS_GENERIC_ERROR
-from tests.support.moto import MotoServer
-from tests.support.net import free_port, wait_for_http
-from tests.support.server import ServerProcess
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.net import free_port, wait_for_http
+from paramsecrets.testing.server import ServerProcess, start_server
 
 Start = Callable[..., ServerProcess]
 
@@ -34,7 +33,7 @@ SECRET = "prod/db+blue green:ü"  # `+`, space, `:` and non-ASCII: all must be U
 
 
 @pytest.fixture
-def seeded(moto: MotoServer) -> MotoServer:
+def examples_seeded(moto: MotoServer) -> MotoServer:
     moto.client("ssm").put_parameter(Name=PARAMETER, Value="db.internal", Type="String")
     moto.client("secretsmanager").create_secret(
         Name=SECRET, SecretString=json.dumps({"username": "app_user", "password": "not-to-be-printed"}))
@@ -52,6 +51,9 @@ def function_env(server: ServerProcess, aws_env: dict[str, str], **extra: str) -
 # ---- Node.js --------------------------------------------------------------------------------
 
 NODE_RUN = """
+// Count the example's requests on stderr (one line each), so tests can count retries.
+const realFetch = globalThis.fetch;
+globalThis.fetch = (...args) => { process.stderr.write("fetch\\n"); return realFetch(...args); };
 const { handler } = await import(process.argv[1]);
 try {
   console.log(JSON.stringify(await handler({})));
@@ -62,17 +64,22 @@ try {
 """
 
 
-def run_node(env: dict[str, str]) -> dict[str, object]:
+def node_command() -> list[str]:
     assert NODE is not None
-    done = subprocess.run([NODE, "--input-type=module", "-e", NODE_RUN,
-                           (EXAMPLES / "node" / "index.mjs").as_uri()],
-                          env=env, capture_output=True, text=True, timeout=30)
+    return [NODE, "--input-type=module", "-e", NODE_RUN, (EXAMPLES / "node" / "index.mjs").as_uri()]
+
+
+def run_node(env: dict[str, str], attempts: list[int] | None = None) -> dict[str, object]:
+    """Run the example's handler once; `attempts` receives how many requests it made."""
+    done = subprocess.run(node_command(), env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+    if attempts is not None:
+        attempts.append(done.stderr.count("fetch\n"))
     return json.loads(done.stdout)
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
-def test_node_example(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer) -> None:
+def test_node_example(server: ServerProcess, aws_env: dict[str, str], examples_seeded: MotoServer) -> None:
     result = run_node(function_env(server, aws_env))
     assert result["statusCode"] == 200
     assert json.loads(str(result["body"])) == {"dbHost": "db.internal", "dbUser": "app_user"}
@@ -80,7 +87,7 @@ def test_node_example(server: ServerProcess, aws_env: dict[str, str], seeded: Mo
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_node_example_errors(server: ServerProcess, aws_env: dict[str, str],
-                             seeded: MotoServer, tmp_path: Path) -> None:
+                             examples_seeded: MotoServer, tmp_path: Path) -> None:
     missing = run_node(function_env(server, aws_env, CONFIG_PARAMETER="/app/missing"))
     assert missing["name"] == "ParamSecretsError"
     assert (missing["status"], missing["code"]) == (404, "ParameterNotFound")
@@ -88,16 +95,46 @@ def test_node_example_errors(server: ServerProcess, aws_env: dict[str, str],
     token_file.write_text("wrong\n")
     denied = run_node(function_env(server, aws_env, AWS_SESSION_TOKEN=f"file://{token_file}"))
     assert (denied["status"], denied["code"]) == (401, "Unauthorized")
-    started = time.monotonic()
+    # Back-off 50, 100, 200, 400 ms: a 0.5 s window allows at most 5 tries whatever the machine's
+    # speed (the default 3 s, 10), so a sixth would mean the variable was ignored.
+    attempts: list[int] = []
     gone = run_node(function_env(server, aws_env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(free_port()),
-                                 PARAMSECRETS_CLIENT_RETRY_SECONDS="0.5"))
+                                 PARAMSECRETS_CLIENT_RETRY_SECONDS="0.5"), attempts)
     assert "nothing is listening" in str(gone["message"])
-    assert 0.5 <= time.monotonic() - started < 3
+    assert 1 <= attempts[0] <= 5
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_example_retries_until_the_server_listens(aws_env: dict[str, str], examples_seeded: MotoServer,
+                                                       tmp_path: Path) -> None:
+    """Refused twice (nothing listening yet), then the server starts: the handler gets its values."""
+    port = free_port()
+    log = tmp_path / "node-stderr.txt"
+    env = {"PATH": aws_env["PATH"], "HOME": aws_env["HOME"], "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port),
+           "AWS_SESSION_TOKEN": aws_env["AWS_TOKEN"], "CONFIG_PARAMETER": PARAMETER, "DB_SECRET_ID": SECRET,
+           "PARAMSECRETS_CLIENT_RETRY_SECONDS": "120"}
+    with open(log, "w") as stderr:
+        node = subprocess.Popen(node_command(), env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    server = None
+    try:
+        assert wait_until(lambda: log.read_text().count("fetch\n") >= 2, timeout=30), log.read_text()
+        assert node.poll() is None  # still retrying
+        server = start_server(aws_env, tmp_path, port=port, wait=False)
+        out, _ = node.communicate(timeout=120)
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+        if server is not None:
+            server.stop()
+    result = json.loads(out)
+    assert result["statusCode"] == 200, result
+    assert json.loads(str(result["body"])) == {"dbHost": "db.internal", "dbUser": "app_user"}
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_node_example_opts_in_to_detailed_errors(server: ServerProcess, aws_env: dict[str, str],
-                                                 seeded: MotoServer) -> None:
+                                                 examples_seeded: MotoServer) -> None:
     """The server answers like the AWS extension by default; the example asks for detailed errors."""
     ok = run_node(function_env(server, aws_env))
     assert ok["statusCode"] == 200
@@ -111,7 +148,7 @@ def test_node_example_opts_in_to_detailed_errors(server: ServerProcess, aws_env:
 PYTHON_RUN = "import json, app; print(json.dumps(app.handler({}, None)))"
 
 
-def test_python_example(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer) -> None:
+def test_python_example(server: ServerProcess, aws_env: dict[str, str], examples_seeded: MotoServer) -> None:
     done = subprocess.run([sys.executable, "-c", PYTHON_RUN], cwd=EXAMPLES / "python",
                           env=function_env(server, aws_env), capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
@@ -121,9 +158,9 @@ def test_python_example(server: ServerProcess, aws_env: dict[str, str], seeded: 
 
 
 def test_python_example_with_the_client_vendored(server: ServerProcess, aws_env: dict[str, str],
-                                                 seeded: MotoServer, tmp_path: Path) -> None:
+                                                 examples_seeded: MotoServer, tmp_path: Path) -> None:
     """The README's other way: client.py copied next to app.py; no site-packages at all."""
-    seeded.client("ssm").put_parameter(Name="/app/flags/new-ui", Value="on", Type="String")
+    examples_seeded.client("ssm").put_parameter(Name="/app/flags/new-ui", Value="on", Type="String")
     task = tmp_path / "task"
     task.mkdir()
     shutil.copy(EXAMPLES / "python" / "app.py", task / "app.py")
@@ -153,7 +190,7 @@ def run_shell_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("mode", ["cli", "curl"])
-def test_shell_handler(server: ServerProcess, aws_env: dict[str, str], seeded: MotoServer,
+def test_shell_handler(server: ServerProcess, aws_env: dict[str, str], examples_seeded: MotoServer,
                        tmp_path: Path, mode: str) -> None:
     if mode == "curl" and not (shutil.which("curl") and shutil.which("jq")):
         pytest.skip("curl and jq are needed for the curl mode")
@@ -169,7 +206,7 @@ def test_shell_handler(server: ServerProcess, aws_env: dict[str, str], seeded: M
 
 @pytest.mark.parametrize("mode", ["cli", "curl"])
 def test_shell_handler_failure_says_why(server: ServerProcess, aws_env: dict[str, str],
-                                        seeded: MotoServer, tmp_path: Path, mode: str) -> None:
+                                        examples_seeded: MotoServer, tmp_path: Path, mode: str) -> None:
     if mode == "curl" and not (shutil.which("curl") and shutil.which("jq")):
         pytest.skip("curl and jq are needed for the curl mode")
     env = function_env(server, aws_env, CONFIG_PARAMETER="/app/missing")
@@ -228,13 +265,13 @@ def invoke(url: str) -> dict[str, object]:
         return json.loads(response.read())
 
 
-def test_shell_bootstrap_under_rie(shell_function: str, seeded: MotoServer) -> None:
+def test_shell_bootstrap_under_rie(shell_function: str, examples_seeded: MotoServer) -> None:
     assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "app_user"}
     assert invoke(shell_function) == {"db_host": "db.internal", "db_user": "app_user"}  # warm
 
 
 def test_shell_bootstrap_reports_handler_errors(shell_function: str, moto: MotoServer) -> None:
-    """Nothing seeded: the handler fails, the bootstrap posts an error naming no value, and
+    """Nothing examples_seeded: the handler fails, the bootstrap posts an error naming no value, and
     the same runtime serves the next invoke once the values exist."""
     result = invoke(shell_function)
     assert result.get("errorType") == "HandlerError"

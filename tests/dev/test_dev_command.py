@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.net import free_port, stop_process
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port, stop_process
 
 TOKEN = "itest-token-7d3a"
 HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -109,16 +109,16 @@ class Dev:
 
     def wait_ready(self, timeout: float = 30) -> None:
         """Until /ping answers 200 (moto import + seeding + server start)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"dev exited with {self.proc.returncode}:\n{self.stdout}\n{self.stderr}")
             try:
-                if self.request("/ping", token=False)[0] == 200:
-                    return
+                return self.request("/ping", token=False)[0] == 200
             except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"dev not ready within {timeout}s:\n{self.stdout}\n{self.stderr}")
+                return False
+
+        if not wait_until(ready, timeout=timeout):
+            raise AssertionError(f"dev not ready within {timeout}s:\n{self.stdout}\n{self.stderr}")
 
     def request(self, target: str, token: bool = True) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)

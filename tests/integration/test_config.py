@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess, run_command, start_server
 from tests.integration.conftest import Seeded
-from tests.support.moto import wait_until
-from tests.support.net import free_port
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess, run_command, start_server
 
 PLAIN = "/systemsmanager/parameters/get?name=/app/plain"
 
@@ -136,10 +135,10 @@ def test_token_from_file_is_reread_when_it_changes(aws_env: dict[str, str], tmp_
     server = start_server(env, tmp_path)
     try:
         assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token-0123456"}, token=False).status == 200
-        time.sleep(0.05)
+        # A different size, so the change is seen even within one file-timestamp tick.
         token_file.write_text("second-token-012345")
         assert wait_until(lambda: server.get(PLAIN, headers={TOKEN_HEADER: "second-token-012345"},
-                                             token=False).status == 200, timeout=3)
+                                             token=False).status == 200, timeout=30)
         assert server.get(PLAIN, headers={TOKEN_HEADER: "first-token-0123456"}, token=False).status == 401
         assert "first-token-0123456" not in server.output() and "second-token-012345" not in server.output()
     finally:

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.faults.proxy import FaultProxy
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.net import raw_exchange
+from paramsecrets.testing.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, Response, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.net import raw_exchange
-from tests.support.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, Response, ServerProcess
 
 PARAM = "/systemsmanager/parameters/get?name=/app/plain"
 SECRET = "/secretsmanager/get?secretId=prod/db"
@@ -293,12 +292,6 @@ def test_a_process_can_default_to_the_detailed_profile(start: Callable[..., Serv
     # ... and a request can still ask for the AWS extension's answers.
     assert_aws(server.get("/systemsmanager/parameters/get?name=/missing", headers={PROFILE_HEADER: "aws"}),
                "ParameterNotFound")
-
-
-@pytest.fixture
-def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as fault_proxy:
-        yield fault_proxy
 
 
 @pytest.mark.parametrize(("status", "code", "answered"), [

@@ -1,5 +1,5 @@
 """Fixtures for the Lambda tests: the layer (built once per session), a seeded moto server,
-runtime venvs and the RIE sandbox from harness.py."""
+runtime venvs and the RIE sandbox from paramsecrets.testing.lambda_sandbox."""
 
 from __future__ import annotations
 
@@ -7,22 +7,18 @@ import json
 import os
 import platform
 import stat
-import subprocess
 import sys
-import time
-import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from paramsecrets.layer import LayerInfo, build_layer
+from paramsecrets.testing.lambda_sandbox import LambdaSandbox, find_pythons, sandbox_problem, unpack_layer
+from paramsecrets.testing.moto import start_moto
+from paramsecrets.testing.net import free_port
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from harness import LambdaSandbox, find_pythons, free_port, sandbox_problem  # noqa: E402
-
-from paramsecrets.layer import LayerInfo, build_layer  # noqa: E402
 
 FUNCTIONS = HERE / "functions"
 MACHINE_ARCH = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
@@ -32,17 +28,6 @@ STRING_PARAM = ("/paramsecrets-test/plain", "plain-value")
 SECURE_PARAM = ("/paramsecrets-test/secure", "s3cr3t-secure-value")
 JSON_SECRET = ("paramsecrets-test/db", {"username": "admin", "password": "hunter2", "port": 5432})
 SESSION_TOKEN = "test-session-token-0123456789"
-
-
-def unpack_layer(zip_path: Path, dest: Path) -> Path:
-    """Unzip like Lambda does: keep the Unix modes stored in the zip (zipfile alone drops them)."""
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            target = zf.extract(info, dest)
-            mode = (info.external_attr >> 16) & 0o7777
-            if mode and not info.is_dir():
-                os.chmod(target, mode)
-    return dest
 
 
 @pytest.fixture(scope="session")
@@ -106,56 +91,19 @@ def sandbox_ok() -> None:
 # ---------------------------------------------------------------- moto
 
 
-def _moto_command(host: str, port: int) -> list[str]:
-    exe = Path(sys.executable).parent / "moto_server"
-    if exe.exists():
-        return [str(exe), "-H", host, "-p", str(port)]
-    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real moto server in its own process (its state is not shared with in-process mocks),
     seeded with a String and a SecureString parameter and a JSON secret."""
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(_moto_command("127.0.0.1", port), stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+    server = start_moto(tmp_path_factory.mktemp("moto"))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
-        _seed(endpoint)
-        yield endpoint
+        ssm = server.client("ssm")
+        ssm.put_parameter(Name=STRING_PARAM[0], Value=STRING_PARAM[1], Type="String")
+        ssm.put_parameter(Name=SECURE_PARAM[0], Value=SECURE_PARAM[1], Type="SecureString")
+        server.client("secretsmanager").create_secret(Name=JSON_SECRET[0], SecretString=json.dumps(JSON_SECRET[1]))
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
-
-
-def _seed(endpoint: str) -> None:
-    import botocore.session
-
-    session = botocore.session.get_session()
-    kwargs = {
-        "region_name": "us-east-1", "endpoint_url": endpoint,
-        "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-    }
-    ssm = session.create_client("ssm", **kwargs)
-    ssm.put_parameter(Name=STRING_PARAM[0], Value=STRING_PARAM[1], Type="String")
-    ssm.put_parameter(Name=SECURE_PARAM[0], Value=SECURE_PARAM[1], Type="SecureString")
-    sm = session.create_client("secretsmanager", **kwargs)
-    sm.create_secret(Name=JSON_SECRET[0], SecretString=json.dumps(JSON_SECRET[1]))
+        server.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-from harness import LambdaSandbox
+from paramsecrets.testing.lambda_sandbox import LambdaSandbox
+from paramsecrets.testing.moto import wait_until
 
 STUB_LAYER = Path(__file__).resolve().parent / "stub_layer"
 STUB_ENV = {"AWS_REGION": "us-east-1", "STUBEXT_PYTHON": getattr(sys, "_base_executable", sys.executable)}
@@ -50,10 +50,7 @@ def test_everything_dies_with_the_sandbox(make_sandbox) -> None:
     assert box._proc is not None
     os.kill(box._proc.pid, signal.SIGKILL)
     box._proc.wait(10)
-    deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids)
+    assert wait_until(lambda: not any(_alive(pid) for pid in pids), timeout=30)
 
 
 def test_no_layer(make_sandbox) -> None:

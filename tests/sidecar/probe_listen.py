@@ -1,5 +1,5 @@
 """Run inside a private network namespace by test_listen.py: start `paramsecrets serve` with the
-given arguments, then report as JSON what answers where. Standard library only."""
+given arguments, then report as JSON what answers where. Standard library and paramsecrets only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import socket
 import subprocess
 import sys
-import time
+
+from paramsecrets.testing.moto import wait_until
 
 
 def get(host: str, port: int, path: str, token: str | None) -> int:
@@ -34,13 +35,16 @@ def main() -> int:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     report: dict[str, object] = {}
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None:
+        def answered_or_exited() -> bool:
+            if server.poll() is not None:
+                return True
             try:
                 report["ping"] = get(host, int(port), "/ping", None)
-                break
             except OSError:
-                time.sleep(0.05)
+                return False
+            return True
+
+        wait_until(answered_or_exited, timeout=30)
         if "ping" in report:
             report["no_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", None)
             report["with_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", token)

@@ -136,8 +136,9 @@ class CrtRuntime:
         return self._tls
 
 
-class _Exchange:
-    """Collects one response; filled on awscrt's thread, read on ours after completion."""
+class Exchange:
+    """One raw response (status, headers, body chunks); filled on awscrt's thread, read on ours
+    after completion."""
 
     __slots__ = ("body", "headers", "status")
 
@@ -231,10 +232,32 @@ class AwsJsonTransport:
         finally:
             self._slots.release()
 
+    async def relay(self, operation: str, body: bytes) -> Exchange:
+        """One signed exchange, AWS's raw answer returned unparsed and never retried (the SDK
+        forwarder: the SDK that sent the request retries as it would against AWS)."""
+        async with self._slots:
+            try:
+                return await asyncio.wait_for(self._exchange(operation, body), self.timeout_s)
+            except TimeoutError:
+                raise timeout_error(self.spec.title, self.timeout_s) from None
+
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
+        exchange = await self._exchange(operation, body)
+        data = b"".join(exchange.body)
+        if 200 <= exchange.status < 300:
+            try:
+                return json.loads(data) if data else {}
+            except ValueError:
+                raise UpstreamError(Kind.UNAVAILABLE, "BadGateway",
+                                    f"{self.spec.title} answered with a body that is not JSON") from None
+        raise from_response(exchange.status, exchange.header("x-amzn-errortype"), data)
+
+    async def _exchange(self, operation: str, body: bytes) -> Exchange:
+        """Sign, send on a pooled connection (a fresh one if the pooled one was closed), collect the
+        answer; the connection goes back to the pool only after a complete exchange."""
         request = await self._signed_request(operation, body)
         connection = await self._checkout()
-        exchange = _Exchange()
+        exchange = Exchange()
         try:
             try:
                 stream = connection.request(request, exchange.on_response, exchange.on_body)
@@ -252,14 +275,7 @@ class AwsJsonTransport:
             connection.close()  # cancelled (timeout): the stream is abandoned with its connection
             raise
         self._checkin(connection)
-        data = b"".join(exchange.body)
-        if 200 <= exchange.status < 300:
-            try:
-                return json.loads(data) if data else {}
-            except ValueError:
-                raise UpstreamError(Kind.UNAVAILABLE, "BadGateway",
-                                    f"{self.spec.title} answered with a body that is not JSON") from None
-        raise from_response(exchange.status, exchange.header("x-amzn-errortype"), data)
+        return exchange
 
     async def _signed_request(self, operation: str, body: bytes) -> HttpRequest:
         headers = HttpHeaders([

@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,13 +163,15 @@ def apply_seed(url: str, seed: Seed) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     ssm, secrets = _client("ssm", url), _client("secretsmanager", url)
-    for kind, entries, write in (("parameter", seed.parameters, _put_parameter),
-                                 ("secret", seed.secrets, _put_secret)):
-        for entry in entries:
-            try:
-                write(ssm if kind == "parameter" else secrets, entry)
-            except (BotoCoreError, ClientError, _Refused) as error:
-                raise SeedingError(f'{seed.source}: {kind} "{entry.name}": the backend refused it: {error}') from None
+    writes: list[tuple[str, str, Callable[[], None]]] = [
+        *(("parameter", p.name, functools.partial(_put_parameter, ssm, p)) for p in seed.parameters),
+        *(("secret", s.name, functools.partial(_put_secret, secrets, s)) for s in seed.secrets),
+    ]
+    for kind, name, write in writes:
+        try:
+            write()
+        except (BotoCoreError, ClientError, _Refused) as error:
+            raise SeedingError(f'{seed.source}: {kind} "{name}": the backend refused it: {error}') from None
 
 
 def _put_parameter(ssm: Any, parameter: Parameter) -> None:

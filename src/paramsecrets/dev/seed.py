@@ -319,15 +319,23 @@ def _value_or_versions(entry: _Entry) -> list[tuple[str, Any]]:
 
 # --- parameters ----------------------------------------------------------------------------------
 
-def parameter_name_problem(name: str) -> str | None:
-    """Why Parameter Store would refuse `name`, or None if it is a valid name."""
+def _name_problem(name: str, longest: int, chars: re.Pattern[str], allowed: str) -> str | None:
+    """The checks both services make of a name: not empty, not too long, only `chars`."""
     if not name:
         return "it is empty"
-    if len(name) > MAX_PARAMETER_NAME:
-        return f"it is longer than {MAX_PARAMETER_NAME} characters"
-    if not PARAMETER_NAME_CHARS.fullmatch(name):
-        bad = sorted({char for char in name if not PARAMETER_NAME_CHARS.fullmatch(char)})
-        return f"it contains {' '.join(repr(char) for char in bad)}; allowed: letters, digits and _ . - /"
+    if len(name) > longest:
+        return f"it is longer than {longest} characters"
+    if not chars.fullmatch(name):
+        bad = sorted({char for char in name if not chars.fullmatch(char)})
+        return f"it contains {' '.join(repr(char) for char in bad)}; allowed: letters, digits and {allowed}"
+    return None
+
+
+def parameter_name_problem(name: str) -> str | None:
+    """Why Parameter Store would refuse `name`, or None if it is a valid name."""
+    problem = _name_problem(name, MAX_PARAMETER_NAME, PARAMETER_NAME_CHARS, "_ . - /")
+    if problem:
+        return problem
     if "/" in name:
         if not name.startswith("/"):
             return "a hierarchical name (one with '/') must start with '/'"
@@ -436,14 +444,7 @@ def label_problem(label: str) -> str | None:
 
 def secret_name_problem(name: str) -> str | None:
     """Why Secrets Manager would refuse `name`, or None."""
-    if not name:
-        return "it is empty"
-    if len(name) > MAX_SECRET_NAME:
-        return f"it is longer than {MAX_SECRET_NAME} characters"
-    if not SECRET_NAME_CHARS.fullmatch(name):
-        bad = sorted({char for char in name if not SECRET_NAME_CHARS.fullmatch(char)})
-        return f"it contains {' '.join(repr(char) for char in bad)}; allowed: letters, digits and / _ + = . @ -"
-    return None
+    return _name_problem(name, MAX_SECRET_NAME, SECRET_NAME_CHARS, "/ _ + = . @ -")
 
 
 def _secret(entry: _Entry) -> Secret:

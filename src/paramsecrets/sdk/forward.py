@@ -11,18 +11,16 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from awscrt.exceptions import AwsCrtError
-
 from paramsecrets import log
 from paramsecrets.aws.endpoints import Endpoint, resolve
-from paramsecrets.aws.errors import UpstreamError, network_error, timeout_error
+from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.aws.settings import SERVICES, AwsSettings
-from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec, _Exchange
+from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec
 from paramsecrets.cache import Cache, Flights
 from paramsecrets.http import responses
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
-from paramsecrets.sdk.wire import SdkError, crt_done
+from paramsecrets.sdk.wire import SdkError
 
 MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
 FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
@@ -31,41 +29,9 @@ SPECS = {"ssm": SSM, "secretsmanager": SECRETS_MANAGER}
 ENV_SUFFIX = dict(SERVICES)
 
 
-class RelayTransport(AwsJsonTransport):
-    """The pooled, signed transport, returning AWS's raw answer instead of parsing it."""
-
-    async def relay(self, operation: str, body: bytes) -> _Exchange:
-        async with self._slots:
-            try:
-                return await asyncio.wait_for(self._exchange(operation, body), self.timeout_s)
-            except TimeoutError:
-                raise timeout_error(self.spec.title, self.timeout_s) from None
-
-    async def _exchange(self, operation: str, body: bytes) -> _Exchange:
-        request = await self._signed_request(operation, body)
-        connection = await self._checkout()
-        exchange = _Exchange()
-        try:
-            try:
-                stream = connection.request(request, exchange.on_response, exchange.on_body)
-            except AwsCrtError:  # a pooled connection the peer closed meanwhile: one fresh connection
-                connection.close()
-                connection = await self._connect()
-                stream = connection.request(request, exchange.on_response, exchange.on_body)
-            stream.activate()
-            await crt_done(stream.completion_future)
-        except AwsCrtError as error:
-            connection.close()
-            raise network_error(error.name) from None
-        except BaseException:
-            connection.close()
-            raise
-        self._checkin(connection)
-        return exchange
-
-
 class Forwarder:
-    """One relay transport per (service, region), sharing the reader's awscrt runtime."""
+    """One transport per (service, region), used through `relay` (raw answers, no retries), sharing
+    the reader's awscrt runtime."""
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
                  max_connections: int, flights: Flights | None = None) -> None:
@@ -74,7 +40,7 @@ class Forwarder:
         self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
-        self._transports: dict[tuple[str, str], RelayTransport] = {}
+        self._transports: dict[tuple[str, str], AwsJsonTransport] = {}
 
     def endpoint(self, service: str, region: str) -> Endpoint:
         """Our own endpoint for our region; for another region AWS's regional endpoint, unless an
@@ -84,7 +50,7 @@ class Forwarder:
             return home
         return resolve(service, ENV_SUFFIX[service], region, {})
 
-    async def _transport(self, service: str, region: str) -> RelayTransport:
+    async def _transport(self, service: str, region: str) -> AwsJsonTransport:
         transport = self._transports.get((service, region))
         if transport is None:
             if sum(held == service for held, _ in self._transports) >= MAX_REGIONS:
@@ -92,7 +58,7 @@ class Forwarder:
                                "credentials should be scoped to a region this function uses")
             upstream = await asyncio.shield(self.upstream_ready)
             spec: ServiceSpec = SPECS[service]
-            transport = RelayTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
+            transport = AwsJsonTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
                                        self.max_connections, FORWARD_TIMEOUT_S)
             self._transports[(service, region)] = transport
         return transport

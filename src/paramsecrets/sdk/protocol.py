@@ -13,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.http.parser import Request
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.cached import CachedReads
-from paramsecrets.sdk.wire import SdkError, crt_done
+from paramsecrets.sdk.wire import SdkError
 from paramsecrets.service import Service
+
+if TYPE_CHECKING:
+    from paramsecrets.sdk.forward import Forwarder
 
 CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Credentials
 CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
@@ -39,7 +42,7 @@ class SdkProtocol:
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
         self.cached = CachedReads(service)
-        self.forwarder: Any = None  # paramsecrets.sdk.forward.Forwarder, made at the first request
+        self.forwarder: Forwarder | None = None  # made at the first forwarded request
         self.credentials = credentials or self._held_credentials
         self._credentials: Any = None
         self._credentials_until = 0.0
@@ -87,9 +90,11 @@ class SdkProtocol:
             return self._credentials
         from awscrt.exceptions import AwsCrtError
 
+        from paramsecrets.aws.transport import crt_result
+
         upstream = await asyncio.shield(self.upstream_ready)
         try:
-            found = await crt_done(upstream.ssm.transport.runtime.credentials.get_credentials())
+            found = await crt_result(upstream.ssm.transport.runtime.credentials.get_credentials())
         except AwsCrtError as error:
             log.warn("no AWS credentials to verify an SDK request against (%s)", error.name)
             raise SdkError("InternalFailure", "paramsecrets holds no AWS credentials to verify requests with",

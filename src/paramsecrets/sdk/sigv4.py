@@ -24,8 +24,9 @@ from awscrt.exceptions import AwsCrtError
 from awscrt.http import HttpHeaders, HttpRequest
 
 from paramsecrets.aws.endpoints import valid_region
+from paramsecrets.aws.transport import crt_result
 from paramsecrets.http.parser import Request
-from paramsecrets.sdk.wire import SdkError, crt_done, header
+from paramsecrets.sdk.wire import SdkError, header
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 WINDOW_S = 300  # AWS refuses a request signed more than 5 minutes from its own clock
@@ -156,7 +157,7 @@ async def recompute(request: Request, authorization: Authorization, signed_at: d
         omit_session_token=b"x-amz-security-token" not in signed,
     )
     try:
-        await crt_done(aws_sign_request(crt_request, config))
+        await crt_result(aws_sign_request(crt_request, config))
     except AwsCrtError:
         raise SdkError("InvalidSignatureException", BAD_SIGNATURE) from None
     produced: Any = crt_request.headers.get("Authorization") or ""

@@ -6,8 +6,6 @@ raises against AWS (`ParameterNotFound`, `InvalidSignatureException`, ...).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import os
 from typing import Any
@@ -32,12 +30,6 @@ class SdkError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-async def crt_done(future: concurrent.futures.Future[Any]) -> Any:
-    """Await an awscrt future without ever cancelling it: a cancelled request (a timeout, a client
-    gone) leaves awscrt to finish on its own thread instead of failing there on a cancelled future."""
-    return await asyncio.shield(asyncio.wrap_future(future))
 
 
 def validation(message: str) -> SdkError:

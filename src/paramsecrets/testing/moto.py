@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import free_port, stop_process, wait_for_http
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIATESTTESTTESTTEST"
@@ -48,7 +48,8 @@ class MotoServer:
             self.url + path, data=body, method="POST", headers={"Content-Type": content_type}
         )
         with self._open(request) as response:
-            return response.read()
+            data: bytes = response.read()
+            return data
 
     def reset(self) -> None:
         """Wipe all state and the recording, and turn signature checking off (reset keeps it on)."""
@@ -103,7 +104,7 @@ class MotoServer:
 
 
 class TlsFiles:
-    """A server certificate, its key, and the CA that signed it (tests/support/tls.py makes them)."""
+    """A server certificate, its key, and the CA that signed it (src/paramsecrets/testing/tls.py makes them)."""
 
     def __init__(self, ca: Path, cert: Path, key: Path) -> None:
         self.ca, self.cert, self.key = ca, cert, key
