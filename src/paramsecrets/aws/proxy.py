@@ -10,7 +10,7 @@ sees only the host name, never the signed request. Standard library only: this r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # cheaper than collections.abc before Lambda's next (no collections)
 
 from paramsecrets.aws.endpoints import Endpoint
 
