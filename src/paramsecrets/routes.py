@@ -1,7 +1,7 @@
 """The route table, the guard (X-Forwarded-For, method, token) and query parsing.
 
-A request becomes one of the small read descriptions below, or a RequestError. Each read knows
-its cache key: the route plus every selector that changes the answer. Queries are read as the
+A request becomes one of the small read descriptions below, or a RequestError. Each single read
+knows its cache key (paramsecrets.keys): every selector that changes the answer. Queries are read as the
 AWS extension (a Go program) reads them, or strictly for the detailed profile (profiles.py).
 Parsing a target costs a few microseconds, so results are memoised by the raw target bytes
 (one memo per way of reading): a hot key's repeat requests skip straight to the cache.
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paramsecrets.http.parser import Request
+from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
 from paramsecrets.tokens import Token
 
 MAX_MANY_PARAMETERS = 100
@@ -49,12 +50,13 @@ class ParameterRead:
     selector: str | None
     decrypt: bool
     refresh: bool = False
-    key: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
-    alternate: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
+    key: ParameterKey = field(init=False, compare=False, repr=False)
+    alternate: ParameterKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("parameter", self.name, self.decrypt))
-        object.__setattr__(self, "alternate", ("parameter", self.name, not self.decrypt))
+        key = ParameterKey(self.name, self.decrypt)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "alternate", key.alternate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +67,11 @@ class SecretRead:
     version_id: str | None
     version_stage: str | None
     refresh: bool = False
-    key: tuple[str, str, str | None, str | None] = field(init=False, compare=False, repr=False)
+    key: SecretKey = field(init=False, compare=False, repr=False)
     alternate: None = field(default=None, init=False, compare=False, repr=False)  # a secret has one form
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("secret", self.secret_id, self.version_id, self.version_stage))
+        object.__setattr__(self, "key", SecretKey(self.secret_id, self.version_id, self.version_stage))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +91,13 @@ class PathRead:
     recursive: bool
     decrypt: bool
     refresh: bool = False
-    key: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
-    alternate: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
+    key: PathKey = field(init=False, compare=False, repr=False)
+    alternate: PathKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("path", self.path, self.recursive, self.decrypt))
-        object.__setattr__(self, "alternate", ("path", self.path, self.recursive, not self.decrypt))
+        key = PathKey(self.path, self.recursive, self.decrypt)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "alternate", key.alternate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,8 @@ class Metrics:
     pass
 
 
-Read = ParameterRead | SecretRead | ParametersRead | PathRead | SecretsRead
+SingleRead = ParameterRead | SecretRead | PathRead  # one key, one entry
+Read = SingleRead | ParametersRead | SecretsRead
 Route = Read | Ping | Metrics
 PING = Ping()
 METRICS = Metrics()
@@ -220,19 +224,6 @@ def version_number(version: str) -> int:
             or int(version) < 1):
         raise bad_request(f"query parameter 'version' must be a positive integer, not {version[:50]!r}")
     return int(version)
-
-
-def split_selector(name: str) -> tuple[str, str | None]:
-    """`/a:3` -> ('/a', ':3'); ARNs too. Parameter names cannot contain ':' themselves."""
-    if name.startswith("arn:"):
-        parts = name.split(":", 5)
-        if len(parts) == 6:
-            resource, colon, selector = parts[5].partition(":")
-            base = ":".join([*parts[:5], resource])
-            return (base, ":" + selector) if colon else (name, None)
-        return name, None
-    base, colon, selector = name.partition(":")
-    return (base, ":" + selector) if colon else (name, None)
 
 
 def _first_selector(query: bytes) -> str | None:
