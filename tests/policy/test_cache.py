@@ -231,7 +231,8 @@ def test_keys_know_their_alternate_group_and_coverage() -> None:
     assert ParameterKey("/a", False).refresh_group is RefreshGroup.PARAMETERS
     assert SecretKey("s").refresh_group is RefreshGroup.SECRETS and SecretKey("s").alternate is None
     assert SecretKey("s", "v1").refresh_group is None and SecretKey("s", None, "AWSPREVIOUS").refresh_group is None
-    assert PathKey("/p", True, False).alternate == PathKey("/p", True, True) and PathKey("/p", True, False).refresh_group is None
+    assert PathKey("/p", True, False).alternate == PathKey("/p", True, True)
+    assert PathKey("/p", True, False).refresh_group is None
     assert PathKey("/app/", True, False).covers("/app/db/host")
     assert PathKey("/app", False, True).covers("/app/host")
     assert not PathKey("/app/", False, False).covers("/app/db/host")

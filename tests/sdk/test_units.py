@@ -9,12 +9,12 @@ import pytest
 
 from paramsecrets import shapes
 from paramsecrets.cache import Entry
-from paramsecrets.reader import aws_item, aws_items
-from paramsecrets.sdk import items, wire
-from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.keys import ParameterKey as P
 from paramsecrets.keys import PathKey as D
 from paramsecrets.keys import SecretKey as S
+from paramsecrets.reader import aws_item, aws_items
+from paramsecrets.sdk import items, wire
+from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.sdk.invalidation import doomed_by, secret_names
 from paramsecrets.sdk.wire import SdkError
 

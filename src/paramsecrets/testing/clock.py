@@ -67,10 +67,19 @@ class FakeClock:
         return None
 
     def advance(self, seconds: float) -> None:
-        """Move both clocks forward, firing each timer due on the way at its own time."""
+        """Move both clocks forward, firing each timer due on the way at its own time.
+
+        Callbacks run synchronously; coroutines they wake resume at the next `settle`, by when
+        the clock reads the end time. Use `run` when resumed work must see each timer's own time.
+        """
         if seconds < 0:
             raise ValueError("a fake clock does not go back; use jump() for a wall-clock step")
-        target = self.now + seconds
+        self.advance_to(self.now + seconds)
+
+    def advance_to(self, target: float) -> None:
+        """`advance` to an exact wall-clock reading (no float rounding of a sum)."""
+        if target < self.now:
+            raise ValueError("a fake clock does not go back")
         while self._timers and self._timers[0][0] <= target:
             due, _, timer = heapq.heappop(self._timers)
             if timer.cancelled:
@@ -90,12 +99,16 @@ class FakeClock:
         for _ in range(rounds):
             await asyncio.sleep(0)
 
-    async def run(self, seconds: float, step: float = 0.001) -> None:
-        """Advance in small steps, settling after each, so work started by timers can schedule more."""
+    async def run(self, seconds: float) -> None:
+        """Advance `seconds`, stopping at each timer due on the way and settling there, so work
+        a timer wakes runs at the timer's own time and may schedule more."""
         end = self.now + seconds
-        while self.now < end:
-            await self.settle()
+        await self.settle()
+        while True:
             due = self.next_due()
-            move = min(end - self.now, max(step, (due - self.now) if due is not None else end - self.now))
-            self.advance(move)
+            if due is None or due > end:
+                break
+            self.advance_to(due)
+            await self.settle()
+        self.advance_to(end)
         await self.settle()

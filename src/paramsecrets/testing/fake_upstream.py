@@ -99,6 +99,7 @@ class Script:
         self.clock = clock
         self.calls: Counter[str] = Counter()
         self.asked: dict[str, list[Any]] = {operation: [] for operation in OPERATIONS}
+        self.log: list[tuple[float, str, Any]] = []  # (clock time, operation, what was asked) per call
         self._failures: dict[str, list[Failure]] = {}
         self._gates: dict[str, Gate] = {}
         self._latency: dict[str, float] = {}
@@ -130,6 +131,7 @@ class Script:
     async def call(self, operation: str, asked: Any) -> None:
         self.calls[operation] += 1
         self.asked[operation].append(asked)
+        self.log.append((self.clock.time(), operation, asked))
         gate = self._gates.get(operation)
         if gate is not None:
             await gate.passage()
@@ -274,6 +276,8 @@ class FakeUpstream:
         self.ssm = FakeParameterStore(self.script)
         self.secrets = FakeSecretStore(self.script)
         self.calls = self.script.calls
+        self.asked = self.script.asked
+        self.log = self.script.log
         self.fail = self.script.fail
         self.fail_always = self.script.fail_always
         self.recover = self.script.recover

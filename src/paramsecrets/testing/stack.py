@@ -97,19 +97,20 @@ class Stack:
             request.profile = profile.encode()
         return self.service.respond(request)
 
-    def start(self, target: str, **options: Any) -> asyncio.Future[Answer]:
-        """A request as a task: answered at once (a hit) or when its fetch ends."""
+    async def start(self, target: str, **options: Any) -> asyncio.Future[Answer]:
+        """A request as a task, run until it waits (for a gate, latency or a timer) or is answered."""
         answered = self.respond(target, **options)
 
         async def finish() -> Answer:
             return parse(answered if isinstance(answered, bytes) else await answered)
 
-        return asyncio.ensure_future(finish())
+        task = asyncio.ensure_future(finish())
+        await self.clock.settle()
+        return task
 
     async def get(self, target: str, **options: Any) -> Answer:
         """A request answered without moving the clock (the fake upstream has no latency by default)."""
-        task = self.start(target, **options)
-        await self.clock.settle()
+        task = await self.start(target, **options)
         if not task.done():
             raise AssertionError(f"{target} is still waiting (a gate, latency or patience timer holds it)")
         return task.result()
