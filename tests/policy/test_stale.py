@@ -212,3 +212,17 @@ async def test_a_plain_read_of_a_decrypted_string_serves_its_stale_value_too() -
     stack.upstream.fail_always("GetParameter", Failure.SERVER_ERROR)
     assert (await stack.get(param("/v"))).cache == "stale"
     assert q("/v") == "/v"
+
+
+async def test_a_fetch_failing_after_the_window_closed_answers_the_error() -> None:
+    """The window is checked when the fetch fails, not only when the read began."""
+    stack = Stack(ssm_ttl=TTL, max_staleness=50, refresh_ahead=False)
+    stack.upstream.put_parameter("/edge", "good")
+    await cached(stack, param("/edge"))
+    stack.clock.advance(TTL + 50 - 0.25)  # inside the window
+    stack.upstream.latency("GetParameter", 0.375)  # fails after the window, before the patience ends
+    stack.upstream.fail("GetParameter", Failure.SERVER_ERROR)
+    waiting = await stack.start(param("/edge"))
+    await stack.clock.run(0.375)
+    assert waiting.result().status == 502
+    assert stack.metrics.stale == 0
