@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 rie: $(STAMP)
-	$(BIN)/python tests/lambda/fetch_rie.py
+	$(BIN)/python -m paramsecrets.testing.rie
 
 test: $(STAMP) deps lint rie
 	$(BIN)/python -m pytest -q

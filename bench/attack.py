@@ -4,7 +4,7 @@
                                      [--seed N] [--no-docs]
 
 Every case runs the real `paramsecrets serve` on loopback against moto (through the fault proxy of
-tests/faults/proxy.py where AWS must misbehave), and stops by itself. Cases:
+src/paramsecrets/testing/fault_proxy.py where AWS must misbehave), and stops by itself. Cases:
 
 - `fuzz`: N mutated requests (default 50,000), one connection each, half-closed after sending,
   from 32 concurrent clients. Counts crashes (the process died or logged a traceback), hangs (no
@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 from common import TOKEN, TOKEN_HEADER, Moto, Server, Workdir, progress
 
-from tests.faults.proxy import FaultProxy
+from paramsecrets.testing.fault_proxy import FaultProxy
 
 DOC = common.DOCS / "security.md"
 SECTION = "attack"

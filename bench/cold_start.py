@@ -32,21 +32,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "lambda"))
-
-from conftest import unpack_layer  # noqa: E402
-from harness import (  # noqa: E402
+from paramsecrets.layer import LayerInfo, build_layer
+from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     LambdaSandbox,
-    free_port,
     proc_cpu_ms,
     proc_rss_kib,
     runtime_venv,
     sandbox_problem,
+    unpack_layer,
 )
+from paramsecrets.testing.net import free_port
 
-from paramsecrets.layer import LayerInfo, build_layer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 FUNCTIONS = REPO / "tests" / "lambda" / "functions"
 EXTENSION = "paramsecrets/run.py"

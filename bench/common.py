@@ -34,13 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paramsecrets.testing import net
+from paramsecrets.testing.server import base_env
+
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # the test support (moto, server environment) serves benchmarks too
-
-from tests.support import net  # noqa: E402
-from tests.support.server import base_env  # noqa: E402
 
 PYTHON = sys.executable  # the venv's interpreter (run the scripts with .venv/bin/python)
 REGION = "us-east-1"

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
-from tests.support.moto import start_moto
+from paramsecrets.testing.moto import start_moto
 
 DOC = common.DOCS / "performance-first-miss.md"
 BUDGET_MS = 10.0

@@ -6,7 +6,7 @@
 Set-up (all real processes on loopback):
 
     50 "functions" (threads here) --HTTP keep-alive--> 50 `paramsecrets serve` (one port each)
-        --AWS_ENDPOINT_URL--> tests/faults/proxy.py (a process; throttles AmazonSSM at RATE/s,
+        --AWS_ENDPOINT_URL--> src/paramsecrets/testing/fault_proxy.py (a process; throttles AmazonSSM at RATE/s,
         a token bucket of RATE, shared by the whole fleet like an account's quota) --> moto_server
 
 Every server process is started at the same moment (a fleet scaling out). Each function waits
@@ -63,10 +63,10 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
-from tests.support import net
+from paramsecrets.testing import fault_proxy, net
 
 REPO = Path(__file__).resolve().parent.parent
-PROXY_SCRIPT = REPO / "tests" / "faults" / "proxy.py"
+PROXY_SCRIPT = Path(fault_proxy.__file__)  # standard library only: runs with any interpreter
 DOC = REPO / "docs" / "fleet.md"
 CHART = REPO / "docs" / "fleet.png"
 PYTHON = sys.executable
@@ -167,7 +167,7 @@ def seed(moto_url: str, names: list[str]) -> None:
 
 
 class Proxy:
-    """tests/faults/proxy.py as a process, driven through its control API."""
+    """src/paramsecrets/testing/fault_proxy.py as a process, driven through its control API."""
 
     def __init__(self, moto_url: str, workdir: Path) -> None:
         self.proc = spawn([PYTHON, str(PROXY_SCRIPT), "--upstream", moto_url, "--port", "0"], workdir / "proxy.log",
@@ -612,7 +612,7 @@ What the servers counted themselves (`GET /metrics`, summed over the fleet):
 
 - {first.servers} real `paramsecrets serve` processes, each on its own port, all started at the same
   moment (a fleet scaling out at once), all against one moto server behind the fault proxy
-  (`tests/faults/proxy.py` as a process). The proxy throttles every `AmazonSSM` request to
+  (`src/paramsecrets/testing/fault_proxy.py` as a process). The proxy throttles every `AmazonSSM` request to
   {first.rate:g}/s with a token bucket of {first.rate:g}, shared by the fleet like an account's quota;
   beyond it AWS's answer: 400 `ThrottlingException`, not forwarded.
 - {first.servers} functions (threads in the benchmark process): each waits until its server accepts

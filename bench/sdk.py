@@ -44,7 +44,7 @@ def boto3_client(endpoint: str) -> Any:
     import boto3
     import botocore.config
 
-    from tests.support.moto import ACCESS_KEY, SECRET_KEY
+    from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY
 
     session = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                                     region_name=common.REGION)

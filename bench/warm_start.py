@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
-from tests.support.moto import start_moto, wait_until
-from tests.support.tls import make_ca, make_server_cert
+from paramsecrets.testing.moto import start_moto, wait_until
+from paramsecrets.testing.tls import make_ca, make_server_cert
 
 DOC = common.DOCS / "performance-warm-start.md"
 WARM_LOG = "opened a connection to SSM and Secrets Manager"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto import MotoServer, start_moto
-from tests.support.server import ServerProcess, base_env, start_server
+from paramsecrets.testing.moto import MotoServer, start_moto
+from paramsecrets.testing.server import ServerProcess, base_env, start_server
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ Layout of the zip (unpacked by Lambda under /opt, read-only):
     extensions/paramsecrets          POSIX sh launcher (0755): starts the bundled interpreter on run.py
     bin/paramsecrets                 the client command on the function's PATH, same interpreter
     paramsecrets/run.py              puts lib/ first on sys.path, calls paramsecrets.cli.main
-    paramsecrets/lib/paramsecrets/   our package (without dev/, which needs moto, and the builder)
+    paramsecrets/lib/paramsecrets/   our package (without dev/, which needs moto, testing/ and the builder)
     paramsecrets/lib/awscrt/         the runtime dependency, from its pinned manylinux2014 wheel
     paramsecrets/runtime/            Debian's CPython 3.11, glibc with its loader, CA certificates
                                      (see layer_runtime.py)
@@ -50,9 +50,10 @@ ARCHES = {"x86_64": 62, "arm64": 183}
 
 PACKAGE = "paramsecrets"
 EXCLUDED_PACKAGE_ENTRIES = frozenset({
-    "dev", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
+    "dev", "testing", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
 })
-"""dev/ needs moto (not shipped); the builder and its templates are not needed at run time."""
+"""dev/ needs moto (not shipped), testing/ is the test support; the builder and its templates are
+not needed at run time."""
 
 LIB_PREFIX = "/opt/paramsecrets/lib"
 """Where lib/ lives in the function; compiled into the pycs so tracebacks show real paths."""
@@ -195,7 +196,7 @@ def check_extensions(lib: Path, arch: str) -> list[str]:
 
 def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
     """Copy the paramsecrets package (default: the one installed) into lib/ without dev/,
-    the builder, and caches."""
+    testing/, the builder, and caches."""
     source = (source or Path(paramsecrets.__file__).parent).resolve()
 
     def ignore(folder: str, names: list[str]) -> set[str]:

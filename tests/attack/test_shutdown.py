@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 
 from paramsecrets.http.server import Limits
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
 from tests.attack.inprocess import PING, SLOW, Client, run, serving, until
 from tests.faults.conftest import metrics
-from tests.faults.proxy import FaultProxy
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
 
 LIMITS = Limits(request_timeout_s=600, idle_timeout_s=600, sweep_every_s=0.05, linger_s=0.5)
 

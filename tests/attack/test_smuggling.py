@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from paramsecrets.testing.net import raw_exchange
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.net import raw_exchange
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
 
 SECRET = b"pa55-w0rd"
 INNER = (f"GET /secretsmanager/get?secretId=prod/db HTTP/1.1\r\nHost: x\r\n{TOKEN_HEADER}: {TOKEN}\r\n"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from paramsecrets import tokens
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.server import TOKEN_HEADER, ServerProcess, run_command, start_server
 from paramsecrets.tokens import MAX_TOKEN_FILE_BYTES, MIN_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
 from tests.integration.conftest import Seeded
-from tests.support.moto import wait_until
-from tests.support.server import TOKEN_HEADER, ServerProcess, run_command, start_server
 
 GOOD = "a-good-token-0123456789"
 PLAIN = "/systemsmanager/parameters/get?name=/app/plain"

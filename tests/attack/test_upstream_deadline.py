@@ -13,8 +13,8 @@ import pytest
 from paramsecrets.aws import transport as transport_module
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.transport import SSM, AwsJsonTransport, crt_result
-from tests.faults.proxy import FaultProxy
-from tests.support.server import ServerProcess
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.server import ServerProcess
 
 CALLS = 6
 ATTEMPTS = 3

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from paramsecrets.client import AWS_GENERIC_ERROR
-from tests.faults.proxy import FaultProxy
-from tests.support.moto import MotoServer
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, run_command, server_command
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, run_command, server_command
 
 Start = Callable[..., ServerProcess]
 BLOB = bytes(range(256)) + b"\n"

@@ -10,8 +10,8 @@ import pytest
 
 from paramsecrets import client_cli
 from paramsecrets.client import AWS_GENERIC_ERROR
+from paramsecrets.testing.net import free_port
 from tests.client.stub import Reply, Seen, StubServer, error_body, parameter_body, secret_body, stub_server
-from tests.support.net import free_port
 
 TOKEN = "cli-unit-token"
 Cap = pytest.CaptureFixture[bytes]

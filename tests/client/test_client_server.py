@@ -32,10 +32,10 @@ from paramsecrets.client import (
     get_secrets,
     set_default_client,
 )
-from tests.faults.proxy import FaultProxy
-from tests.support.moto import MotoServer
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, start_server
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, start_server
 
 Start = Callable[..., ServerProcess]
 BLOB = bytes(range(256)) * 3

@@ -26,8 +26,8 @@ from paramsecrets.client import (
     UnauthorizedError,
     UnavailableError,
 )
+from paramsecrets.testing.net import free_port
 from tests.client.stub import Reply, Seen, StubServer, error_body, parameter_body, secret_body, stub_server
-from tests.support.net import free_port
 
 TOKEN = "unit-token-9a8b7c"
 

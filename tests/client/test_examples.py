@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from paramsecrets.client import AWS_GENERIC_ERROR
-from tests.support.moto import MotoServer
-from tests.support.net import free_port, wait_for_http
-from tests.support.server import ServerProcess
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.net import free_port, wait_for_http
+from paramsecrets.testing.server import ServerProcess
 
 Start = Callable[..., ServerProcess]
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.net import free_port
+from paramsecrets.testing.net import free_port
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto import MotoServer
+from paramsecrets.testing.moto import MotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).resolve().parent / "clients"

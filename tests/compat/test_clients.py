@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import GO_DATE, ServerProcess
 from tests.compat.conftest import CLIENTS, HTML_VALUE, go_build
-from tests.support.moto import MotoServer
-from tests.support.server import GO_DATE, ServerProcess
 
 AWS_TEXT = "an unexpected error occurred while executing request"
 TEXT = "text/plain; charset=utf-8"

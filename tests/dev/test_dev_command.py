@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.net import free_port, stop_process
+from paramsecrets.testing.net import free_port, stop_process
 
 TOKEN = "itest-token-7d3a"
 HEADER = "X-Aws-Parameters-Secrets-Token"

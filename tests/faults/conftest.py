@@ -25,9 +25,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.faults.proxy import FaultProxy
-from tests.support.moto import MotoServer
-from tests.support.server import Response, ServerProcess
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import Response, ServerProcess
 
 PARAM = "/systemsmanager/parameters/get?name="
 MANY = "/systemsmanager/parameters/get-many?"

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
@@ -18,7 +19,6 @@ from tests.faults.conftest import (
     secrets_many_url,
     upstream_metric,
 )
-from tests.support.moto import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
@@ -20,7 +21,6 @@ from tests.faults.conftest import (
     q,
     recorded,
 )
-from tests.support.moto import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -28,11 +28,12 @@ import botocore.exceptions
 import botocore.session
 import pytest
 
-from tests.faults.proxy import NO_TARGET, FaultProxy
-from tests.support.moto import MotoServer, start_moto
-from tests.support.net import free_port
+from paramsecrets.testing import fault_proxy
+from paramsecrets.testing.fault_proxy import NO_TARGET, FaultProxy
+from paramsecrets.testing.moto import MotoServer, start_moto
+from paramsecrets.testing.net import free_port
 
-PROXY_SCRIPT = Path(__file__).with_name("proxy.py")
+PROXY_SCRIPT = Path(fault_proxy.__file__)
 SESSION = botocore.session.get_session()
 
 pytestmark = pytest.mark.timeout(60)

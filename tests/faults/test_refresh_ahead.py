@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
 from tests.faults.conftest import (
     BY_PATH,
     concurrently,
@@ -23,7 +24,6 @@ from tests.faults.conftest import (
     parameter_value,
     secrets_many_url,
 )
-from tests.support.moto import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

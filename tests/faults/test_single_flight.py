@@ -12,6 +12,8 @@ from collections import Counter
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.server import TOKEN_HEADER
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
@@ -23,8 +25,6 @@ from tests.faults.conftest import (
     q,
     recorded,
 )
-from tests.support.moto import wait_until
-from tests.support.server import TOKEN_HEADER
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
@@ -24,7 +25,6 @@ from tests.faults.conftest import (
     q,
     secrets_many_url,
 )
-from tests.support.moto import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.moto import MotoServer
+from paramsecrets.testing.moto import MotoServer
 
 
 @dataclass

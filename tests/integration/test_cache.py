@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer, wait_until
-from tests.support.server import ServerProcess
 
 GET_PARAMETER = "AmazonSSM.GetParameter"
 GET_SECRET = "secretsmanager.GetSecretValue"

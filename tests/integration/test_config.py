@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess, run_command, start_server
 from tests.integration.conftest import Seeded
-from tests.support.moto import wait_until
-from tests.support.net import free_port
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess, run_command, start_server
 
 PLAIN = "/systemsmanager/parameters/get?name=/app/plain"
 

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.faults.proxy import FaultProxy
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.net import raw_exchange
+from paramsecrets.testing.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, Response, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.net import raw_exchange
-from tests.support.server import PROFILE_HEADER, TOKEN, TOKEN_HEADER, Response, ServerProcess
 
 PARAM = "/systemsmanager/parameters/get?name=/app/plain"
 SECRET = "/secretsmanager/get?secretId=prod/db"

@@ -7,9 +7,9 @@ import signal
 import socket
 import time
 
+from paramsecrets.testing.net import raw_exchange
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.net import raw_exchange
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
 
 
 def request(path: str, extra: str = "", version: str = "HTTP/1.1") -> bytes:

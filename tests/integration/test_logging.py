@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.server import TOKEN, TOKEN_HEADER, ServerProcess
 
 VALUES = ("plain-value", "secure-value-42", "pa55-w0rd!", "first", "second", "a,b,c")
 

@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import GO_DATE, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.server import GO_DATE, ServerProcess
 
 ROUTE = "/systemsmanager/parameters/get"
 DATE = GO_DATE

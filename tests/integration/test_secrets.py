@@ -7,9 +7,9 @@ import json
 import re
 from urllib.parse import quote
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import GO_DATE, ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.server import GO_DATE, ServerProcess
 
 SECRET_KEYS = ["ARN", "CreatedDate", "Name", "SecretBinary", "SecretString", "VersionId", "VersionStages",
                "ResultMetadata"]

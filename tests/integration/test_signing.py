@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 
 ALLOW_READS = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters"], "Resource": "*"}]}

@@ -1,5 +1,5 @@
 """Fixtures for the Lambda tests: the layer (built once per session), a seeded moto server,
-runtime venvs and the RIE sandbox from harness.py."""
+runtime venvs and the RIE sandbox from paramsecrets.testing.lambda_sandbox."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from paramsecrets.layer import LayerInfo, build_layer
+from paramsecrets.testing.lambda_sandbox import LambdaSandbox, find_pythons, sandbox_problem, unpack_layer
+from paramsecrets.testing.net import free_port
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from harness import LambdaSandbox, find_pythons, free_port, sandbox_problem  # noqa: E402
-
-from paramsecrets.layer import LayerInfo, build_layer  # noqa: E402
 
 FUNCTIONS = HERE / "functions"
 MACHINE_ARCH = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
@@ -32,17 +30,6 @@ STRING_PARAM = ("/paramsecrets-test/plain", "plain-value")
 SECURE_PARAM = ("/paramsecrets-test/secure", "s3cr3t-secure-value")
 JSON_SECRET = ("paramsecrets-test/db", {"username": "admin", "password": "hunter2", "port": 5432})
 SESSION_TOKEN = "test-session-token-0123456789"
-
-
-def unpack_layer(zip_path: Path, dest: Path) -> Path:
-    """Unzip like Lambda does: keep the Unix modes stored in the zip (zipfile alone drops them)."""
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            target = zf.extract(info, dest)
-            mode = (info.external_attr >> 16) & 0o7777
-            if mode and not info.is_dir():
-                os.chmod(target, mode)
-    return dest
 
 
 @pytest.fixture(scope="session")

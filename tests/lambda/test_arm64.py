@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
-from harness import (
+
+from paramsecrets.testing.lambda_sandbox import (
     BASE_PATH,
     bare_root_command,
     bare_root_popen,
-    free_port,
     http_get,
     make_bare_root,
     static_busybox,
     wait_for,
 )
+from paramsecrets.testing.net import free_port
 
 QEMU = shutil.which("qemu-aarch64-static")
 RUNTIME = "/opt/paramsecrets/runtime"

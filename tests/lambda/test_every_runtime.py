@@ -17,16 +17,17 @@ from pathlib import Path
 
 import pytest
 from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
-from harness import (
+
+from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     bare_root_popen,
     copy_with_libraries,
-    free_port,
     http_get,
     make_bare_root,
     static_busybox,
     wait_for,
 )
+from paramsecrets.testing.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = "paramsecrets/run.py"

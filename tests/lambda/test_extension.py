@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM
-from harness import BASE_PATH, LambdaSandbox, find_pythons, runtime_venv
+
+from paramsecrets.testing.lambda_sandbox import BASE_PATH, LambdaSandbox, find_pythons, runtime_venv
 
 PYTHONS = find_pythons()
 EXTENSION = "paramsecrets/run.py"

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import LambdaSandbox
+from paramsecrets.testing.lambda_sandbox import LambdaSandbox
 
 STUB_LAYER = Path(__file__).resolve().parent / "stub_layer"
 STUB_ENV = {"AWS_REGION": "us-east-1", "STUBEXT_PYTHON": getattr(sys, "_base_executable", sys.executable)}

@@ -16,13 +16,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import unpack_layer
-from harness import free_port
 
 import paramsecrets
 from paramsecrets import layer, layer_lock
 from paramsecrets.layer import LayerBuildError, build_layer, check_extensions
 from paramsecrets.layer_lock import LockError
+from paramsecrets.testing.lambda_sandbox import unpack_layer
+from paramsecrets.testing.net import free_port
 
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 
@@ -65,6 +65,7 @@ def test_layout(build, arch: str) -> None:
 
         assert "paramsecrets/lib/paramsecrets/__init__.py" in names
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/dev/")], "dev/ needs moto"
+        assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/testing/")], "test support"
         assert not [n for n in names if "layer_files" in n or n.endswith(("/layer.py", "/layer_runtime.py"))]
 
         elves = [n for n in names if zf.read(n)[:4] == b"\x7fELF"]

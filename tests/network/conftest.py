@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto import MotoServer, TlsFiles, start_moto
-from tests.support.server import ServerProcess, base_env, start_server
-from tests.support.tinyproxy import TINYPROXY, Tinyproxy
-from tests.support.tls import make_ca, make_server_cert
+from paramsecrets.testing.moto import MotoServer, TlsFiles, start_moto
+from paramsecrets.testing.server import ServerProcess, base_env, start_server
+from paramsecrets.testing.tinyproxy import TINYPROXY, Tinyproxy
+from paramsecrets.testing.tls import make_ca, make_server_cert
 
 if shutil.which("openssl") is None:
     pytest.skip("openssl is needed to make the test CA", allow_module_level=True)

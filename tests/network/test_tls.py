@@ -7,11 +7,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, base_env, run_command
+from paramsecrets.testing.tinyproxy import Tinyproxy
 from tests.network.conftest import Pki
-from tests.support.moto import MotoServer, wait_until
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, base_env, run_command
-from tests.support.tinyproxy import Tinyproxy
 
 Start = Callable[..., ServerProcess]
 PLAIN = "/systemsmanager/parameters/get?name=%2Ftls%2Fplain"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.server import ServerProcess
+from paramsecrets.testing.tinyproxy import Tinyproxy
 from tests.network.conftest import Pki
-from tests.support.moto import MotoServer, wait_until
-from tests.support.server import ServerProcess
-from tests.support.tinyproxy import Tinyproxy
 
 Start = Callable[..., ServerProcess]
 PLAIN = "/systemsmanager/parameters/get?name=%2Ftls%2Fplain"

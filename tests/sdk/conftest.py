@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from paramsecrets.testing.moto import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, base_env, start_server
 from tests.integration.conftest import Seeded, seeded  # noqa: F401 - the shared seed fixture
-from tests.support.moto import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, base_env, start_server
 
 NO_RETRIES = {"total_max_attempts": 1}
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
 from tests.sdk.signing import parsed, signed_bytes, unsign
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
 
 Client = Callable[..., Any]
 

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
 from tests.sdk.conftest import function_env
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
 
 INVOCATIONS = 25
 # A warm Lambda sandbox: the module is imported once and the handler invoked again and again.

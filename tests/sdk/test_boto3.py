@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
 
 Client = Callable[..., Any]
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.server import ServerProcess, start_server
 from tests.faults.conftest import concurrently
-from tests.faults.proxy import FaultProxy
 from tests.sdk.conftest import sdk_env
-from tests.support.moto import MotoServer, wait_until
-from tests.support.net import free_port
-from tests.support.server import ServerProcess, start_server
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
 from tests.sdk.conftest import function_env
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "sdk-js"

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
 from tests.sdk.conftest import function_env
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
 
 POWERTOOLS = """
 import json

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from paramsecrets.client import Client
-from tests.support.moto import MotoServer
-from tests.support.server import ServerProcess
+from paramsecrets.testing.moto import MotoServer
+from paramsecrets.testing.server import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 Start = Callable[..., ServerProcess]

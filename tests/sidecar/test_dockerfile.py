@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import free_port, stop_process, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from paramsecrets import config, listen
+from paramsecrets.testing.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.server import run_command
 from tests.sidecar import netns
-from tests.support.net import free_port, stop_process, wait_for_http
-from tests.support.server import run_command
 
 PROBE = Path(__file__).with_name("probe_listen.py")
 REPO = Path(__file__).resolve().parents[2]

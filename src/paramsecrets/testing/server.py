@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import free_port, stop_process, wait_for_http
 
 TOKEN = "test-token-5f0c1e"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -107,7 +107,7 @@ def run_command(args: list[str], env: dict[str, str], workdir: Path, timeout: fl
 
 def base_env(moto_url: str, home: Path) -> dict[str, str]:
     """A clean environment pointing at moto, with only what the server should see."""
-    from tests.support.moto import ACCESS_KEY, REGION, SECRET_KEY
+    from paramsecrets.testing.moto import ACCESS_KEY, REGION, SECRET_KEY
 
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

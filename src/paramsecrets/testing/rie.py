@@ -5,8 +5,8 @@ the one place we can download it from here, so this pulls that wheel with pip (n
 dependencies), extracts the binary for this machine's architecture into `.cache/rie/` and
 prints its path. A second run finds the binary and only prints.
 
-    python tests/lambda/fetch_rie.py            # this machine's arch
-    python tests/lambda/fetch_rie.py --arch arm64
+    python -m paramsecrets.testing.rie            # this machine's arch
+    python -m paramsecrets.testing.rie --arch arm64
 
 Importable: `rie_path(arch=None) -> Path` does the same and returns the path.
 """
@@ -23,8 +23,17 @@ import zipfile
 from pathlib import Path
 
 SAM_CLI_VERSION = "1.170.0"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = REPO_ROOT / ".cache" / "rie"
+
+
+def _test_cache() -> Path:
+    """The checkout's ignored .cache/ (src/paramsecrets/testing -> the repo), else ./.cache."""
+    checkout = Path(__file__).resolve().parents[3]
+    return (checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()) / ".cache"
+
+
+CACHE = _test_cache()
+"""Downloads and venvs the tests make once and reuse (never committed)."""
+CACHE_DIR = CACHE / "rie"
 _MACHINE_TO_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -34,7 +43,7 @@ def machine_arch() -> str:
     try:
         return _MACHINE_TO_ARCH[machine]
     except KeyError:
-        raise SystemExit(f"fetch_rie: unsupported machine {machine!r} (need x86_64 or arm64)") from None
+        raise SystemExit(f"rie: unsupported machine {machine!r} (need x86_64 or arm64)") from None
 
 
 def _download_wheel(dest: Path) -> Path:
@@ -43,7 +52,7 @@ def _download_wheel(dest: Path) -> Path:
     if wheels:
         return wheels[0]
     dest.mkdir(parents=True, exist_ok=True)
-    print(f"fetch_rie: downloading aws-sam-cli=={SAM_CLI_VERSION} from PyPI ...", file=sys.stderr, flush=True)
+    print(f"rie: downloading aws-sam-cli=={SAM_CLI_VERSION} from PyPI ...", file=sys.stderr, flush=True)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
          "--disable-pip-version-check", "-d", str(dest), f"aws-sam-cli=={SAM_CLI_VERSION}"],
@@ -51,7 +60,7 @@ def _download_wheel(dest: Path) -> Path:
     )
     wheels = sorted(dest.glob(f"aws_sam_cli-{SAM_CLI_VERSION}-*.whl"))
     if proc.returncode != 0 or not wheels:
-        raise SystemExit(f"fetch_rie: pip download failed:\n{proc.stderr.strip() or proc.stdout.strip()}")
+        raise SystemExit(f"rie: pip download failed:\n{proc.stderr.strip() or proc.stdout.strip()}")
     return wheels[0]
 
 
@@ -69,7 +78,7 @@ def rie_path(arch: str | None = None) -> Path:
         try:
             data = zf.read(member)
         except KeyError:
-            raise SystemExit(f"fetch_rie: {member} not found in {wheel.name}") from None
+            raise SystemExit(f"rie: {member} not found in {wheel.name}") from None
     # Write to a temporary name then rename, so a concurrent or interrupted run never leaves
     # a half-written binary behind under the final name.
     fd, tmp = tempfile.mkstemp(dir=CACHE_DIR, prefix=target.name + ".")

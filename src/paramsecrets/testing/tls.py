@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.support.moto import TlsFiles
+from paramsecrets.testing.moto import TlsFiles
 
 SERVER_NAMES = ("localhost", "127.0.0.1")
 

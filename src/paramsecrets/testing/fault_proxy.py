@@ -12,7 +12,7 @@ before the dot: ``AmazonSSM``, ``secretsmanager``) or for everything; the most s
 
 Standard library only, so a benchmark can run it as a process with any interpreter::
 
-    python tests/faults/proxy.py --upstream http://127.0.0.1:5000 --port 0 --throttle-ssm 40
+    python -m paramsecrets.testing.fault_proxy --upstream http://127.0.0.1:5000 --port 0 --throttle-ssm 40
 
 The first line it prints is its URL. It is then driven over HTTP on the same port under ``/__proxy/``
 (``GET /__proxy/counts``, ``POST /__proxy/mode`` and friends, see ``_control``).

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support.moto import wait_until
-from tests.support.net import free_port, stop_process
+from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port, stop_process
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.support.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import free_port, stop_process, wait_for_http
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIATESTTESTTESTTEST"
@@ -103,7 +103,7 @@ class MotoServer:
 
 
 class TlsFiles:
-    """A server certificate, its key, and the CA that signed it (tests/support/tls.py makes them)."""
+    """A server certificate, its key, and the CA that signed it (src/paramsecrets/testing/tls.py makes them)."""
 
     def __init__(self, ca: Path, cert: Path, key: Path) -> None:
         self.ca, self.cert, self.key = ca, cert, key

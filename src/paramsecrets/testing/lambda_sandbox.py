@@ -2,7 +2,7 @@
 
 `LambdaSandbox` starts `aws-lambda-rie` with the real runtime client (`python -m awslambdaric
 app.handler`) and a folder bind-mounted over /opt, where RIE looks for extensions. Tests and
-bench/cold_start.py share it, so both measure the same thing.
+bench/cold_start.py share it (from paramsecrets.testing), so both measure the same thing.
 
 Isolation and clean-up: RIE runs under `unshare --mount --pid --fork --kill-child`:
 - a private mount namespace, so binding the layer over /opt never touches the host's /opt;
@@ -31,17 +31,17 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE = REPO_ROOT / ".cache"
+from paramsecrets.testing.net import free_port
+from paramsecrets.testing.rie import CACHE, rie_path
+
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_rie import rie_path  # noqa: E402
 
 
 class InvokeError(RuntimeError):
@@ -79,11 +79,15 @@ def _unshare_flags() -> list[str]:
     return flags
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def unpack_layer(zip_path: Path, dest: Path) -> Path:
+    """Unzip like Lambda does: keep the Unix modes stored in the zip (zipfile alone drops them)."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = zf.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o7777
+            if mode and not info.is_dir():
+                os.chmod(target, mode)
+    return dest
 
 
 # ---------------------------------------------------------------- runtime venvs

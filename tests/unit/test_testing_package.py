@@ -1,0 +1,45 @@
+"""The test-support package `paramsecrets.testing`: left out of the Lambda layer, and importable
+without the test-only dependencies (moto, botocore, pytest...) until a helper really needs them."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import paramsecrets.testing
+from paramsecrets.layer import _copy_package
+
+TEST_ONLY = ("moto", "botocore", "boto3", "pytest", "hypothesis", "h11", "urllib3", "awslambdaric")
+
+
+def test_the_layer_leaves_the_test_support_out(tmp_path: Path) -> None:
+    _copy_package(tmp_path)
+    shipped = tmp_path / "paramsecrets"
+    assert (shipped / "__init__.py").is_file() and (shipped / "cli.py").is_file()
+    assert not (shipped / "testing").exists()
+    assert not (shipped / "dev").exists()
+
+
+def test_every_support_module_imports_without_test_only_packages() -> None:
+    modules = sorted(m.name for m in pkgutil.iter_modules(paramsecrets.testing.__path__))
+    assert {"moto", "net", "server", "fault_proxy", "lambda_sandbox", "rie"} <= set(modules)
+    # A meta-path finder that refuses the test-only packages: an import of one at module level fails.
+    script = (
+        "import sys, importlib, importlib.abc\n"
+        f"BLOCKED = {TEST_ONLY!r}\n"
+        "class Refuse(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Refuse())\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module('paramsecrets.testing.' + name)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in BLOCKED)\n"
+        "assert not loaded, loaded\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
