@@ -159,3 +159,15 @@ async def test_prefetch_runs_in_the_background() -> None:
     stuck = await run_prefetch(stack, ("/stuck",))
     other = await stack.get(param("/o"))
     assert (other.status, value(other)) == (200, "o") and not stuck.done()  # type: ignore[attr-defined]
+
+
+async def test_prefetched_entries_are_refreshed_ahead_like_any_other() -> None:
+    stack = Stack(ssm_ttl=10)
+    stack.upstream.put_parameter("/pf/r", "v0")
+    await run_prefetch(stack, ("/pf/r",))
+    stack.upstream.put_parameter("/pf/r", "v1")
+    for _ in range(20):
+        await stack.clock.run(0.5)
+        assert stack.answered_at_once(param("/pf/r", decrypt=True)).cache == "hit"
+    assert stack.upstream.calls["GetParameters"] == 2 and stack.metrics.refresh_ahead == 1
+    assert value(stack.answered_at_once(param("/pf/r", decrypt=True))) == "v1"
