@@ -10,8 +10,8 @@ Parsing a target costs a few microseconds, so results are memoised by the raw ta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from paramsecrets.http.parser import Request
 from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
@@ -308,7 +308,7 @@ def _secret_get(query: bytes, strict: bool) -> SecretRead:
     return secret_read(values, required(values, "secretId", strict), strict)
 
 
-ROUTES: dict[bytes, Any] = {
+ROUTES: dict[bytes, Callable[[bytes, bool], Read]] = {
     b"/systemsmanager/parameters/get": parameter_read,
     b"/systemsmanager/parameters/get-many": many_read,
     b"/systemsmanager/parameters/get-by-path": path_read,
@@ -328,7 +328,7 @@ def parse_target(target: bytes, strict: bool = True) -> Route:
     path, _, query = target.partition(b"?")
     handler = ROUTES.get(path)
     if handler is not None:
-        return handler(query, strict)  # type: ignore[no-any-return]
+        return handler(query, strict)
     if path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX):
         secret_id = percent_decode(path[len(V1_PREFIX):], "the secret id in the path", plus_is_space=False)
         return secret_read(parse_query(query, V1_QUERY, strict), secret_id, strict)

@@ -44,7 +44,8 @@ class Ssm:
 
     async def get_parameter(self, name: str, decrypt: bool) -> dict[str, Any]:
         answer = await self.transport.call("GetParameter", {"Name": name, "WithDecryption": decrypt})
-        return answer["Parameter"]
+        parameter: dict[str, Any] = answer["Parameter"]
+        return parameter
 
     async def get_parameters(self, names: list[str], decrypt: bool) -> list[tuple[list[str], list[dict[str, Any]]]]:
         """All of `names` in calls of up to 10, run concurrently: (names asked, parameters found) per call.
