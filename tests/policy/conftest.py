@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -17,35 +16,14 @@ from paramsecrets.cache import Entry
 from paramsecrets.keys import Key, ParameterKey
 from paramsecrets.testing.clock import START
 from paramsecrets.testing.stack import Stack
+from paramsecrets.testing.targets import BY_PATH, SECRET, many_url, param_url, q, secrets_many_url
 
-PARAM = "/systemsmanager/parameters/get?name="
-MANY = "/systemsmanager/parameters/get-many?"
-BY_PATH = "/systemsmanager/parameters/get-by-path?path="
-SECRET = "/secretsmanager/get?secretId="
-SECRETS_MANY = "/secretsmanager/get-many?"
+__all__ = ["BY_PATH", "SECRET", "T0", "entry", "many", "param", "q", "secrets_many", "value"]
+
 T0 = START  # the fake clock's start: every test's first fetch happens here
-
-
-def q(value: str) -> str:
-    return quote(value, safe="/")
-
-
-def param(name: str, decrypt: bool = False, refresh: bool = False) -> str:
-    url = PARAM + q(name)
-    if decrypt:
-        url += "&withDecryption=true"
-    if refresh:
-        url += "&refreshNow=true"
-    return url
-
-
-def many(names: list[str], decrypt: bool = False, refresh: bool = False) -> str:
-    url = MANY + "&".join("name=" + q(name) for name in names)
-    return url + ("&withDecryption=true" if decrypt else "") + ("&refreshNow=true" if refresh else "")
-
-
-def secrets_many(ids: list[str]) -> str:
-    return SECRETS_MANY + "&".join("secretId=" + q(i) for i in ids)
+param = param_url
+many = many_url
+secrets_many = secrets_many_url
 
 
 def value(answer: object) -> str:
