@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from paramsecrets import policy
 from paramsecrets.clock import WALL_CLOCK, Clock
 from paramsecrets.keys import Key
-from paramsecrets.policy import Freshness, Rules
+from paramsecrets.policy import HIT, MISS, REFRESH_AHEAD, Freshness, Rules, freshness
 
 if TYPE_CHECKING:
     from paramsecrets.rendering import HitMemo
@@ -97,12 +97,12 @@ class Cache:
             entry = self._entries.get(alternate)
             if entry is None or not entry.variant_free:
                 return None
-        found = policy.freshness(entry, now, self.rules)
-        if found is Freshness.MISS:
+        found = freshness(entry, now, self.rules)
+        if found is HIT or found is REFRESH_AHEAD:
+            self._entries.move_to_end(entry.key)
+        elif found is MISS:
             self._remove(entry)
             return None
-        if found.answers:
-            self._entries.move_to_end(entry.key)
         return entry, found
 
     def store(self, key: Key, body: bytes, ttl: float, fetched_at: float, variant_free: bool = False,

@@ -42,7 +42,16 @@ class Freshness(Enum):
     @property
     def answers(self) -> bool:
         """Whether the entry is the answer as it is (a hit, with or without a refresh behind it)."""
-        return self is Freshness.HIT or self is Freshness.REFRESH_AHEAD
+        return self is HIT or self is REFRESH_AHEAD
+
+
+# The members as module constants: the hit path compares against these (an Enum attribute lookup
+# costs ~80 ns on CPython 3.11, a module global ~20 ns).
+HIT = Freshness.HIT
+REFRESH_AHEAD = Freshness.REFRESH_AHEAD
+BACKING_OFF = Freshness.BACKING_OFF
+STALE = Freshness.STALE
+MISS = Freshness.MISS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +65,14 @@ class Rules:
 def freshness(entry: Entry | None, now: float, rules: Rules) -> Freshness:
     """What `entry` is good for at `now` (see the module's table)."""
     if entry is None:
-        return Freshness.MISS
+        return MISS
     if now < entry.expires_at:
-        if (rules.refresh_ahead and now >= entry.refresh_at and not entry.refreshing
-                and now >= entry.retry_after):
-            return Freshness.REFRESH_AHEAD
-        return Freshness.HIT
+        if now >= entry.refresh_at and rules.refresh_ahead and not entry.refreshing and now >= entry.retry_after:
+            return REFRESH_AHEAD
+        return HIT
     if now < entry.expires_at + rules.max_staleness:
-        return Freshness.BACKING_OFF if now < entry.retry_after else Freshness.STALE
-    return Freshness.MISS
+        return BACKING_OFF if now < entry.retry_after else STALE
+    return MISS
 
 
 def may_serve_stale(entry: Entry, now: float, rules: Rules) -> bool:

@@ -22,7 +22,7 @@ from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 from paramsecrets.keys import Key, ParameterKey, SecretKey
 from paramsecrets.metrics import Metrics
-from paramsecrets.policy import Freshness, may_serve_stale
+from paramsecrets.policy import BACKING_OFF, HIT, REFRESH_AHEAD, Freshness, may_serve_stale
 from paramsecrets.profiles import Profile
 from paramsecrets.reader import Reader
 from paramsecrets.routes import (
@@ -111,9 +111,13 @@ class Service:
             stale = None
             if not route.refresh:
                 now = self.clock.time()
-                found = self.cached(route.key, route.alternate, now)
+                found = self.cache.lookup(route.key, now, route.alternate)
                 if found is not None:
-                    entry, state = found
+                    entry = found[0]
+                    if found[1] is HIT:  # the hot path
+                        self.metrics.hits += 1
+                        return rendering.hit(entry, now, request.keep_alive, profile)
+                    state = self.judge(entry, found[1])
                     if state is rendering.HIT:
                         return rendering.hit(entry, now, request.keep_alive, profile)
                     if state is not None:
@@ -147,16 +151,20 @@ class Service:
         found = self.cache.lookup(key, now, alternate)
         if found is None or (need_wire and not found[0].wire):
             return None
-        entry, freshness = found
-        if freshness.answers:
-            if freshness is Freshness.REFRESH_AHEAD:
+        return found[0], self.judge(found[0], found[1])
+
+    def judge(self, entry: Entry, freshness: Freshness) -> bytes | None:
+        """How a found entry answers: HIT (refreshing it ahead if due), STALE while it backs off,
+        or None (a stale fallback for a fetch). Counts the hit or the stale answer."""
+        if freshness is HIT or freshness is REFRESH_AHEAD:
+            if freshness is REFRESH_AHEAD:
                 self.reader.refresh_ahead(entry)
             self.metrics.hits += 1
-            return entry, rendering.HIT
-        if freshness is Freshness.BACKING_OFF and self.stale_ok:  # no call until the retry time
+            return rendering.HIT
+        if freshness is BACKING_OFF and self.stale_ok:  # no call until the retry time
             self.metrics.stale += 1
-            return entry, rendering.STALE
-        return entry, None
+            return rendering.STALE
+        return None
 
     async def fetch(self, key: Key, refresh: bool, stale: Entry | None) -> tuple[Entry, bytes]:
         """Load `key` through the reader: (entry, MISS or REFRESH), or `stale` (STALE) when AWS
