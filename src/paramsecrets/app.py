@@ -12,7 +12,7 @@ import gc
 import signal
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramsecrets import __version__, log
 from paramsecrets.aws.errors import Kind, UpstreamError
@@ -26,6 +26,10 @@ from paramsecrets.reader import Reader
 from paramsecrets.routes import Router
 from paramsecrets.service import Service
 from paramsecrets.tokens import Token
+from paramsecrets.upstream import Upstream
+
+if TYPE_CHECKING:
+    from paramsecrets.aws.clients import Upstream as AwsUpstream
 
 SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
 
@@ -46,7 +50,7 @@ def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
 
 
 def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
-                   ready: asyncio.Future[Any]) -> Any | None:
+                   ready: asyncio.Future[Upstream]) -> AwsUpstream | None:
     """Build the AWS clients (awscrt: ~70 ms, after we already answer) and resolve `ready`.
 
     A failure here (awscrt missing or broken, no CA trust store, ...) never stops the server:
@@ -54,9 +58,9 @@ def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
     keep answering, and the log says what is missing.
     """
     try:
-        from paramsecrets.aws.clients import Upstream
+        from paramsecrets.aws.clients import Upstream as AwsClients
 
-        upstream = Upstream(aws, settings, metrics.record_upstream)
+        upstream = AwsClients(aws, settings, metrics.record_upstream)
     except Exception as error:  # anything: the server must outlive it
         reason = f"{type(error).__name__}: {error}"
         log.error("the AWS client could not be built (%s); requests that need AWS will fail with "
@@ -83,12 +87,15 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
     if lifecycle is not None:
-        lifecycle.on_shutdown(lambda why: loop.call_soon_threadsafe(request_stop, f"SHUTDOWN ({why})"))
+        def on_shutdown(why: str) -> None:
+            loop.call_soon_threadsafe(request_stop, f"SHUTDOWN ({why})")
+
+        lifecycle.on_shutdown(on_shutdown)
 
     metrics = Metrics()
     cache = Cache(settings.cache_size if settings.cache_active else 0, settings.cache_max_bytes,
                   settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead)
-    upstream_ready: asyncio.Future[Any] = loop.create_future()
+    upstream_ready: asyncio.Future[Upstream] = loop.create_future()
     reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
     if settings.sdk_protocol:

@@ -10,25 +10,25 @@ its batch runs, so a request arriving meanwhile waits for the batch instead of c
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Awaitable
 
 from paramsecrets import log
 from paramsecrets.config import Settings
+from paramsecrets.keys import PathKey
 from paramsecrets.metrics import Metrics
 from paramsecrets.reader import Reader
-from paramsecrets.routes import ParametersRead, PathRead, SecretsRead
 
 
 async def prefetch(settings: Settings, reader: Reader, metrics: Metrics) -> None:
-    started = time.monotonic()
+    started = reader.clock.monotonic()
     names = tuple(name for name in settings.prefetch_parameters if not name.endswith("/"))
     paths = tuple(name for name in settings.prefetch_parameters if name.endswith("/"))
-    jobs = []
+    jobs: list[Awaitable[object]] = []
     if names:
-        jobs.append(reader.parameters(ParametersRead(names, decrypt=True)))
-    jobs.extend(reader.path(PathRead(path, recursive=True, decrypt=True)) for path in paths)
+        jobs.append(reader.parameters(names, decrypt=True))
+    jobs.extend(reader.path(PathKey(path, recursive=True, decrypt=True)) for path in paths)
     if settings.prefetch_secrets:
-        jobs.append(reader.secrets(SecretsRead(settings.prefetch_secrets)))
+        jobs.append(reader.secrets(settings.prefetch_secrets))
     results = await asyncio.gather(*jobs, return_exceptions=True)
     stored = failed = 0
     for result in results:
@@ -42,4 +42,4 @@ async def prefetch(settings: Settings, reader: Reader, metrics: Metrics) -> None
         else:
             stored += 1
     metrics.prefetched += stored
-    log.info("prefetched %d values in %.0f ms (%d failed)", stored, (time.monotonic() - started) * 1000, failed)
+    log.info("prefetched %d values in %.0f ms (%d failed)", stored, (reader.clock.monotonic() - started) * 1000, failed)

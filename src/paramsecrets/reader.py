@@ -1,9 +1,12 @@
 """Loads values from AWS into the cache, one upstream call per key however many ask at once.
 
-Single reads, batch reads (GetParameters x10, BatchGetSecretValue x20) and path reads all
-store each value under the key a single get would use, so later single gets are hits. Every
-load is a flight: a request for a key that a batch or prefetch is already fetching waits for
-that fetch instead of calling again.
+A load is flight -> fetch -> shape -> store, with no HTTP in it: a key (paramsecrets.keys)
+names what to fetch; the upstream (paramsecrets.upstream) fetches it; shapes.py gives the body
+the GET routes send; the cache keeps it with AWS's own fields beside it. Single reads, batch
+reads (GetParameters x10, BatchGetSecretValue x20) and path reads all store each value under the
+key a single get would use, so later single gets are hits. Every load is a flight: a request for
+a key that a batch or prefetch is already fetching waits for that fetch instead of calling again.
+Which batch names need a call, and refresh-ahead coalescing, are paramsecrets.batching's.
 """
 
 from __future__ import annotations
@@ -11,66 +14,31 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from paramsecrets import log, shapes
+from paramsecrets import batching, log, shapes
 from paramsecrets.aws.errors import Kind, UpstreamError, classify
 from paramsecrets.aws.ssm import parameter_identity
-from paramsecrets.cache import Cache, Entry, Flights, State
+from paramsecrets.batching import BACKING_OFF, Outcome, RefreshCoalescer
+from paramsecrets.cache import Cache, Entry, Flights
+from paramsecrets.clock import Clock
 from paramsecrets.config import Settings
-from paramsecrets.http import responses
+from paramsecrets.keys import Key, ParameterKey, PathKey, RefreshGroup, SecretKey
 from paramsecrets.metrics import Metrics
-from paramsecrets.routes import (
-    ParameterRead,
-    ParametersRead,
-    PathRead,
-    SecretRead,
-    SecretsRead,
-    split_selector,
-)
+from paramsecrets.upstream import Item, Upstream
 
-Outcome = Entry | UpstreamError
+__all__ = ["BACKING_OFF", "Outcome", "Reader"]
+
 DEFINITIVE = (Kind.NOT_FOUND, Kind.DENIED)  # answers that end a cached value's life at once
-REFRESH_GATHER_S = 0.02  # refresh-ahead hits gathered this long, then refreshed in batches
-# An expired value whose last refresh failed is not fetched again before its retry time.
-BACKING_OFF = UpstreamError(Kind.UNAVAILABLE, "ServiceUnavailable", "backing off after a failed refresh")
-
-
-def covers(key: Hashable, name: str) -> bool:
-    """Whether `key` is a path read whose answer includes the parameter `name`."""
-    if not isinstance(key, tuple) or key[0] != "path":
-        return False
-    prefix = key[1] if key[1].endswith("/") else key[1] + "/"
-    return name.startswith(prefix) and (key[2] or "/" not in name[len(prefix):])
-
-
-def read_for_key(key: Any, refresh: bool = True) -> ParameterRead | SecretRead | PathRead:
-    """The read that fetches what `key` holds."""
-    if key[0] == "parameter":
-        return ParameterRead(key[1], split_selector(key[1])[1], key[2], refresh)
-    if key[0] == "secret":
-        return SecretRead(key[1], key[2], key[3], refresh)
-    return PathRead(key[1], key[2], key[3], refresh)
-
-
-def parameter_key(name: str, decrypt: bool) -> tuple[str, str, bool]:
-    return ParameterRead(name, None, decrypt).key
-
-
-def secret_key(secret_id: str) -> tuple[str, str, None, None]:
-    return SecretRead(secret_id, None, None).key
-
-
 VALUE_KEYS = frozenset({"Value", "SecretString", "SecretBinary"})  # held once, in the extension's body
 
 
-def aws_fields(item: dict[str, Any]) -> dict[str, Any]:
+def aws_fields(item: Item) -> Item:
     return {key: value for key, value in item.items() if key not in VALUE_KEYS}
 
 
-def aws_item(item: dict[str, Any]) -> bytes:
+def aws_item(item: Item) -> bytes:
     """What AWS sent for one parameter or secret (epoch dates kept exactly), without its value.
 
     The SDK protocol rebuilds AWS's own item from this and the value in the extension's body
@@ -79,7 +47,7 @@ def aws_item(item: dict[str, Any]) -> bytes:
     return json.dumps(aws_fields(item), separators=(",", ":")).encode()
 
 
-def aws_items(items: list[dict[str, Any]]) -> bytes:
+def aws_items(items: list[Item]) -> bytes:
     """A path's parameters in AWS's order, as `aws_item` keeps each."""
     return json.dumps([aws_fields(item) for item in items], separators=(",", ":")).encode()
 
@@ -88,34 +56,39 @@ def not_found(code: str, what: str) -> UpstreamError:
     return UpstreamError(Kind.NOT_FOUND, code, f"{what} not found", per_item=True)
 
 
+BatchFetch = Callable[[list[str], dict[str, asyncio.Future[Entry]]], Awaitable[None]]
+
+
 class Reader:
     """Cache-aware loading. `upstream` resolves once the AWS clients exist (after start-up)."""
 
-    def __init__(self, settings: Settings, cache: Cache, upstream: asyncio.Future[Any],
-                 metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: Settings, cache: Cache, upstream: asyncio.Future[Upstream],
+                 metrics: Metrics | None = None, clock: Clock | None = None) -> None:
         self.cache = cache
+        self.clock = clock or cache.clock
         self.metrics = metrics or Metrics()
         self.flights = Flights()
         self.upstream_ready = upstream
         caching = settings.cache_active
         self.ssm_ttl = settings.ssm_ttl if caching else 0
         self.secrets_ttl = settings.secrets_ttl if caching else 0
-        self._loaders: dict[type, Callable[[Any], Awaitable[Entry]]] = {
-            ParameterRead: self.parameter, SecretRead: self.secret, PathRead: self.path,
-        }
-        self._queued: dict[tuple[Any, ...], dict[str, None]] = {}  # refresh-ahead batches being gathered
+        self.coalescer = RefreshCoalescer(self.clock, self._refresh_group)
         self._background: set[asyncio.Future[Any]] = set()
 
-    async def _upstream(self) -> Any:
+    async def _upstream(self) -> Upstream:
         return await asyncio.shield(self.upstream_ready)
 
-    def load(self, read: ParameterRead | SecretRead | PathRead) -> Awaitable[Entry]:
-        """Fetch one read through its flight (a single get or a path)."""
-        return self._loaders[type(read)](read)
+    def load(self, key: Key, refresh: bool = False) -> Awaitable[Entry]:
+        """Fetch one key through its flight (a single get or a path)."""
+        if isinstance(key, ParameterKey):
+            return self.parameter(key, refresh)
+        if isinstance(key, SecretKey):
+            return self.secret(key)
+        return self.path(key, refresh)
 
-    def _note_failure(self, error: UpstreamError, *keys: Hashable) -> None:
+    def note_failure(self, error: UpstreamError, *keys: Key | None) -> None:
         """Remember a failure on what we hold for these keys: definitive drops it, transient backs off."""
-        now = time.time()
+        now = self.clock.time()
         for key in keys:
             if key is None:
                 continue
@@ -124,48 +97,35 @@ class Reader:
             elif error.transient:
                 entry = self.cache.peek(key)
                 if entry is not None:
-                    entry.note_failure(now)
+                    self.cache.note_failure(entry, now)
                     log.warn("fetch failed with %s; the cached value is kept (stale once expired), next "
                              "attempt in %.1f s", error.code, entry.retry_after - now)
 
     # Refresh ahead --------------------------------------------------------------------------
 
     def refresh_ahead(self, entry: Entry) -> None:
-        """Refresh an entry in the last 20% of its TTL, in the background.
-
-        Parameters and plain secrets are gathered for a few milliseconds and refreshed together
-        (GetParameters x10, BatchGetSecretValue x20): a function reading its 20 parameters makes
-        2 calls per TTL, not 20, which is what keeps a fleet under the account's quota.
-        """
+        """Refresh an entry in the last 20% of its TTL, in the background: parameters and current
+        secrets gathered into batches (paramsecrets.batching.RefreshCoalescer), the rest one by one."""
         entry.refreshing = True
         self.metrics.refresh_ahead += 1
-        key: Any = entry.key
-        if key[0] == "parameter":
-            group: tuple[Any, ...] | None = ("parameter", key[2])
-        elif key[0] == "secret" and key[2] is None and key[3] is None:
-            group = ("secret",)
+        key = entry.key
+        group = key.refresh_group
+        if isinstance(key, ParameterKey) and group is not None:
+            self.coalescer.add(group, key.name)
+        elif isinstance(key, SecretKey) and group is not None:
+            self.coalescer.add(group, key.secret_id)
         else:
-            group = None
-        if group is None:
-            self._spawn(self._refresh_one(read_for_key(key)))
-            return
-        queued = self._queued.setdefault(group, {})
-        if not queued:
-            asyncio.get_running_loop().call_later(REFRESH_GATHER_S, self._flush_refresh, group)
-        queued[key[1]] = None
+            self._spawn(self._refresh_one(key))
 
-    def _flush_refresh(self, group: tuple[Any, ...]) -> None:
-        names = tuple(self._queued.pop(group, {}))
-        if not names:
-            return
-        if group[0] == "parameter":
-            self._spawn(self.parameters(ParametersRead(names, decrypt=group[1], refresh=True)))
+    def _refresh_group(self, group: RefreshGroup, names: tuple[str, ...]) -> None:
+        if group is RefreshGroup.SECRETS:
+            self._spawn(self.secrets(names, refresh=True))
         else:
-            self._spawn(self.secrets(SecretsRead(names, refresh=True)))
+            self._spawn(self.parameters(names, decrypt=group is RefreshGroup.DECRYPTED_PARAMETERS, refresh=True))
 
-    async def _refresh_one(self, read: ParameterRead | SecretRead | PathRead) -> None:
+    async def _refresh_one(self, key: Key) -> None:
         try:
-            await self.load(read)
+            await self.load(key, refresh=True)
         except UpstreamError as error:  # noted (and logged) on the entry by _load
             log.debug("refresh ahead failed with %s", error.code)
 
@@ -176,26 +136,25 @@ class Reader:
 
     # Single reads -------------------------------------------------------------------------
 
-    async def _load(self, keys: tuple[Hashable, ...], load: Callable[[], Awaitable[Entry]]) -> Entry:
-        """One flight for keys[0]; its failure is noted once on what we hold (see `_note_failure`),
+    async def _load(self, key: Key, alternate: Key | None, load: Callable[[], Awaitable[Entry]]) -> Entry:
+        """One flight for `key`; its failure is noted once on what we hold (see `note_failure`),
         by the flight itself: twenty requests waiting on one failed fetch are one failure."""
         async def load_and_note() -> Entry:
             try:
                 return await load()
             except UpstreamError as error:
-                self._note_failure(error, *keys)
+                self.note_failure(error, key, alternate)
                 raise
 
-        return await self.flights.run(keys[0], load_and_note)
+        return await self.flights.run(key, load_and_note)
 
-    async def parameter(self, read: ParameterRead) -> Entry:
-        covering = read.name if read.selector is None and not read.name.startswith("arn:") else None
-        joined = await self._answer_from_running(read.key, read.alternate, read.decrypt, read.refresh, covering)
+    async def parameter(self, key: ParameterKey, refresh: bool = False) -> Entry:
+        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh, key.plain_name)
         if joined is not None:
             return joined
-        return await self._load((read.key, read.alternate), lambda: self._fetch_parameter(read))
+        return await self._load(key, key.alternate, lambda: self._fetch_parameter(key))
 
-    async def _answer_from_running(self, key: Hashable, alternate: Hashable, decrypt: bool, refresh: bool,
+    async def _answer_from_running(self, key: Key, alternate: Key, decrypt: bool, refresh: bool,
                                    name: str | None = None) -> Entry | None:
         """Wait for running fetches that may answer this read too, instead of calling AWS again.
 
@@ -206,114 +165,91 @@ class Reader:
         if refresh:
             return None
         running = [future for held, future in self.flights.items()
-                   if (held == alternate and not decrypt) or (name is not None and covers(held, name))]
+                   if (held == alternate and not decrypt)
+                   or (name is not None and isinstance(held, PathKey) and held.covers(name))]
         if not running:
             return None
         await asyncio.wait(running)
-        found = self.cache.lookup(key, time.time(), alternate)
-        return found[0] if found is not None and found[1] is not State.EXPIRED else None
+        found = self.cache.lookup(key, self.clock.time(), alternate)
+        return found[0] if found is not None and found[1].answers else None
 
-    async def _fetch_parameter(self, read: ParameterRead) -> Entry:
+    async def _fetch_parameter(self, key: ParameterKey) -> Entry:
         upstream = await self._upstream()
-        log.debug("fetching parameter %s", read.name)
-        parameter = await upstream.ssm.get_parameter(read.name, read.decrypt)
-        return self._store_parameter(read.key, parameter, read.selector)
+        log.debug("fetching parameter %s", key.name)
+        parameter = await upstream.ssm.get_parameter(key.name, key.decrypt)
+        return self._store_parameter(key, parameter)
 
-    def _store_parameter(self, key: Hashable, parameter: dict[str, Any], selector: str | None) -> Entry:
-        body = shapes.parameter_body(parameter, selector)
+    def _store_parameter(self, key: ParameterKey, parameter: Item) -> Entry:
+        body = shapes.parameter_body(parameter, key.selector)
         return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString",
                            wire=aws_item(parameter))
 
-    async def secret(self, read: SecretRead) -> Entry:
-        return await self._load((read.key,), lambda: self._fetch_secret(read))
+    async def secret(self, key: SecretKey) -> Entry:
+        return await self._load(key, None, lambda: self._fetch_secret(key))
 
-    async def _fetch_secret(self, read: SecretRead) -> Entry:
+    async def _fetch_secret(self, key: SecretKey) -> Entry:
         upstream = await self._upstream()
-        log.debug("fetching secret %s", read.secret_id)
-        secret = await upstream.secrets.get_secret_value(read.secret_id, read.version_id, read.version_stage)
-        return self._store(read.key, shapes.secret_body(secret), self.secrets_ttl, wire=aws_item(secret))
+        log.debug("fetching secret %s", key.secret_id)
+        secret = await upstream.secrets.get_secret_value(key.secret_id, key.version_id, key.version_stage)
+        return self._store(key, shapes.secret_body(secret), self.secrets_ttl, wire=aws_item(secret))
 
-    def _store(self, key: Hashable, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
-        head = responses.status_head(200, len(body))
-        entry = self.cache.store(key, head, body, ttl, time.time(), variant_free, wire)
+    def _store(self, key: Key, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
+        entry = self.cache.store(key, body, ttl, self.clock.time(), variant_free, wire)
         log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry
 
     # Path reads -----------------------------------------------------------------------------
 
-    async def path(self, read: PathRead) -> Entry:
-        joined = await self._answer_from_running(read.key, read.alternate, read.decrypt, read.refresh)
+    async def path(self, key: PathKey, refresh: bool = False) -> Entry:
+        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh)
         if joined is not None:
             return joined
-        return await self._load((read.key, read.alternate), lambda: self._fetch_path(read))
+        return await self._load(key, key.alternate, lambda: self._fetch_path(key))
 
-    async def _fetch_path(self, read: PathRead) -> Entry:
+    async def _fetch_path(self, key: PathKey) -> Entry:
         upstream = await self._upstream()
-        log.debug("fetching parameters under %s", read.path)
-        found = await upstream.ssm.get_parameters_by_path(read.path, read.recursive, read.decrypt)
+        log.debug("fetching parameters under %s", key.path)
+        found = await upstream.ssm.get_parameters_by_path(key.path, key.recursive, key.decrypt)
         wire = aws_items(found)  # in AWS's order, before the extension's sort by name
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
-            self._store_parameter(parameter_key(parameter["Name"], read.decrypt), parameter, None)
+            self._store_parameter(ParameterKey(parameter["Name"], key.decrypt), parameter)
         body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
         plain = not any(parameter.get("Type") == "SecureString" for parameter in found)
-        return self._store(read.key, body, self.ssm_ttl, variant_free=plain, wire=wire)
+        return self._store(key, body, self.ssm_ttl, variant_free=plain, wire=wire)
 
     # Batch reads ------------------------------------------------------------------------------
 
-    async def parameters(self, read: ParametersRead) -> dict[str, Outcome]:
+    async def parameters(self, names: tuple[str, ...], decrypt: bool, refresh: bool = False) -> dict[str, Outcome]:
         """An Entry or an UpstreamError for every requested name."""
-        keys = {name: parameter_key(name, read.decrypt) for name in read.names}
-        alternates = {name: parameter_key(name, not read.decrypt) for name in read.names}
-        return await self._batch(keys, read.refresh, lambda names, futures: self._fetch_parameters(
-            names, read.decrypt, futures), alternates)
+        keys: dict[str, Key] = {name: ParameterKey(name, decrypt) for name in names}
+        alternates: dict[str, Key] = {name: ParameterKey(name, not decrypt) for name in names}
+        return await self._batch(keys, alternates, refresh, lambda missing, futures: self._fetch_parameters(
+            missing, decrypt, futures))
 
-    async def secrets(self, read: SecretsRead) -> dict[str, Outcome]:
+    async def secrets(self, secret_ids: tuple[str, ...], refresh: bool = False) -> dict[str, Outcome]:
         """An Entry or an UpstreamError for every requested secret id."""
-        keys = {secret_id: secret_key(secret_id) for secret_id in read.secret_ids}
-        return await self._batch(keys, read.refresh, self._fetch_secrets)
+        keys: dict[str, Key] = {secret_id: SecretKey(secret_id) for secret_id in secret_ids}
+        return await self._batch(keys, {}, refresh, self._fetch_secrets)
 
-    async def _batch(self, keys: dict[str, Hashable], refresh: bool, fetch: Any,
-                     alternates: dict[str, Hashable] | None = None) -> dict[str, Outcome]:
+    async def _batch(self, keys: dict[str, Key], alternates: dict[str, Key], refresh: bool,
+                     fetch: BatchFetch) -> dict[str, Outcome]:
         """Answer from fresh entries, wait for running fetches, fetch the rest in one batch task."""
-        alternates = alternates or {}
-        outcomes: dict[str, Outcome] = {}
-        waits: dict[str, asyncio.Future[Any]] = {}
-        joined: dict[str, asyncio.Future[Any]] = {}  # another running fetch may answer these (see below)
-        missing: list[str] = []
-        now = time.time()
-        for name, key in keys.items():
-            alternate = alternates.get(name)
-            if not refresh:
-                found = self.cache.lookup(key, now, alternate)
-                if found is not None and found[1] is not State.EXPIRED:
-                    if found[1] is State.REFRESH:
-                        self.refresh_ahead(found[0])
-                    outcomes[name] = found[0]
-                    continue
-                if found is not None and now < found[0].retry_after:
-                    outcomes[name] = BACKING_OFF  # the caller answers with the stale value
-                    continue
-            running = self.flights.joining(key)
-            alternate_running = self.flights.joining(alternate) if alternate is not None and not refresh else None
-            if running is not None:
-                waits[name] = running
-            elif alternate_running is not None:
-                joined[name] = alternate_running
-            else:
-                missing.append(name)
-        if joined:  # a decrypting fetch (a prefetch) of a String answers the plain read too
-            await asyncio.wait(set(joined.values()))
-            now = time.time()
-            for name in joined:
-                found = self.cache.lookup(keys[name], now, alternates[name])
-                if found is not None and found[1] is not State.EXPIRED:
-                    outcomes[name] = found[0]
-                else:
-                    missing.append(name)
+        planned = batching.plan(keys, alternates, self.cache, self.flights, self.clock.time(), refresh)
+        for entry in planned.refresh_ahead:
+            self.refresh_ahead(entry)
+        outcomes: dict[str, Outcome] = dict(planned.answered)
+        missing = planned.missing
+        if planned.joined:  # a decrypting fetch (a prefetch) of a String answers the plain read too
+            await asyncio.wait(set(planned.joined.values()))
+            answered, still_missing = batching.answered_after_join(
+                keys, alternates, list(planned.joined), self.cache, self.clock.time())
+            outcomes.update(answered)
+            missing = missing + still_missing
+        waits = dict(planned.waiting)
         if missing:
             loop = asyncio.get_running_loop()
-            futures = {name: loop.create_future() for name in missing}
+            futures: dict[str, asyncio.Future[Entry]] = {name: loop.create_future() for name in missing}
             for name, future in futures.items():
                 self.flights.claim(keys[name], future)
                 future.add_done_callback(functools.partial(self._note_outcome, keys[name], alternates.get(name)))
@@ -327,16 +263,19 @@ class Reader:
                 outcomes[name] = error  # noted once, by the fetch (see `_note_outcome`)
         return {name: outcomes[name] for name in keys}
 
-    def _note_outcome(self, key: Hashable, alternate: Hashable, fetched: asyncio.Future[Any]) -> None:
+    def _note_outcome(self, key: Key, alternate: Key | None, fetched: asyncio.Future[Entry]) -> None:
         """A batch fetch of one key ended: note its failure once, whoever was waiting for it."""
-        if not fetched.cancelled() and isinstance(fetched.exception(), UpstreamError):
-            self._note_failure(fetched.exception(), key, alternate)  # type: ignore[arg-type]
+        if fetched.cancelled():
+            return
+        error = fetched.exception()
+        if isinstance(error, UpstreamError):
+            self.note_failure(error, key, alternate)
 
     async def _fetch_parameters(self, names: list[str], decrypt: bool,
-                                futures: dict[str, asyncio.Future[Any]]) -> None:
+                                futures: dict[str, asyncio.Future[Entry]]) -> None:
         upstream = await self._upstream()
         log.debug("fetching %d parameters in batches", len(names))
-        matched: dict[str, dict[str, Any]] = {}
+        matched: dict[str, Item] = {}
         for batch, found in await upstream.ssm.get_parameters(names, decrypt):
             matched.update(match_parameters(batch, found))
         for name in names:
@@ -344,10 +283,9 @@ class Reader:
             if parameter is None:
                 futures[name].set_exception(not_found("ParameterNotFound", "parameter"))
             else:
-                entry = self._store_parameter(parameter_key(name, decrypt), parameter, split_selector(name)[1])
-                futures[name].set_result(entry)
+                futures[name].set_result(self._store_parameter(ParameterKey(name, decrypt), parameter))
 
-    async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Any]]) -> None:
+    async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Entry]]) -> None:
         upstream = await self._upstream()
         log.debug("fetching %d secrets in batches", len(secret_ids))
         values, errors = await upstream.secrets.batch_get_secret_value(secret_ids)
@@ -356,7 +294,7 @@ class Reader:
         for secret_id in secret_ids:
             value = matched.get(secret_id)
             if value is not None:
-                entry = self._store(secret_key(secret_id), shapes.secret_body(value), self.secrets_ttl,
+                entry = self._store(SecretKey(secret_id), shapes.secret_body(value), self.secrets_ttl,
                                     wire=aws_item(value))
                 futures[secret_id].set_result(entry)
                 continue
@@ -366,7 +304,7 @@ class Reader:
                 classify(400, code), code, error.get("Message") or "secret not found", per_item=True))
 
 
-def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[Any]]) -> None:
+def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[Entry]]) -> None:
     """A batch call that failed as a whole fails every key it was fetching, with its error."""
     if task.cancelled():
         error: BaseException = UpstreamError(Kind.UNAVAILABLE, "ServiceUnavailable", "fetch cancelled")
@@ -380,7 +318,7 @@ def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[
             future.set_exception(error)
 
 
-def match_parameters(names: list[str], found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def match_parameters(names: list[str], found: list[Item]) -> dict[str, Item]:
     """Pair the names of one GetParameters call with its answers (one answer per parameter there)."""
     by_identity = {parameter_identity(str(p.get("Name") or "")): p for p in found}
     by_identity.update({parameter_identity(str(p["ARN"])): p for p in found if p.get("ARN")})
@@ -392,9 +330,9 @@ def match_parameters(names: list[str], found: list[dict[str, Any]]) -> dict[str,
     return matched
 
 
-def match_secrets(secret_ids: list[str], values: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def match_secrets(secret_ids: list[str], values: list[Item]) -> dict[str, Item]:
     """Pair requested ids (name, ARN, partial ARN without the 6-character suffix) with values."""
-    matched: dict[str, dict[str, Any]] = {}
+    matched: dict[str, Item] = {}
     for secret_id in secret_ids:
         for value in values:
             arn = value.get("ARN") or ""

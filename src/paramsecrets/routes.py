@@ -1,7 +1,7 @@
 """The route table, the guard (X-Forwarded-For, method, token) and query parsing.
 
-A request becomes one of the small read descriptions below, or a RequestError. Each read knows
-its cache key: the route plus every selector that changes the answer. Queries are read as the
+A request becomes one of the small read descriptions below, or a RequestError. Each single read
+knows its cache key (paramsecrets.keys): every selector that changes the answer. Queries are read as the
 AWS extension (a Go program) reads them, or strictly for the detailed profile (profiles.py).
 Parsing a target costs a few microseconds, so results are memoised by the raw target bytes
 (one memo per way of reading): a hot key's repeat requests skip straight to the cache.
@@ -10,10 +10,11 @@ Parsing a target costs a few microseconds, so results are memoised by the raw ta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from paramsecrets.http.parser import Request
+from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
 from paramsecrets.tokens import Token
 
 MAX_MANY_PARAMETERS = 100
@@ -49,12 +50,13 @@ class ParameterRead:
     selector: str | None
     decrypt: bool
     refresh: bool = False
-    key: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
-    alternate: tuple[str, str, bool] = field(init=False, compare=False, repr=False)
+    key: ParameterKey = field(init=False, compare=False, repr=False)
+    alternate: ParameterKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("parameter", self.name, self.decrypt))
-        object.__setattr__(self, "alternate", ("parameter", self.name, not self.decrypt))
+        key = ParameterKey(self.name, self.decrypt)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "alternate", key.alternate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +67,11 @@ class SecretRead:
     version_id: str | None
     version_stage: str | None
     refresh: bool = False
-    key: tuple[str, str, str | None, str | None] = field(init=False, compare=False, repr=False)
+    key: SecretKey = field(init=False, compare=False, repr=False)
     alternate: None = field(default=None, init=False, compare=False, repr=False)  # a secret has one form
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("secret", self.secret_id, self.version_id, self.version_stage))
+        object.__setattr__(self, "key", SecretKey(self.secret_id, self.version_id, self.version_stage))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +91,13 @@ class PathRead:
     recursive: bool
     decrypt: bool
     refresh: bool = False
-    key: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
-    alternate: tuple[str, str, bool, bool] = field(init=False, compare=False, repr=False)
+    key: PathKey = field(init=False, compare=False, repr=False)
+    alternate: PathKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("path", self.path, self.recursive, self.decrypt))
-        object.__setattr__(self, "alternate", ("path", self.path, self.recursive, not self.decrypt))
+        key = PathKey(self.path, self.recursive, self.decrypt)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "alternate", key.alternate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,8 @@ class Metrics:
     pass
 
 
-Read = ParameterRead | SecretRead | ParametersRead | PathRead | SecretsRead
+SingleRead = ParameterRead | SecretRead | PathRead  # one key, one entry
+Read = SingleRead | ParametersRead | SecretsRead
 Route = Read | Ping | Metrics
 PING = Ping()
 METRICS = Metrics()
@@ -222,19 +226,6 @@ def version_number(version: str) -> int:
     return int(version)
 
 
-def split_selector(name: str) -> tuple[str, str | None]:
-    """`/a:3` -> ('/a', ':3'); ARNs too. Parameter names cannot contain ':' themselves."""
-    if name.startswith("arn:"):
-        parts = name.split(":", 5)
-        if len(parts) == 6:
-            resource, colon, selector = parts[5].partition(":")
-            base = ":".join([*parts[:5], resource])
-            return (base, ":" + selector) if colon else (name, None)
-        return name, None
-    base, colon, selector = name.partition(":")
-    return (base, ":" + selector) if colon else (name, None)
-
-
 def _first_selector(query: bytes) -> str | None:
     """Which of `version` / `label` comes first in the raw query (AWS: the first one wins)."""
     for pair in query.split(b"&"):
@@ -317,7 +308,7 @@ def _secret_get(query: bytes, strict: bool) -> SecretRead:
     return secret_read(values, required(values, "secretId", strict), strict)
 
 
-ROUTES: dict[bytes, Any] = {
+ROUTES: dict[bytes, Callable[[bytes, bool], Read]] = {
     b"/systemsmanager/parameters/get": parameter_read,
     b"/systemsmanager/parameters/get-many": many_read,
     b"/systemsmanager/parameters/get-by-path": path_read,
@@ -337,7 +328,7 @@ def parse_target(target: bytes, strict: bool = True) -> Route:
     path, _, query = target.partition(b"?")
     handler = ROUTES.get(path)
     if handler is not None:
-        return handler(query, strict)  # type: ignore[no-any-return]
+        return handler(query, strict)
     if path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX):
         secret_id = percent_decode(path[len(V1_PREFIX):], "the secret id in the path", plus_is_space=False)
         return secret_read(parse_query(query, V1_QUERY, strict), secret_id, strict)

@@ -9,19 +9,22 @@ the process or the request asks for it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from paramsecrets import log, profiles, shapes
+from paramsecrets import log, profiles, rendering, shapes
 from paramsecrets.aws.errors import Kind, UpstreamError
-from paramsecrets.cache import Cache, Entry, State
+from paramsecrets.batching import Outcome
+from paramsecrets.cache import Cache, Entry
+from paramsecrets.clock import WALL_CLOCK, Clock, wait_at_most
 from paramsecrets.config import Settings
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
+from paramsecrets.keys import Key, ParameterKey, SecretKey
 from paramsecrets.metrics import Metrics
+from paramsecrets.policy import BACKING_OFF, HIT, REFRESH_AHEAD, Freshness, may_serve_stale
 from paramsecrets.profiles import Profile
-from paramsecrets.reader import Outcome, Reader, parameter_key, secret_key
+from paramsecrets.reader import Reader
 from paramsecrets.routes import (
     METRICS,
     PING,
@@ -31,11 +34,13 @@ from paramsecrets.routes import (
     RequestError,
     Router,
     SecretRead,
+    SecretsRead,
 )
 
-CLOSE = b"Connection: close\r\n"
+if TYPE_CHECKING:
+    from paramsecrets.sdk.protocol import SdkProtocol
+
 ALLOW_GET = b"Allow: GET\r\n"
-SINGLE_READS = frozenset({ParameterRead, SecretRead, PathRead})
 STALE_PATIENCE_S = 0.5  # a read that has a stale fallback waits at most this long for a fetch
 REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
 
@@ -46,34 +51,6 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def render(entry: Entry, now: float, state: bytes, keep_alive: bool, profile: Profile) -> bytes:
-    """A cached answer with its per-request headers, as one buffer."""
-    return b"%s%s%sAge: %d\r\nX-Paramsecrets-Cache: %s\r\n%s\r\n%s" % (
-        entry.head, profile.type_line, responses.date_line(now), entry.age(now), state,
-        b"" if keep_alive else CLOSE, entry.body)
-
-
-def render_hit(entry: Entry, now: float, keep_alive: bool, profile: Profile) -> bytes:
-    """The hot path: a keep-alive hit reuses its headers while neither `Date` nor `Age` changes.
-
-    Both change once a second (on different boundaries): the head is kept with the interval of
-    wall-clock time it is right for, so a hit costs one comparison and one concatenation.
-    """
-    if not keep_alive:
-        return render(entry, now, b"hit", False, profile)
-    if entry.hit_profile is profile and entry.hit_from <= now < entry.hit_until:
-        return entry.hit_head + entry.body
-    second = int(now)
-    age = entry.age(now)
-    entry.hit_head = b"%s%s%sAge: %d\r\nX-Paramsecrets-Cache: hit\r\n\r\n" % (
-        entry.head, profile.type_line, responses.date_line(now), age)
-    entry.hit_profile = profile
-    age_from = entry.fetched_at + age
-    entry.hit_from = max(second, age_from) if age_from <= now else second
-    entry.hit_until = min(second + 1, age_from + 1)
-    return entry.hit_head + entry.body
-
-
 class RefusalLog:
     """Logs refused requests, at most REFUSAL_LINES_PER_S lines a second.
 
@@ -81,7 +58,7 @@ class RefusalLog:
     write; the first refusal of a later second says how many were left out.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = WALL_CLOCK.time) -> None:
         self.clock = clock
         self.second = -1
         self.logged = 0
@@ -104,15 +81,16 @@ class Service:
     """The application behind the HTTP server."""
 
     def __init__(self, settings: Settings, router: Router, cache: Cache, reader: Reader,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, clock: Clock | None = None) -> None:
         self.router = router
         self.cache = cache
         self.reader = reader
         self.metrics = metrics
+        self.clock = clock or cache.clock
         self.profile = profiles.DETAILED if settings.error_mode == "detailed" else profiles.AWS
         self.stale_ok = settings.stale_on_error
-        self.sdk: Any = None  # paramsecrets.sdk.protocol.SdkProtocol when the SDK protocol is on (app.py)
-        self.log_refusal = RefusalLog()
+        self.sdk: SdkProtocol | None = None  # when the SDK protocol is on (app.py)
+        self.log_refusal = RefusalLog(self.clock.time)
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
         """The answer to one request: the profile first (errors need it), then the router, whose
@@ -129,104 +107,141 @@ class Service:
             route = self.router.route(request, profile.detailed)
         except RequestError as error:
             return self._request_error(error, request, profile)
-        kind = type(route)
-        if kind in SINGLE_READS:
-            entry = None
-            if not route.refresh:  # type: ignore[union-attr]
-                now = time.time()
-                found = self.cache.lookup(route.key, now, route.alternate)  # type: ignore[union-attr]
+        if isinstance(route, (ParameterRead, SecretRead, PathRead)):
+            stale = None
+            if not route.refresh:
+                now = self.clock.time()
+                found = self.cache.lookup(route.key, now, route.alternate)
                 if found is not None:
-                    entry, state = found
-                    if state is not State.EXPIRED:
-                        if state is State.REFRESH:
-                            self.reader.refresh_ahead(entry)
+                    entry = found[0]
+                    if found[1] is HIT:  # the hot path
                         self.metrics.hits += 1
-                        return render_hit(entry, now, request.keep_alive, profile)
-                    if self.stale_ok and now < entry.retry_after:  # backing off after a failure
-                        self.metrics.stale += 1
-                        return render(entry, now, b"stale", request.keep_alive, profile)
-            return self._load(route, request, entry, profile)
+                        return rendering.hit(entry, now, request.keep_alive, profile)
+                    state = self.judge(entry, found[1])
+                    if state is rendering.HIT:
+                        return rendering.hit(entry, now, request.keep_alive, profile)
+                    if state is not None:
+                        return rendering.answer(entry, now, state, request.keep_alive, profile)
+                    stale = entry
+            return self._single(route.key, route.refresh, request, stale, profile)
         if route is PING:
             return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
         if route is METRICS:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
-        if kind is ParametersRead:
-            decrypt = route.decrypt  # type: ignore[union-attr]
-            return self._many(request, profile, self.reader.parameters(route),  # type: ignore[arg-type]
-                              route.refresh,  # type: ignore[union-attr]
-                              lambda name: (parameter_key(name, decrypt), parameter_key(name, not decrypt)),
+        if isinstance(route, ParametersRead):
+            decrypt = route.decrypt
+            return self._many(request, profile, self.reader.parameters(route.names, decrypt, route.refresh),
+                              route.refresh,
+                              lambda name: (ParameterKey(name, decrypt), ParameterKey(name, not decrypt)),
                               self._parameters_body)
-        return self._many(request, profile, self.reader.secrets(route),  # type: ignore[arg-type]
-                          route.refresh,  # type: ignore[union-attr]
-                          lambda name: (secret_key(name), None), self._secrets_body)
+        assert isinstance(route, SecretsRead)
+        return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh), route.refresh,
+                          lambda name: (SecretKey(name), None), self._secrets_body)
 
-    # Single and path reads ---------------------------------------------------------------------
+    # Single and path reads (shared with the SDK protocol) --------------------------------------
 
-    async def _load(self, route: Any, request: Request, stale: Entry | None, profile: Profile) -> bytes:
-        if route.refresh:
+    def cached(self, key: Key, alternate: Key | None, now: float,
+               need_wire: bool = False) -> tuple[Entry, bytes | None] | None:
+        """What the cache holds for a single read: (entry, HIT or STALE) when it answers now,
+        (entry, None) when it is only a stale fallback for a fetch, None when there is nothing.
+
+        `need_wire`: only entries holding AWS's own fields count (the SDK protocol answers with them).
+        """
+        found = self.cache.lookup(key, now, alternate)
+        if found is None or (need_wire and not found[0].wire):
+            return None
+        return found[0], self.judge(found[0], found[1])
+
+    def judge(self, entry: Entry, freshness: Freshness) -> bytes | None:
+        """How a found entry answers: HIT (refreshing it ahead if due), STALE while it backs off,
+        or None (a stale fallback for a fetch). Counts the hit or the stale answer."""
+        if freshness is HIT or freshness is REFRESH_AHEAD:
+            if freshness is REFRESH_AHEAD:
+                self.reader.refresh_ahead(entry)
+            self.metrics.hits += 1
+            return rendering.HIT
+        if freshness is BACKING_OFF and self.stale_ok:  # no call until the retry time
+            self.metrics.stale += 1
+            return rendering.STALE
+        return None
+
+    async def fetch(self, key: Key, refresh: bool, stale: Entry | None) -> tuple[Entry, bytes]:
+        """Load `key` through the reader: (entry, MISS or REFRESH), or `stale` (STALE) when AWS
+        is slow or failing transiently and the last good value may stand in; else UpstreamError."""
+        if refresh:
             self.metrics.refresh_now += 1
         else:
             self.metrics.misses += 1
-        loading = asyncio.ensure_future(self.reader.load(route))
+        loading = asyncio.ensure_future(self.reader.load(key, refresh))
         loading.add_done_callback(_retrieve)
         try:
-            if stale is not None and self.stale_ok:
-                # With a last good value in hand, wait only so long: the fetch (and its retries) goes
-                # on in the background and updates the cache when it succeeds.
-                done, _ = await asyncio.wait((loading,), timeout=STALE_PATIENCE_S)
-                if not done:
-                    self.metrics.stale += 1
-                    return render(stale, time.time(), b"stale", request.keep_alive, profile)
-            entry = await loading
+            # With a last good value in hand, wait only so long: the fetch (and its retries) goes
+            # on in the background and updates the cache when it succeeds.
+            if stale is not None and self.stale_ok and not await wait_at_most(self.clock, loading, STALE_PATIENCE_S):
+                self.metrics.stale += 1
+                return stale, rendering.STALE
+            return await loading, rendering.REFRESH if refresh else rendering.MISS
         except UpstreamError as error:
-            fallback = self._stale_fallback(stale, error, route.refresh)
-            if fallback is not None:
-                return render(fallback, time.time(), b"stale", request.keep_alive, profile)
-            return self._upstream_error(error, request, profile)
-        return render(entry, time.time(), b"refresh" if route.refresh else b"miss", request.keep_alive, profile)
+            fallback = self.stale_fallback(stale, error, refresh)
+            if fallback is None:
+                raise
+            return fallback, rendering.STALE
 
-    def _stale_fallback(self, stale: Entry | None, error: UpstreamError, refresh: bool) -> Entry | None:
+    async def _single(self, key: Key, refresh: bool, request: Request, stale: Entry | None,
+                      profile: Profile) -> bytes:
+        try:
+            entry, state = await self.fetch(key, refresh, stale)
+        except UpstreamError as error:
+            return self._upstream_error(error, request, profile)
+        return rendering.answer(entry, self.clock.time(), state, request.keep_alive, profile)
+
+    def stale_fallback(self, stale: Entry | None, error: UpstreamError, refresh: bool) -> Entry | None:
         """The last good value, when the failure is transient and staleness is allowed."""
         if stale is None or refresh or not self.stale_ok or not error.transient:
             return None
-        if time.time() >= stale.expires_at + self.cache.max_staleness:
+        if not may_serve_stale(stale, self.clock.time(), self.cache.rules):
             return None
         self.metrics.stale += 1  # logged once per failed fetch (reader), not once per answer
         return stale
 
+    def batch_item(self, outcome: UpstreamError, key: Key, alternate: Key | None, refresh: bool) -> Entry | None:
+        """A batch outcome that failed as a whole (not per item): the stale value standing in, or None."""
+        found = None if refresh else self.cache.lookup(key, self.clock.time(), alternate)
+        return self.stale_fallback(found[0] if found else None, outcome, refresh)
+
     # Batch reads -------------------------------------------------------------------------------
 
     async def _many(self, request: Request, profile: Profile, loading: Coroutine[Any, Any, dict[str, Outcome]],
-                    refresh: bool, key_of: Callable[[str], Any],
+                    refresh: bool, key_of: Callable[[str], tuple[Key, Key | None]],
                     body_of: Callable[[list[bytes], list[tuple[str, UpstreamError]]], bytes]) -> bytes:
         """Assemble a batch answer; a failure that is not per item fails the request (or goes stale)."""
-        started = time.time()
+        started = self.clock.time()
         outcomes = await loading
         items: list[bytes] = []
         failed: list[tuple[str, UpstreamError]] = []
-        state, oldest = b"hit", started
+        state, oldest = rendering.HIT, started
         for name, outcome in outcomes.items():
             if isinstance(outcome, UpstreamError):
                 if outcome.per_item:
                     failed.append((name, outcome))
                     continue
-                key, alternate = key_of(name)
-                lookup = None if refresh else self.cache.lookup(key, time.time(), alternate)
-                outcome = self._stale_fallback(lookup[0] if lookup else None, outcome, refresh)  # type: ignore[assignment]
-                if outcome is None:
-                    return self._upstream_error(outcomes[name], request, profile)  # type: ignore[arg-type]
-                state = b"stale"
-            elif outcome.fetched_at >= started and state == b"hit":
-                state = b"refresh" if refresh else b"miss"
-            if outcome.fetched_at >= started:
+                fallback = self.batch_item(outcome, *key_of(name), refresh)
+                if fallback is None:
+                    return self._upstream_error(outcome, request, profile)
+                entry, state = fallback, rendering.STALE
+            else:
+                entry = outcome
+                if entry.fetched_at >= started and state is rendering.HIT:
+                    state = rendering.REFRESH if refresh else rendering.MISS
+            if entry.fetched_at >= started:
                 self.metrics.misses += 1
             else:
                 self.metrics.hits += 1
-            items.append(outcome.body)  # type: ignore[union-attr]
-            oldest = min(oldest, outcome.fetched_at)  # type: ignore[union-attr]
+            items.append(entry.body)
+            oldest = min(oldest, entry.fetched_at)
         body = body_of(items, failed)
-        extra = b"Age: %d\r\nX-Paramsecrets-Cache: %s\r\n" % (max(0, int(time.time() - oldest)), state)
+        extra = rendering.cache_headers(max(0, int(self.clock.time() - oldest)), state)
         return responses.simple(200, profile.success_type, body, request.keep_alive, extra)
 
     @staticmethod

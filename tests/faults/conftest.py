@@ -21,7 +21,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -29,33 +28,18 @@ from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer
 from paramsecrets.testing.server import Response, ServerProcess
 
-PARAM = "/systemsmanager/parameters/get?name="
-MANY = "/systemsmanager/parameters/get-many?"
-BY_PATH = "/systemsmanager/parameters/get-by-path?path="
-SECRET = "/secretsmanager/get?secretId="
-SECRETS_MANY = "/secretsmanager/get-many?"
-
-def q(value: str) -> str:
-    """Percent-encode a query value (names contain `/`, which is fine, and maybe `:`)."""
-    return quote(value, safe="/")
-
-
-def param_url(name: str, decrypt: bool = False, refresh: bool = False) -> str:
-    url = PARAM + q(name)
-    if decrypt:
-        url += "&withDecryption=true"
-    if refresh:
-        url += "&refreshNow=true"
-    return url
-
-
-def many_url(names: list[str], decrypt: bool = False) -> str:
-    url = MANY + "&".join("name=" + q(name) for name in names)
-    return url + ("&withDecryption=true" if decrypt else "")
-
-
-def secrets_many_url(ids: list[str]) -> str:
-    return SECRETS_MANY + "&".join("secretId=" + q(i) for i in ids)
+# The targets, re-exported for the tests here (and tests/attack, tests/sdk) that import them from this module.
+from paramsecrets.testing.targets import (  # noqa: F401
+    BY_PATH,
+    MANY,
+    PARAM,
+    SECRET,
+    SECRETS_MANY,
+    many_url,
+    param_url,
+    q,
+    secrets_many_url,
+)
 
 
 @pytest.fixture

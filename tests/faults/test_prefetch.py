@@ -5,8 +5,6 @@ being prefetched waits for that fetch; afterwards the usual request forms are hi
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from paramsecrets.testing.moto import wait_until
@@ -186,17 +184,3 @@ def test_a_failed_prefetch_leaves_reads_working(moto, proxy, serve):
     assert (missing.status, missing.json()["__type"]) == (404, "ParameterNotFound")
     after_failure = server.get(param_url("/pf/f/a"))
     assert (after_failure.status, after_failure.cache, parameter_value(after_failure)) == (200, "miss", "va")
-
-
-def test_prefetch_with_a_short_ttl_is_refreshed_by_reads(moto, proxy, serve):
-    """Prefetched entries are ordinary entries: refresh ahead keeps them fresh for a hot reader."""
-    moto.client("ssm").put_parameter(Name="/pf/r/a", Value="va", Type="String")
-    server = serve(**{PREFETCH_PARAMETERS: "/pf/r/a"}, SSM_PARAMETER_STORE_TTL="1")
-    assert wait_until(lambda: prefetched(server), timeout=10)
-    states = set()
-    deadline = time.time() + 1.6
-    while time.time() < deadline:
-        states.add(server.get(param_url("/pf/r/a")).cache)
-        time.sleep(0.02)
-    assert states == {"hit"}
-    assert metrics(server)["paramsecrets_refresh_ahead_total"] >= 1

@@ -1,13 +1,14 @@
-"""Single flight: concurrent misses for one key make exactly one upstream call; the others wait.
+"""Single flight, end to end: concurrent reads of one key make exactly one call to AWS.
 
-The proxy delays the upstream answer so that every concurrent request really arrives while the
-first fetch is in flight; moto's recording proves how many calls reached AWS.
+The proxy delays the upstream answer so that concurrent requests arrive while the first fetch is
+in flight; each assertion holds whether or not a given request overlapped it (a late one is a
+hit), so none depends on timing. Sharing a failure, a not-found, and batches claiming their names
+are tested exactly, in-process, in tests/policy/test_single_flight.py.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 from collections import Counter
 
 import pytest
@@ -18,12 +19,10 @@ from tests.faults.conftest import (
     BY_PATH,
     SECRET,
     concurrently,
-    many_url,
     metrics,
     param_url,
     parameter_value,
     q,
-    recorded,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -44,7 +43,6 @@ def test_100_concurrent_misses_for_a_parameter_make_one_upstream_call(moto, prox
     assert {parameter_value(r) for r in responses} == {"v-cold"}
     states = Counter(r.cache for r in responses)
     assert set(states) <= {"miss", "hit"}, states
-    assert states["miss"] >= CONCURRENCY // 2, f"the requests did not overlap the fetch: {states}"
     assert moto.count("AmazonSSM.GetParameter") == 1
     assert proxy.total("AmazonSSM.GetParameter") == 1  # the server attempted only one call
     samples = metrics(server)
@@ -64,7 +62,6 @@ def test_both_secret_routes_share_one_flight(moto, proxy, serve):
 
     assert [r.status for r in responses] == [200] * CONCURRENCY, [r.body for r in responses if r.status != 200]
     assert {r.json()["SecretString"] for r in responses} == {'{"user":"u"}'}
-    assert Counter(r.cache for r in responses)["miss"] >= CONCURRENCY // 2
     assert moto.count("secretsmanager.GetSecretValue") == 1
 
 
@@ -83,33 +80,6 @@ def test_concurrent_path_reads_make_one_paged_fetch(moto, proxy, serve):
     assert moto.count("AmazonSSM.GetParametersByPath") == 2  # one flight: its two pages, nothing more
 
 
-def test_concurrent_misses_share_a_not_found_and_it_is_not_cached(moto, proxy, serve):
-    server = serve()
-    proxy.delay(FLIGHT_S, operation="AmazonSSM.GetParameter")
-
-    responses = concurrently([lambda: server.get(param_url("/sf/missing"))] * CONCURRENCY)
-
-    assert [r.status for r in responses] == [404] * CONCURRENCY
-    assert {r.json()["__type"] for r in responses} == {"ParameterNotFound"}
-    assert moto.count("AmazonSSM.GetParameter") == 1
-    proxy.pass_through()
-    assert server.get(param_url("/sf/missing")).status == 404
-    assert moto.count("AmazonSSM.GetParameter") == 2  # errors are not cached: the next read asks again
-
-
-def test_concurrent_misses_share_one_retried_failure(moto, proxy, serve):
-    """A failing key: the waiters share the one call and its retries (3 attempts), not 3 each."""
-    moto.client("ssm").put_parameter(Name="/sf/down", Value="v", Type="String")
-    server = serve()
-    proxy.fail(503, operation="AmazonSSM.GetParameter")
-
-    responses = concurrently([lambda: server.get(param_url("/sf/down"))] * 30)
-
-    assert [r.status for r in responses] == [502] * 30
-    assert {r.json()["__type"] for r in responses} == {"ServiceUnavailable"}
-    assert proxy.total("AmazonSSM.GetParameter", "failed") == 3
-
-
 def test_a_client_that_gives_up_does_not_cancel_the_flight(moto, proxy, serve):
     moto.client("ssm").put_parameter(Name="/sf/slow", Value="v-slow", Type="String")
     moto.clear_calls()
@@ -122,36 +92,6 @@ def test_a_client_that_gives_up_does_not_cancel_the_flight(moto, proxy, serve):
         assert wait_until(lambda: proxy.total("AmazonSSM.GetParameter", "delayed") == 1)
     # The first client is gone; a second one joins the same flight and gets the value.
     response = server.get(param_url("/sf/slow"))
-    assert parameter_value(response) == "v-slow"
-    assert response.cache == "miss"
+    assert parameter_value(response) == "v-slow"  # a miss joining the flight, or a hit once it stored
     assert moto.count("AmazonSSM.GetParameter") == 1
     assert proxy.total("AmazonSSM.GetParameter") == 1
-
-
-def test_a_single_get_waits_for_a_batch_fetching_its_name(moto, proxy, serve):
-    """A batch claims every name it fetches: single gets and overlapping batches join it."""
-    ssm = moto.client("ssm")
-    for name in ("a", "b", "c"):
-        ssm.put_parameter(Name=f"/sf/b/{name}", Value=f"v-{name}", Type="String")
-    moto.clear_calls()
-    server = serve()
-    proxy.delay(FLIGHT_S, operation="AmazonSSM.GetParameters")
-    a, b, c = "/sf/b/a", "/sf/b/b", "/sf/b/c"
-
-    def later(path: str):
-        def call():
-            assert wait_until(lambda: proxy.total("AmazonSSM.GetParameters", "delayed") >= 1)
-            time.sleep(0.05)  # ordering only: the first batch's call is on the wire
-            return server.get(path)
-        return call
-
-    first, single, overlapping = concurrently([
-        lambda: server.get(many_url([a, b])), later(param_url(b)), later(many_url([b, c])),
-    ])
-
-    assert [p["Value"] for p in first.json()["Parameters"]] == ["v-a", "v-b"]
-    assert parameter_value(single) == "v-b"
-    assert [p["Value"] for p in overlapping.json()["Parameters"]] == ["v-b", "v-c"]
-    assert moto.count("AmazonSSM.GetParameter") == 0
-    fetched = [name for body in recorded(moto, "AmazonSSM.GetParameters") for name in body["Names"]]
-    assert sorted(fetched) == [a, b, c]  # each name fetched once

@@ -9,6 +9,9 @@ import pytest
 
 from paramsecrets import shapes
 from paramsecrets.cache import Entry
+from paramsecrets.keys import ParameterKey as P
+from paramsecrets.keys import PathKey as D
+from paramsecrets.keys import SecretKey as S
 from paramsecrets.reader import aws_item, aws_items
 from paramsecrets.sdk import items, wire
 from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
@@ -20,12 +23,12 @@ PARAMETER: dict[str, Any] = {"Name": "/a/b", "Type": "String", "Value": "<x> & \
              "DataType": "text"}
 
 
-def entry(key: tuple[object, ...], body: bytes, wire_fields: bytes) -> Entry:
-    return Entry(key, b"", body, 0.0, 60.0, wire_fields)
+def entry(key: Any, body: bytes, wire_fields: bytes) -> Entry:
+    return Entry(key, body, 0.0, 60.0, wire_fields)
 
 
 def test_items_are_rebuilt_exactly_as_aws_sent_them() -> None:
-    stored = entry(("parameter", "/a/b:3", False), shapes.parameter_body(PARAMETER), aws_item(PARAMETER))
+    stored = entry(P("/a/b:3", False), shapes.parameter_body(PARAMETER), aws_item(PARAMETER))
     assert items.parameter(stored) == PARAMETER
     assert b"<x>" not in stored.wire  # the value is held once, in the extension's body
     plain = {"Name": "s", "ARN": "arn:s", "VersionId": "v1", "SecretString": "", "VersionStages": ["AWSCURRENT"],
@@ -33,15 +36,15 @@ def test_items_are_rebuilt_exactly_as_aws_sent_them() -> None:
     binary = {"Name": "b", "ARN": "arn:b", "VersionId": "v2", "SecretBinary": "AAEC", "VersionStages": ["AWSCURRENT"],
               "CreatedDate": 2}
     for secret in (plain, binary):
-        assert items.secret(entry(("secret", secret["Name"], None, None), shapes.secret_body(secret),
+        assert items.secret(entry(S(secret["Name"]), shapes.secret_body(secret),
                                   aws_item(secret))) == secret
 
 
 def test_path_listings_keep_aws_order_and_values() -> None:
     listing = [dict(PARAMETER, Name="/p/z", Value="last"), dict(PARAMETER, Name="/p/a", Value="first,\n]")]
     body = shapes.parameters_body([shapes.parameter_item(p) for p in sorted(listing, key=lambda p: p["Name"])])
-    assert items.path(entry(("path", "/p", True, False), body, aws_items(listing))) == listing
-    assert items.path(entry(("path", "/p", True, False), shapes.parameters_body([]), aws_items([]))) == []
+    assert items.path(entry(D("/p", True, False), body, aws_items(listing))) == listing
+    assert items.path(entry(D("/p", True, False), shapes.parameters_body([]), aws_items([]))) == []
 
 
 def test_page_tokens() -> None:
@@ -55,16 +58,16 @@ def test_page_tokens() -> None:
 def test_parameter_writes_invalidate_every_form_of_the_name_and_covering_paths() -> None:
     doomed = doomed_by("ssm", "PutParameter", {"Name": "/app/db/url", "Value": "v"})
     assert doomed is not None
-    for key in [("parameter", "/app/db/url", False), ("parameter", "app/db/url", True),
-                ("parameter", "/app/db/url:3", False), ("parameter", "/app/db/url:prod", True),
-                ("parameter", "arn:aws:ssm:us-east-1:123456789012:parameter/app/db/url", False),
-                ("path", "/app", True, False), ("path", "/app/db", False, True), ("path", "/", True, False)]:
+    for key in [P("/app/db/url", False), P("app/db/url", True),
+                P("/app/db/url:3", False), P("/app/db/url:prod", True),
+                P("arn:aws:ssm:us-east-1:123456789012:parameter/app/db/url", False),
+                D("/app", True, False), D("/app/db", False, True), D("/", True, False)]:
         assert doomed(key), key
-    for key in [("parameter", "/app/db/url2", False), ("path", "/app", False, False), ("path", "/other", True, True),
-                ("secret", "/app/db/url", None, None)]:
+    for key in [P("/app/db/url2", False), D("/app", False, False), D("/other", True, True),
+                S("/app/db/url", None, None)]:
         assert not doomed(key), key
     many = doomed_by("ssm", "DeleteParameters", {"Names": ["/a", "/b"]})
-    assert many is not None and many(("parameter", "/b", False))
+    assert many is not None and many(P("/b", False))
 
 
 def test_secret_writes_invalidate_names_and_arns() -> None:
@@ -72,11 +75,11 @@ def test_secret_writes_invalidate_names_and_arns() -> None:
     assert secret_names(arn) == {"prod/db-AbCdEf", "prod/db"}
     doomed = doomed_by("secretsmanager", "PutSecretValue", {"SecretId": arn, "SecretString": "x"})
     assert doomed is not None
-    assert doomed(("secret", "prod/db", None, None))
-    assert doomed(("secret", arn, "v1", None))
-    assert doomed(("secret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db", None, "AWSCURRENT"))
-    assert not doomed(("secret", "prod/db2", None, None))
-    assert not doomed(("parameter", "prod/db", False))
+    assert doomed(S("prod/db", None, None))
+    assert doomed(S(arn, "v1", None))
+    assert doomed(S("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db", None, "AWSCURRENT"))
+    assert not doomed(S("prod/db2", None, None))
+    assert not doomed(P("prod/db", False))
 
 
 def test_reads_and_unknown_operations_invalidate_nothing() -> None:
@@ -127,19 +130,20 @@ def test_a_fetch_running_during_a_write_does_not_keep_its_value() -> None:
     import asyncio
 
     from paramsecrets.cache import Cache, Flights
+    from paramsecrets.keys import ParameterKey
     from paramsecrets.sdk.forward import Forwarder
 
     async def scenario() -> tuple[bool, bool]:
         cache, flights = Cache(10, 1 << 20, jitter=0), Flights()
-        key = ("parameter", "/a", False)
-        fetch: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        key = ParameterKey("/a", False)
+        fetch: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         flights.claim(key, fetch)  # a GetParameter of /a is on its way to AWS
         forwarder = Forwarder(None, cache, None, 1, flights)  # type: ignore[arg-type]
         forwarder.invalidate("ssm", "PutParameter", {"Name": "/a", "Value": "new"})
-        cache.store(key, b"", b"old", 60, 0.0)  # the fetch stores what it read before the write
-        cache.store(("parameter", "/b", False), b"", b"other", 60, 0.0)
+        cache.store(key, b"old", 60, 0.0)  # the fetch stores what it read before the write
+        cache.store(ParameterKey("/b", False), b"other", 60, 0.0)
         fetch.set_result(None)
         await asyncio.sleep(0)  # done callbacks run
-        return cache.peek(key) is None, cache.peek(("parameter", "/b", False)) is not None
+        return cache.peek(key) is None, cache.peek(ParameterKey("/b", False)) is not None
 
     assert asyncio.run(scenario()) == (True, True)

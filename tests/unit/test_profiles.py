@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from paramsecrets import profiles
 from paramsecrets.cache import Entry
 from paramsecrets.http import responses
-from paramsecrets.service import RefusalLog, render_hit
+from paramsecrets.keys import ParameterKey
+from paramsecrets.rendering import hit as render_hit
+from paramsecrets.service import RefusalLog
 
 FETCHED = 1_700_000_000.25
 
@@ -51,7 +53,7 @@ def test_an_upstream_code_cannot_split_the_header() -> None:
 
 def entry() -> Entry:
     body = b'{"Parameter":{}}'
-    return Entry(("parameter", "/a", False), responses.status_head(200, len(body)), body, FETCHED, 300)
+    return Entry(ParameterKey("/a", False), body, FETCHED, 300)
 
 
 def hit_headers(item: Entry, now: float, profile: profiles.Profile = profiles.AWS) -> tuple[str, str, str]:
@@ -94,9 +96,10 @@ def test_a_hit_head_is_per_profile() -> None:
 def test_the_same_second_reuses_the_head() -> None:
     item = entry()
     first = render_hit(item, FETCHED + 0.3, True, profiles.AWS)
-    cached = item.hit_head
+    cached = item.rendered
     assert render_hit(item, FETCHED + 0.6, True, profiles.AWS) == first
-    assert item.hit_head is cached  # not remade
+    assert item.rendered is cached  # not remade
+    assert first.startswith(responses.status_head(200, len(item.body)))
     assert re.search(rb"\r\nX-Paramsecrets-Cache: hit\r\n\r\n", first)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paramsecrets.http.parser import Request
+from paramsecrets.keys import ParameterKey
 from paramsecrets.routes import (
     METRICS,
     PING,
@@ -36,7 +37,7 @@ def test_parameter_reads() -> None:
         ParameterRead("/a", None, True)
     read = parse_target(b"/systemsmanager/parameters/get/?name=/a&version=007")
     assert read == ParameterRead("/a:7", ":7", False)
-    assert read.key == ("parameter", "/a:7", False)  # type: ignore[union-attr]
+    assert read.key == ParameterKey("/a:7", False) and read.alternate == ParameterKey("/a:7", True)  # type: ignore[union-attr]
     assert parse_target(b"/systemsmanager/parameters/get?name=/a&refreshNow=true").refresh  # type: ignore[union-attr]
     assert parse_target(b"/systemsmanager/parameters/get?name=a+b").name == "a b"  # type: ignore[union-attr]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramsecrets.aws.ssm import chunks
-from paramsecrets.aws.transport import AwsJsonTransport
+
+if TYPE_CHECKING:  # the transport imports awscrt: only the clients need it loaded
+    from paramsecrets.aws.transport import AwsJsonTransport
 
 BATCH_MAX = 20  # the API's limit for SecretIdList
 

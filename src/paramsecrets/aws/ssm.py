@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from paramsecrets.aws.transport import AwsJsonTransport
+if TYPE_CHECKING:  # the transport imports awscrt: only the clients need it loaded
+    from paramsecrets.aws.transport import AwsJsonTransport
 
 GET_PARAMETERS_MAX = 10  # the API's limit per call
 BY_PATH_PAGE = 10  # the API's MaxResults limit

@@ -9,17 +9,15 @@ cannot answer exactly as AWS would (filters, another region's token) returns Non
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from paramsecrets import rendering
 from paramsecrets.aws.errors import UpstreamError
-from paramsecrets.cache import Entry, State
-from paramsecrets.reader import parameter_key, secret_key
-from paramsecrets.routes import ParameterRead, ParametersRead, PathRead, SecretRead, SecretsRead, split_selector
+from paramsecrets.cache import Entry
+from paramsecrets.keys import Key, ParameterKey, PathKey, SecretKey
 from paramsecrets.sdk import items, wire
-from paramsecrets.service import STALE_PATIENCE_S, Service
+from paramsecrets.service import Service
 
 GET_PARAMETERS_MAX = 10  # AWS's limits, enforced as AWS enforces them
 BY_PATH_PAGE_MAX = 10
@@ -30,11 +28,6 @@ MAX_OFFSET_DIGITS = 6
 # (body, cache state, age): what an operation answers with.
 Answer = tuple[bytes, bytes, int]
 Operation = Callable[[dict[str, Any]], Awaitable[Answer | None]]
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 def page_offset(token: object) -> int | None:
@@ -70,73 +63,55 @@ class CachedReads:
 
     # One entry, as the GET routes get it -----------------------------------------------------
 
-    async def _entry(self, read: ParameterRead | SecretRead | PathRead) -> tuple[Entry, bytes]:
-        """The entry for a single read and how it was found: hit, miss or stale."""
-        now = time.time()
-        found = self.cache.lookup(read.key, now, read.alternate)
+    async def _entry(self, key: Key) -> tuple[Entry, bytes]:
+        """The entry for a single read and how it was found (hit, miss or stale), as the GET routes find it."""
+        found = self.service.cached(key, key.alternate, self.service.clock.time(), need_wire=True)
         stale = None
         if found is not None:
             entry, state = found
-            if state is not State.EXPIRED and entry.wire:
-                if state is State.REFRESH:
-                    self.reader.refresh_ahead(entry)
-                self.metrics.hits += 1
-                return entry, b"hit"
-            stale = entry if entry.wire else None
-            if stale is not None and self.service.stale_ok and now < entry.retry_after:
-                self.metrics.stale += 1
-                return stale, b"stale"
-        self.metrics.misses += 1
-        loading = asyncio.ensure_future(self.reader.load(read))
-        loading.add_done_callback(_retrieve)
+            if state is not None:
+                return entry, state
+            stale = entry
         try:
-            if stale is not None and self.service.stale_ok:
-                done, _ = await asyncio.wait((loading,), timeout=STALE_PATIENCE_S)
-                if not done:
-                    self.metrics.stale += 1
-                    return stale, b"stale"
-            return await loading, b"miss"
+            return await self.service.fetch(key, False, stale)
         except UpstreamError as error:
-            fallback = self.service._stale_fallback(stale, error, False)
-            if fallback is not None:
-                return fallback, b"stale"
             raise wire.from_upstream(error) from None
 
-    def _batch_item(self, name: str, outcome: Entry | UpstreamError, key: Any, alternate: Any) -> Entry:
+    def _batch_item(self, outcome: Entry | UpstreamError, key: Key) -> Entry:
         """A batch outcome that is not per item: the stale value when allowed, else the request fails."""
         if isinstance(outcome, Entry):
             return outcome
-        found = self.cache.lookup(key, time.time(), alternate)
-        fallback = self.service._stale_fallback(found[0] if found else None, outcome, False)
+        fallback = self.service.batch_item(outcome, key, key.alternate, False)
         if fallback is None or not fallback.wire:
             raise wire.from_upstream(outcome)
-        return fallback  # type: ignore[no-any-return]
+        return fallback
 
-    @staticmethod
-    def _state(entries: list[Entry], started: float, stale: bool) -> tuple[bytes, int]:
+    def _state(self, entries: list[Entry], started: float, stale: bool) -> tuple[bytes, int]:
         if stale:
-            state = b"stale"
+            state = rendering.STALE
         elif any(entry.fetched_at >= started for entry in entries):
-            state = b"miss"
+            state = rendering.MISS
         else:
-            state = b"hit"
+            state = rendering.HIT
         oldest = min((entry.fetched_at for entry in entries), default=started)
-        return state, max(0, int(time.time() - oldest))
+        return state, max(0, int(self.service.clock.time() - oldest))
+
+    def _age(self, entry: Entry) -> int:
+        return rendering.age(entry, self.service.clock.time())
 
     # SSM ---------------------------------------------------------------------------------------
 
     async def get_parameter(self, doc: dict[str, Any]) -> Answer:
         name = wire.text(doc, "Name", required=True)
         assert name is not None
-        read = ParameterRead(name, split_selector(name)[1], wire.flag(doc, "WithDecryption"))
-        entry, state = await self._entry(read)
-        return items.encode({"Parameter": items.parameter(entry)}), state, entry.age(time.time())
+        entry, state = await self._entry(ParameterKey(name, wire.flag(doc, "WithDecryption")))
+        return items.encode({"Parameter": items.parameter(entry)}), state, self._age(entry)
 
     async def get_parameters(self, doc: dict[str, Any]) -> Answer:
         names = wire.names(doc, "Names", GET_PARAMETERS_MAX)
         decrypt = wire.flag(doc, "WithDecryption")
-        started = time.time()
-        outcomes = await self.reader.parameters(ParametersRead(names, decrypt))
+        started = self.service.clock.time()
+        outcomes = await self.reader.parameters(names, decrypt)
         entries: list[Entry] = []
         invalid: list[str] = []
         stale = False
@@ -144,7 +119,7 @@ class CachedReads:
             if isinstance(outcome, UpstreamError) and outcome.per_item:
                 invalid.append(name)
                 continue
-            entry = self._batch_item(name, outcome, parameter_key(name, decrypt), parameter_key(name, not decrypt))
+            entry = self._batch_item(outcome, ParameterKey(name, decrypt))
             stale = stale or entry is not outcome
             entries.append(entry)
         self._count(entries, started)
@@ -160,22 +135,21 @@ class CachedReads:
         if doc.get("ParameterFilters") or offset is None or not path.startswith("/"):
             return None  # AWS answers these exactly; we forward them
         page = wire.integer(doc, "MaxResults", 1, BY_PATH_PAGE_MAX, BY_PATH_PAGE_MAX)
-        read = PathRead(path, wire.flag(doc, "Recursive"), wire.flag(doc, "WithDecryption"))
-        entry, state = await self._entry(read)
+        entry, state = await self._entry(PathKey(path, wire.flag(doc, "Recursive"), wire.flag(doc, "WithDecryption")))
         listing = items.path(entry)
         answer: dict[str, Any] = {"Parameters": listing[offset:offset + page]}
         if offset + page < len(listing):
             answer["NextToken"] = f"{NEXT_TOKEN_PREFIX}{offset + page}"
-        return items.encode(answer), state, entry.age(time.time())
+        return items.encode(answer), state, self._age(entry)
 
     # Secrets Manager ---------------------------------------------------------------------------
 
     async def get_secret_value(self, doc: dict[str, Any]) -> Answer:
         secret_id = wire.text(doc, "SecretId", required=True)
         assert secret_id is not None
-        read = SecretRead(secret_id, wire.text(doc, "VersionId"), wire.text(doc, "VersionStage"))
-        entry, state = await self._entry(read)
-        return items.encode(items.secret(entry)), state, entry.age(time.time())
+        key = SecretKey(secret_id, wire.text(doc, "VersionId"), wire.text(doc, "VersionStage"))
+        entry, state = await self._entry(key)
+        return items.encode(items.secret(entry)), state, self._age(entry)
 
     async def batch_get_secret_value(self, doc: dict[str, Any]) -> Answer | None:
         if doc.get("Filters") or doc.get("NextToken") or "SecretIdList" not in doc:
@@ -183,8 +157,8 @@ class CachedReads:
         ids = wire.names(doc, "SecretIdList", BATCH_SECRETS_MAX)
         if wire.integer(doc, "MaxResults", 1, BATCH_SECRETS_MAX, BATCH_SECRETS_MAX) < len(ids):
             return None  # AWS would page this answer: forwarded
-        started = time.time()
-        outcomes = await self.reader.secrets(SecretsRead(ids))
+        started = self.service.clock.time()
+        outcomes = await self.reader.secrets(ids)
         entries: list[Entry] = []
         errors: list[dict[str, str]] = []
         stale = False
@@ -192,7 +166,7 @@ class CachedReads:
             if isinstance(outcome, UpstreamError) and outcome.per_item:
                 errors.append({"SecretId": secret_id, "ErrorCode": outcome.code, "Message": outcome.message})
                 continue
-            entry = self._batch_item(secret_id, outcome, secret_key(secret_id), None)
+            entry = self._batch_item(outcome, SecretKey(secret_id))
             stale = stale or entry is not outcome
             entries.append(entry)
         self._count(entries, started)

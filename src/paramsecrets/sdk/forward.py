@@ -18,6 +18,7 @@ from paramsecrets.aws.settings import SERVICES, AwsSettings
 from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec
 from paramsecrets.cache import Cache, Flights
 from paramsecrets.http import responses
+from paramsecrets.keys import Key
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
 from paramsecrets.sdk.wire import SdkError
@@ -81,9 +82,10 @@ class Forwarder:
                                 b"forwarded\r\n")
 
     def invalidate(self, service: str, operation: str, doc: dict[str, Any]) -> None:
-        doomed: Callable[[Any], bool] | None = doomed_by(service, operation, doc)
-        if doomed is None:
+        found = doomed_by(service, operation, doc)
+        if found is None:
             return
+        doomed: Callable[[Key], bool] = found
         dropped = self.cache.discard_where(doomed)
         log.debug("%s succeeded: %d cache entries invalidated", operation, dropped)
         # A fetch already running may have read the value from before the write: what it stores is

@@ -8,11 +8,11 @@ a secret by its name, its ARN and its partial ARN, in every version and stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from paramsecrets.aws.ssm import parameter_identity
-from paramsecrets.reader import covers
+from paramsecrets.keys import Key, ParameterKey, PathKey, SecretKey
 
 PARAMETER_WRITES = frozenset({"PutParameter", "DeleteParameter", "DeleteParameters", "LabelParameterVersion",
                               "UnlabelParameterVersion"})
@@ -43,18 +43,16 @@ def secret_names(secret_id: str) -> set[str]:
     return names
 
 
-def doomed_by(service: str, operation: str, doc: dict[str, Any]) -> Callable[[Hashable], bool] | None:
+def doomed_by(service: str, operation: str, doc: dict[str, Any]) -> Callable[[Key], bool] | None:
     """A predicate over cache keys for what this write changes; None when it changes no value."""
     if service == "ssm" and operation in PARAMETER_WRITES:
         identities = {parameter_identity(name) for name in _strings(doc, "Name", "Names")}
         full_names = ["/" + identity for identity in identities]
 
-        def parameter_doomed(key: Hashable) -> bool:
-            if not isinstance(key, tuple):
-                return False
-            if key[0] == "parameter":
-                return parameter_identity(key[1]) in identities
-            return key[0] == "path" and any(covers(key, name) for name in full_names)
+        def parameter_doomed(key: Key) -> bool:
+            if isinstance(key, ParameterKey):
+                return parameter_identity(key.name) in identities
+            return isinstance(key, PathKey) and any(key.covers(name) for name in full_names)
 
         return parameter_doomed if identities else None
     if service == "secretsmanager" and operation in SECRET_WRITES:
@@ -62,8 +60,8 @@ def doomed_by(service: str, operation: str, doc: dict[str, Any]) -> Callable[[Ha
         for secret_id in _strings(doc, "SecretId"):
             names |= secret_names(secret_id)
 
-        def secret_doomed(key: Hashable) -> bool:
-            return isinstance(key, tuple) and key[0] == "secret" and bool(secret_names(key[1]) & names)
+        def secret_doomed(key: Key) -> bool:
+            return isinstance(key, SecretKey) and bool(secret_names(key.secret_id) & names)
 
         return secret_doomed if names else None
     return None

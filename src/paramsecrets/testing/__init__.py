@@ -1,0 +1,1 @@
+"""Test support shipped with the package: fake clock, fake upstream, ports, moto and server helpers."""
