@@ -14,7 +14,7 @@ import pytest
 
 from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer, start_moto
-from paramsecrets.testing.server import ServerProcess, base_env, start_server
+from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
 
 
 @pytest.fixture(scope="session")
@@ -46,18 +46,14 @@ def aws_env(moto: MotoServer, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def start(aws_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Factory: start(**env_overrides, args=(...)) -> a running server, stopped after the test."""
-    servers: list[ServerProcess] = []
+    pool = ServerPool(tmp_path)
 
     def _start(args: tuple[str, ...] = (), wait: bool = True, drop: tuple[str, ...] = (),
                **overrides: str) -> ServerProcess:
-        env = {k: v for k, v in {**aws_env, **overrides}.items() if k not in drop}
-        server = start_server(env, tmp_path, args=args, wait=wait)
-        servers.append(server)
-        return server
+        return pool.start(merged_env(aws_env, overrides, drop), args=args, wait=wait)
 
     yield _start
-    for server in servers:
-        server.stop()
+    pool.stop_all()
 
 
 @pytest.fixture

@@ -7,14 +7,19 @@ import json
 import os
 import platform
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from paramsecrets.layer import LayerInfo, build_layer
-from paramsecrets.testing.lambda_sandbox import LambdaSandbox, find_pythons, sandbox_problem, unpack_layer
+from paramsecrets.testing.lambda_sandbox import (
+    LambdaSandbox,
+    close_sandboxes,
+    find_pythons,
+    sandbox_problem,
+    unpack_layer,
+)
 from paramsecrets.testing.moto import start_moto
 from paramsecrets.testing.net import free_port
 
@@ -141,13 +146,7 @@ def make_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator:
 
     yield _make
     report = getattr(request.node, "rep_call", None)
-    for box in made:
-        try:
-            box.stop()
-        finally:
-            if report is not None and report.failed:
-                sys.stderr.write(f"\n----- RIE log ({box.function_dir.name}) -----\n{box.logs()[-20000:]}\n")
-            box.close()
+    close_sandboxes(made, report is not None and report.failed)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -21,6 +21,7 @@ from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     bare_root_popen,
+    close_sandboxes,
     copy_with_libraries,
     http_get,
     make_bare_root,
@@ -52,13 +53,7 @@ def bare_sandbox(request: pytest.FixtureRequest, sandbox_ok: None):
 
     yield _make
     report = getattr(request.node, "rep_call", None)
-    for box in made:
-        try:
-            box.stop()
-        finally:
-            if report is not None and report.failed:
-                print(f"\n----- RIE log ({box.function_dir.name}) -----\n{box.logs()[-20000:]}")
-            box.close()
+    close_sandboxes(made, report is not None and report.failed)
 
 
 def _extension_lines(log: str) -> list[str]:

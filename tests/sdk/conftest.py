@@ -17,7 +17,7 @@ import pytest
 
 from paramsecrets.testing.moto import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
 from paramsecrets.testing.net import free_port
-from paramsecrets.testing.server import ServerProcess, base_env, start_server
+from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
 from tests.integration.conftest import Seeded, seeded  # noqa: F401 - the shared seed fixture
 
 NO_RETRIES = {"total_max_attempts": 1}
@@ -52,19 +52,14 @@ def function_env(home: Path, endpoint: str | None = None, **extra: str) -> dict[
 @pytest.fixture
 def start_sdk(moto: MotoServer, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Factory: start_sdk(**env_overrides) -> a running server whose SDK endpoint variables name itself."""
-    servers: list[ServerProcess] = []
+    pool = ServerPool(tmp_path)
 
     def _start(drop: tuple[str, ...] = (), **overrides: str) -> ServerProcess:
         port = free_port()
-        env = {key: value for key, value in {**sdk_env(moto, tmp_path, port), **overrides}.items()
-               if key not in drop}
-        server = start_server(env, tmp_path, port=port)
-        servers.append(server)
-        return server
+        return pool.start(merged_env(sdk_env(moto, tmp_path, port), overrides, drop), port=port)
 
     yield _start
-    for server in servers:
-        server.stop()
+    pool.stop_all()
 
 
 @pytest.fixture

@@ -373,6 +373,17 @@ class LambdaSandbox:
 # ---------------------------------------------------------------- /proc helpers
 
 
+def close_sandboxes(boxes: list[LambdaSandbox], failed: bool) -> None:
+    """Stop and remove every sandbox a test made; after a failed test, show each one's RIE log tail."""
+    for box in boxes:
+        try:
+            box.stop()
+        finally:
+            if failed:
+                sys.stderr.write(f"\n----- RIE log ({box.function_dir.name}) -----\n{box.logs()[-20000:]}\n")
+            box.close()
+
+
 def _die_with_parent() -> None:
     """In the child before exec: SIGKILL unshare if the test process dies (even by SIGKILL).
 

@@ -78,6 +78,28 @@ def server_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "paramsecrets", *args]
 
 
+def merged_env(base: dict[str, str], overrides: dict[str, str], drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """`base` with `overrides` applied and the variables in `drop` removed (a fixture's env)."""
+    return {key: value for key, value in {**base, **overrides}.items() if key not in drop}
+
+
+class ServerPool:
+    """The servers one test started, all stopped at its end: factory fixtures yield `pool.start`."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.servers: list[ServerProcess] = []
+
+    def start(self, env: dict[str, str], **options: Any) -> ServerProcess:
+        server = start_server(env, self.workdir, **options)
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
 def start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...] = (),
                  port: int | None = None, wait: bool = True, timeout: float = 20) -> ServerProcess:
     """Start `paramsecrets serve` with exactly `env`; wait for /ping unless wait=False."""
