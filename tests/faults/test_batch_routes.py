@@ -1,4 +1,4 @@
-"""Batch and path routes (CONTRACT §3.1): request order, InvalidParameters / Errors, chunking,
+"""Batch and path routes (README, HTTP API): request order, InvalidParameters / Errors, chunking,
 answering partly from cache and fetching only what is missing, each item also cached alone.
 """
 

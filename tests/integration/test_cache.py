@@ -1,4 +1,4 @@
-"""Cache behaviour, proven by counting the calls moto records (CONTRACT §4)."""
+"""Cache behaviour, proven by counting the calls moto records (README: Cache)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration from flags, environment and TOML, and the token sources (CONTRACT §3.3, §5)."""
+"""Configuration from flags, environment and TOML, and the token sources (README: The token, Configuration)."""
 
 from __future__ import annotations
 

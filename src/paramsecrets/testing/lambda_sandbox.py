@@ -10,7 +10,7 @@ Isolation and clean-up: RIE runs under `unshare --mount --pid --fork --kill-chil
   kernel kills every process it started (runtime, extensions, anything they spawned). No test
   can leave a stray extension bound to port 2773 behind, whatever fails.
 
-RIE quirks handled here (see /work/shared/TESTING.md): it starts nothing before the first
+RIE quirks handled here: it starts nothing before the first
 invoke, and concurrent invokes crash it, so invokes are serialised by a lock.
 """
 
