@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SUMMARY = re.compile(r"^=+ (.*(?:passed|failed|error).*) in [0-9.]+s", re.MULTILINE)
+SUMMARY = re.compile(r"^=* ?([0-9]+ (?:passed|failed|error).*?) in [0-9.]+s", re.MULTILINE)
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
