@@ -284,10 +284,10 @@ def _mib(size: int) -> str:
 
 
 def _templates(stage: Path, arch: str) -> None:
-    """The launcher, the client command and run.py, with the arch's loader name filled in."""
+    """The launcher (as the extension and as the client command) and run.py, with the arch's loader."""
     templates = Path(__file__).resolve().parent / "layer_files"
     loader = layer_runtime.LOADER[arch]
-    for template, target in (("launcher.sh", "extensions/paramsecrets"), ("command.sh", "bin/paramsecrets"),
+    for template, target in (("launcher.sh", "extensions/paramsecrets"), ("launcher.sh", "bin/paramsecrets"),
                              ("run.py", "paramsecrets/run.py")):
         text = (templates / template).read_text(encoding="utf-8").replace("@LOADER@", loader)
         (stage / target).parent.mkdir(parents=True, exist_ok=True)

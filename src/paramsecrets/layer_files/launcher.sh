@@ -1,9 +1,11 @@
 #!/bin/sh
-# paramsecrets Lambda extension launcher (/opt/extensions/paramsecrets).
-#
-# Lambda runs every file in /opt/extensions at INIT, whatever the function's runtime. This starts
-# the layer's own Python 3.11 through the layer's own glibc loader: the function's Python (there
-# may be none) and the host's C library are never used, and nothing is looked up on PATH.
+# paramsecrets launcher, installed twice in the layer:
+# - /opt/extensions/paramsecrets, the extension: Lambda runs every file in /opt/extensions at INIT,
+#   whatever the function's runtime; from there it runs `serve` under the extension's name;
+# - /opt/bin/paramsecrets, the command on every function's PATH (`paramsecrets get-parameter NAME`,
+#   `paramsecrets get-secret ID`) for shell and `provided` functions.
+# Either way it starts the layer's own Python 3.11 through the layer's own glibc loader: the
+# function's Python (there may be none) and the host's C library are never used, and nothing is looked up on PATH.
 # Only shell builtins run before the exec (everything before `register` adds to each cold start).
 #   --inhibit-cache   never read the host's /etc/ld.so.cache
 #   --library-path    the layer's libraries first (replaces LD_LIBRARY_PATH for this process)
@@ -18,10 +20,13 @@ case $0 in
   */*) dir=${0%/*} ;;
   *) dir=. ;;
 esac
+case $dir in
+  */extensions | extensions) set -- serve --extension-name "$name" "$@" ;;
+esac
 rt="$dir/../paramsecrets/runtime"
 
 unset LD_PRELOAD
 LC_ALL=C.UTF-8
 export LC_ALL
 exec "$rt/lib/@LOADER@" --inhibit-cache --library-path "$rt/lib" "$rt/bin/python3.11" -I -S \
-  "$dir/../paramsecrets/run.py" serve --extension-name "$name" "$@"
+  "$dir/../paramsecrets/run.py" "$@"
