@@ -42,6 +42,7 @@ CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 OPTIONS = ("--config", "--port", "--listen", "--log-level", "--extension-name")
 LOW_PRIORITY = 10  # nice value of the start-up import thread under Lambda
 NEXT_SENT_WAIT_S = 1.0  # at most this long for the first event/next to be sent before the imports
+IMPORT_SWITCH_INTERVAL_S = 0.0002  # GIL hand-over while importing (Python's default: 5 ms)
 
 
 class UsageError(Exception):
@@ -231,13 +232,20 @@ def import_at_low_priority() -> None:
 
     Under Lambda the runtime starts its own INIT as soon as we register, on the same small CPU
     share: at normal priority our imports would slow it down. Loading still starts at once, so
-    a request during INIT or the first miss does not wait for a lazy import.
+    a request during INIT or the first miss does not wait for a lazy import. Meanwhile the event
+    thread must answer the first INVOKE at once (Lambda's invoke waits for our next `next`): a
+    short switch interval hands it the GIL in a fraction of a millisecond instead of 5 ms.
     """
     import threading
 
-    loader = threading.Thread(target=_import_server, name="paramsecrets-import")
-    loader.start()
-    loader.join()
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(IMPORT_SWITCH_INTERVAL_S)
+    try:
+        loader = threading.Thread(target=_import_server, name="paramsecrets-import")
+        loader.start()
+        loader.join()
+    finally:
+        sys.setswitchinterval(previous)
 
 
 if __name__ == "__main__":

@@ -146,12 +146,16 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
     """Loop on event/next until SHUTDOWN (or until the API goes away, which also means stop).
 
     The first `next` ends our part of INIT, so nothing (not even `import json`) comes before it;
-    `first_sent` is called once that request is out.
+    `first_sent` is called once that request is out. Only SHUTDOWN is parsed.
     """
     while True:
         try:
             raw = api.next_event(first_sent)
             first_sent = None
+            if b'"SHUTDOWN"' not in raw:
+                # An INVOKE: nothing to do but ask again, at once (Lambda's invoke waits for it). No
+                # JSON: right after INIT the import thread holds the GIL and the locks of json's imports.
+                continue
             import json
 
             event = json.loads(raw)

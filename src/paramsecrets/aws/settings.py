@@ -68,13 +68,16 @@ def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str]
 
 def profile_value(environ: Mapping[str, str], key: str) -> str | None:
     """A setting of the active profile in ~/.aws/config (AWS_CONFIG_FILE, AWS_PROFILE)."""
+    path = os.path.expanduser(environ.get("AWS_CONFIG_FILE")
+                              or os.path.join(environ.get("HOME", "~"), ".aws", "config"))
+    if not os.path.isfile(path):
+        return None  # the usual case under Lambda: no file, and configparser (it imports re) stays unloaded
     import configparser
 
-    path = environ.get("AWS_CONFIG_FILE") or os.path.join(environ.get("HOME", "~"), ".aws", "config")
     profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
     parser = configparser.RawConfigParser()
     try:
-        if not parser.read(os.path.expanduser(path)):
+        if not parser.read(path):
             return None
     except configparser.Error:
         return None
