@@ -40,7 +40,7 @@ PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 LISTEN_ENV = "PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS"
 CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
 OPTIONS = ("--config", "--port", "--listen", "--log-level", "--extension-name")
-LOW_PRIORITY = 10  # nice value of the start-up import thread under Lambda
+LOW_PRIORITY = 10  # nice value of the start-up import thread where SCHED_IDLE is refused
 NEXT_SENT_WAIT_S = 1.0  # at most this long for the first event/next to be sent before the imports
 IMPORT_SWITCH_INTERVAL_S = 0.0002  # GIL hand-over while importing (Python's default: 5 ms)
 
@@ -215,16 +215,29 @@ def _check_exposure(address: str, token: object) -> None:
 
 
 def _import_server() -> None:
-    """Linux nice values are per thread: only this thread's work yields to the function's INIT."""
-    import contextlib
-    import threading
-
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+    """Linux scheduling is per thread: only this thread's work yields to the function's INIT and first
+    invoke. SCHED_IDLE runs it only on CPU time nobody else wants; a nice value is the fallback."""
+    lower_this_threads_priority()
     import asyncio  # noqa: F401
 
     import paramsecrets.app
     import paramsecrets.aws.clients  # noqa: F401
+
+
+def lower_this_threads_priority() -> str:
+    """SCHED_IDLE for the calling thread, else nice LOW_PRIORITY; which one took ("" if neither)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: the calling thread, on Linux
+        return "idle"
+    except (OSError, AttributeError):
+        pass
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+        return "nice"
+    except (OSError, AttributeError):
+        return ""
 
 
 def import_at_low_priority() -> None:

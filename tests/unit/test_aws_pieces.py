@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paramsecrets import shapes
-from paramsecrets.aws.endpoints import EndpointError, resolve
+from paramsecrets.aws.endpoints import Endpoint, EndpointError, parse_endpoint_url, resolve
 from paramsecrets.aws.errors import Kind, classify, from_response
 
 
@@ -114,3 +116,55 @@ def test_answers_pair_with_their_names() -> None:
              {"Name": "/y", "Version": 4, "ARN": "arn:aws:ssm:r:1:parameter/y"}]
     matched = match_parameters(["/x:1", "arn:aws:ssm:r:1:parameter/y", "/z"], found)
     assert matched == {"/x:1": found[0], "arn:aws:ssm:r:1:parameter/y": found[1]}
+
+
+def _urlsplit_reading(url: str) -> str | None:
+    """The reference: what `urllib.parse.urlsplit` makes of an endpoint URL (None: refused)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return Endpoint(parts.scheme, parts.hostname, port, parts.path or "/").url
+
+
+def _our_reading(url: str) -> str | None:
+    try:
+        return parse_endpoint_url("AWS_ENDPOINT_URL", url).url
+    except EndpointError:
+        return None
+
+
+URL_PIECES = {
+    "scheme": st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "http:/", "http:", "", "://"]),
+    "user": st.sampled_from(["", "user@", "user:pw@", "a@b@"]),
+    "host": st.sampled_from(["localhost", "LocalStack.Internal", "127.0.0.1", "[::1]", "[::ffff:10.0.0.1]",
+                             "[1.2.3.4]", "[::1", "::1]", "", "a:b", "xn--bcher-kva.example"]),
+    "port": st.sampled_from(["", ":", ":2773", ":0", ":080", ":0000000443", ":65535", ":65536", ":99999999999",
+                             ":12a", ":-1", ": 80", ":١٢"]),
+    "path": st.sampled_from(["", "/", "/x", "/a/b/", "/p:8/q"]),
+    "tail": st.sampled_from(["", "?", "?q=1", "#f", "?q#f/", "#/x?y", "  "]),
+}
+
+
+@settings(max_examples=2000, deadline=None)
+@given(**URL_PIECES)
+def test_endpoint_urls_are_read_as_urlsplit_reads_them(scheme: str, user: str, host: str, port: str, path: str,
+                                                        tail: str) -> None:
+    url = scheme + user + host + port + path + tail
+    assert _our_reading(url) == _urlsplit_reading(url), url
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://[::1", "not a valid endpoint URL"),  # urlsplit raised a bare ValueError here
+    ("http://localhost:99999", "invalid port"),
+    ("http://localhost:8o", "invalid port"),
+    ("localhost:4566", "not a valid endpoint URL"),
+])
+def test_bad_endpoint_urls_name_the_problem(url: str, message: str) -> None:
+    with pytest.raises(EndpointError, match=message):
+        parse_endpoint_url("AWS_ENDPOINT_URL_SSM", url)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 HEAVY = ("collections", "re", "typing", "dataclasses", "ipaddress", "asyncio", "json", "enum", "socket",
          "urllib", "email", "http", "tomllib", "inspect", "functools")
@@ -43,9 +45,15 @@ def test_nothing_heavy_is_imported_before_next() -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_validating_a_lambda_configuration_imports_nothing_heavy(tmp_path: Path) -> None:
-    """Lambda has no ~/.aws/config: the profile reader must not load configparser (and re) for nothing."""
-    loaded = loaded_modules("validate", env={**LAMBDA_ENV, "HOME": str(tmp_path)})
+@pytest.mark.parametrize("extra", [
+    {},
+    {"AWS_ENDPOINT_URL": "http://localhost:2773"},  # the SDK protocol's setting: points back at us
+    {"AWS_ENDPOINT_URL_SSM": "https://ssm.example.internal:8443/x"},
+], ids=["plain", "sdk-protocol-endpoint", "endpoint-override"])
+def test_validating_a_lambda_configuration_imports_nothing_heavy(tmp_path: Path, extra: dict[str, str]) -> None:
+    """Lambda has no ~/.aws/config: the profile reader must not load configparser (and re) for nothing,
+    and an endpoint URL is read without urllib.parse."""
+    loaded = loaded_modules("validate", env={**LAMBDA_ENV, "HOME": str(tmp_path), **extra})
     assert not loaded & {*HEAVY, "configparser"}, sorted(loaded & {*HEAVY, "configparser"})
 
 

@@ -6,7 +6,10 @@ event thread must turn an INVOKE round at once, even while the import thread is 
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -72,3 +75,34 @@ def test_the_start_up_import_hands_the_gil_over_quickly_then_restores_the_interv
     boot.import_at_low_priority()
     assert seen == [pytest.approx(boot.IMPORT_SWITCH_INTERVAL_S)]
     assert sys.getswitchinterval() == before
+
+
+def _in_a_thread(work: Callable[[], object]) -> list[object]:
+    """Run `work` in a fresh thread (scheduling changes stay there) and return what it gave."""
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    thread.join()
+    return out
+
+
+def test_the_import_thread_runs_only_on_idle_cpu() -> None:
+    def lower_and_look() -> tuple[str, int]:
+        return boot.lower_this_threads_priority(), os.sched_getscheduler(0)
+
+    assert _in_a_thread(lower_and_look) == [("idle", os.SCHED_IDLE)]
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only that thread: the server runs as before
+
+
+def test_where_sched_idle_is_refused_the_import_thread_is_niced(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object) -> None:
+        raise PermissionError("not here")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+
+    def lower_and_look() -> tuple[str, int]:
+        return boot.lower_this_threads_priority(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    if os.getpriority(os.PRIO_PROCESS, 0) > boot.LOW_PRIORITY:
+        pytest.skip("this suite already runs above nice 10")
+    assert _in_a_thread(lower_and_look) == [("nice", boot.LOW_PRIORITY)]
