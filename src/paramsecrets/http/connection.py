@@ -16,6 +16,24 @@ with plain calls and invented times (tests/unit/test_http_connection.py):
   closes (closing with unread input would make the kernel reset the answer away);
 - half-close: a client that sent EOF gets the answers to what it sent, then the connection closes;
 - shutdown: idle connections close at once, busy ones are answered (their result or a 503).
+
+The states (`kind` names the evictable ones; busy and closing connections are never evicted):
+
+| state      | held as                         | event                        | next state                  |
+|------------|---------------------------------|------------------------------|-----------------------------|
+| unused     | kind UNUSED                     | part of a request            | unfinished                  |
+|            |                                 | a whole request              | busy                        |
+|            |                                 | idle_timeout_s / evicted     | closing (CLOSE)             |
+| unfinished | kind UNFINISHED, request_started| the rest of the request      | busy                        |
+|            |                                 | request_timeout_s / evicted  | closing (LINGER, 408)       |
+|            |                                 | malformed bytes              | closing (LINGER, 4xx)       |
+| busy       | busy, kind None                 | answer, keep-alive           | idle (or busy: pipelined)   |
+|            |                                 | answer, close asked / body   | closing (LINGER)            |
+|            |                                 | stop (shutdown)              | busy, then closing (CLOSE)  |
+| idle       | kind IDLE                       | a request                    | busy (or unfinished)        |
+|            |                                 | idle_timeout_s / evicted     | closing (CLOSE)             |
+| any        |                                 | peer EOF                     | closing once answered       |
+| closing    | close LINGER or CLOSE           | output flushed (and peer EOF)| gone                        |
 """
 
 from __future__ import annotations
