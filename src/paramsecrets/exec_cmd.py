@@ -21,7 +21,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from paramsecrets.client import (
     AccessDeniedError,
@@ -77,14 +76,14 @@ class _Usage(Exception):
     pass
 
 
-@dataclass
 class Failure:
     """One REF (or path, or file) that could not be filled: what, for whom, and the code."""
 
-    what: str
-    code: str
-    detail: str = ""
-    error: ParamSecretsError | None = None
+    def __init__(self, what: str, code: str, detail: str = "", error: ParamSecretsError | None = None) -> None:
+        self.what = what
+        self.code = code
+        self.detail = detail
+        self.error = error
 
     def line(self) -> str:
         return f"{PROG}: cannot read {self.what}: {self.code}" + (f" ({self.detail})" if self.detail else "")
@@ -127,12 +126,12 @@ def parse_arguments(argv: list[str]) -> tuple[list[str], list[str], list[str], l
 # ---------------------------------------------------------------- reading
 
 
-@dataclass
 class Values:
     """What was read: each REF's raw value (str or bytes) and each path's parameters."""
 
-    refs: dict[Ref, str | bytes]
-    paths: dict[str, dict[str, str]]
+    def __init__(self, refs: dict[Ref, str | bytes], paths: dict[str, dict[str, str]]) -> None:
+        self.refs = refs
+        self.paths = paths
 
 
 def read_values(client: Client, plan: Plan) -> tuple[Values, list[Failure]]:

@@ -22,7 +22,7 @@ function's runtime starts, where every import adds to INIT. Every error message 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SSM = "ssm"
 SECRETS = "secretsmanager"
@@ -48,10 +48,10 @@ class RefError(ValueError):
     """A malformed REF, flag or mapping variable; the message says which and why."""
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(NamedTuple):
     """One value to read: `source` is "ssm" or "secretsmanager", `name` what is sent to the
-    server (a parameter name with its selector, or a secret id), `key` the JSON field or None."""
+    server (a parameter name with its selector, or a secret id), `key` the JSON field or None.
+    (Named tuples, not dataclasses: `dataclasses` imports `inspect`, a cost on the INIT path.)"""
 
     source: str
     name: str
@@ -61,21 +61,20 @@ class Ref:
         return f"{self.source}:{self.name}" + ("" if self.key is None else f"#{self.key}")
 
 
-@dataclass(frozen=True)
-class FileTarget:
+class FileTarget(NamedTuple):
     """`--file PATH=REF`: write the value to `path`."""
 
     path: str
     ref: Ref
 
 
-@dataclass
 class Plan:
     """Everything one `exec` fills: variables (name -> REF), files, and paths to load."""
 
-    env: dict[str, Ref] = field(default_factory=dict)
-    files: list[FileTarget] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.env: dict[str, Ref] = {}
+        self.files: list[FileTarget] = []
+        self.paths: list[str] = []
 
     def refs(self) -> list[Ref]:
         """Every distinct REF, in first-use order (variables, then files)."""
