@@ -206,3 +206,46 @@ def test_bad_arguments(argv: list[str], message: str) -> None:
     with pytest.raises(_Usage) as caught:
         parse_arguments(argv)
     assert str(caught.value) == message
+
+
+def test_child_environment_removes_the_mapping_and_restores_the_launchers_changes() -> None:
+    from paramsecrets.exec_cmd import Values, child_environment
+
+    environ = {
+        "PATH": "/usr/bin", "PARAMSECRETS_ENV_DB_HOST": "ssm:/app/db/host", "PARAMSECRETS_FILES": "/tmp/x=ssm:/x",
+        "PARAMSECRETS_PATH": "/app/prod/", "PARAMSECRETS_CLIENT_RETRY_SECONDS": "1",
+        "DB_HOST": "from-the-function", "API_TOKEN": "old",
+        # What the layer's launcher leaves: LC_ALL forced, LD_PRELOAD dropped, the originals saved.
+        "_PARAMSECRETS_LAUNCHER": "1", "LC_ALL": "C.UTF-8", "_PARAMSECRETS_SAVED_LD_PRELOAD": "/opt/lib/x.so",
+    }
+    plan = plan_from(environ, ["JSON_USER=secretsmanager:db#user"], [], [])
+    values = Values({Ref("ssm", "/app/db/host"): "db.internal", Ref("secretsmanager", "db", "user"): '{"user": 7}'},
+                    {"/app/prod/": {"/app/prod/db-host": "path.internal", "/app/prod/api.token": "new"}})
+    env, failures = child_environment(environ, plan, values)
+    assert failures == []
+    assert env == {"PATH": "/usr/bin", "PARAMSECRETS_CLIENT_RETRY_SECONDS": "1", "DB_HOST": "db.internal",
+                   "API_TOKEN": "new", "JSON_USER": "7", "LD_PRELOAD": "/opt/lib/x.so"}
+
+
+def test_child_environment_refuses_what_cannot_be_a_variable() -> None:
+    from paramsecrets.exec_cmd import Values, child_environment
+
+    plan = plan_from({}, ["A=secretsmanager:bin", "B=ssm:/nul", "C=ssm:/list#k"], [], [])
+    values = Values({Ref("secretsmanager", "bin"): b"\xff\xfe", Ref("ssm", "/nul"): "a\0b",
+                     Ref("ssm", "/list", "k"): "[1, 2]"}, {})
+    _, failures = child_environment({}, plan, values)
+    assert [failure.line() for failure in failures] == [
+        "paramsecrets exec: cannot read secretsmanager:bin (for A): BinaryValue (a binary secret that is not "
+        "UTF-8 text cannot be a variable; use --file)",
+        "paramsecrets exec: cannot read ssm:/nul (for B): NulInValue (a variable cannot hold a NUL character; "
+        "use --file)",
+        "paramsecrets exec: cannot read ssm:/list#k (for C): NotJsonObject (the value is JSON but not an object)",
+    ]
+
+
+def test_the_extension_knows_when_an_exec_wrapper_waits_for_it() -> None:
+    from paramsecrets.boot import exec_waits_for_us
+
+    assert exec_waits_for_us({"PARAMSECRETS_ENV_X": "ssm:/x"})
+    assert exec_waits_for_us({"PARAMSECRETS_FILES": "/tmp/a=ssm:/a"})
+    assert not exec_waits_for_us({"PARAMSECRETS_CLIENT_RETRY_SECONDS": "3", "AWS_LAMBDA_EXEC_WRAPPER": "/x"})
