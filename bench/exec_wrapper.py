@@ -119,8 +119,11 @@ def python_factory(opt: Path, tmp: Path) -> MakeBox:
     def make(variant: str, env: dict[str, str]) -> LambdaSandbox:
         if variant == WRAPPER_VARIANT:
             return WrappedSandbox(FUNCTIONS / "trivial", opt, {**env, **MAPPING}, python=python, rie_log_level="info")
-        return LambdaSandbox(reader if variant == CODE else FUNCTIONS / "trivial", opt, env, python=python,
-                             rie_log_level="info")
+        if variant == CODE:
+            # The same PARAMSECRETS_* variables (the function ignores them), so the extension starts
+            # exactly as with the wrapper: the difference is the wrapper's own cost.
+            return LambdaSandbox(reader, opt, {**env, **MAPPING}, python=python, rie_log_level="info")
+        return LambdaSandbox(FUNCTIONS / "trivial", opt, env, python=python, rie_log_level="info")
 
     return make
 
@@ -143,8 +146,25 @@ def provided_factory(opt: Path, tmp: Path) -> MakeBox:
 
 
 def one_run(make: MakeBox, variant: str, env: dict[str, str]) -> Row:
+    """One cold start; a run the RIE itself spoiled (its Runtime API not yet listening when the
+    extension registers: `Extension.Crash`, seen on a loaded machine) is run again, at most twice."""
+    for _ in range(2):
+        try:
+            return _one_run(make, variant, env)
+        except RieFlake:
+            continue
+    return _one_run(make, variant, env)
+
+
+class RieFlake(Exception):
+    pass
+
+
+def _one_run(make: MakeBox, variant: str, env: dict[str, str]) -> Row:
     with make(variant, {**env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(free_port())}) as box:
         status, body = box.invoke({})
+        if status != 200 and "Extensions API at" in box.logs() and "unreachable" in box.logs():
+            raise RieFlake()
         if status != 200:
             raise SystemExit(f"invoke failed: {status} {body[:200]!r}\n{box.logs()[-3000:]}")
         first = (box.timings.first_invoke or 0) * 1000

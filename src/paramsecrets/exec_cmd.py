@@ -52,6 +52,7 @@ LAUNCHER_SAVED = {"LD_PRELOAD": "_PARAMSECRETS_SAVED_LD_PRELOAD", "LC_ALL": "_PA
 
 RUNTIME_API_ENV = "AWS_LAMBDA_RUNTIME_API"
 INIT_ERROR_TYPE = "Paramsecrets.ExecError"
+MAX_INIT_ERROR_CHARS = 4000
 
 USAGE = f"""usage: {PROG} [--env NAME=REF]... [--file PATH=REF]... [--path PATH]... [--] COMMAND [ARG...]
 
@@ -407,7 +408,10 @@ def report_init_error(api: str, lines: list[str]) -> bool:
     import http.client
 
     host, _, port = api.rpartition(":")
-    body = json.dumps({"errorMessage": "; ".join(lines), "errorType": INIT_ERROR_TYPE, "stackTrace": []})
+    message = "; ".join(lines)
+    if len(message) > MAX_INIT_ERROR_CHARS:
+        message = message[:MAX_INIT_ERROR_CHARS] + f"... ({len(lines)} lines in all; the log has every one)"
+    body = json.dumps({"errorMessage": message, "errorType": INIT_ERROR_TYPE, "stackTrace": []})
     try:
         conn = http.client.HTTPConnection(host or api, int(port) if port.isdigit() else 80, timeout=5)
         try:
