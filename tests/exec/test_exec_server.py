@@ -55,7 +55,8 @@ def exec_seeded(moto: MotoServer) -> dict[str, str]:
     sm.create_secret(Name="prod/db", SecretString=json.dumps({"username": "admin", "password": PASSWORD}))
     arn = sm.create_secret(Name="prod/api", SecretString=API_KEY)["ARN"]
     sm.create_secret(Name="prod/blob", SecretBinary=BLOB)
-    return {"api_arn": arn}
+    parameter_arn = ssm.get_parameter(Name="/app/db/password")["Parameter"]["ARN"]
+    return {"api_arn": arn, "parameter_arn": parameter_arn}
 
 
 def run_exec(server: ServerProcess | None, aws_env: dict[str, str], tmp_path: Path, args: list[str],
@@ -83,9 +84,10 @@ def test_fills_variables_and_files_then_replaces_itself(server: ServerProcess, a
             "--env=USER=ssm:/app/json#user", "--env", "PORT=ssm:/app/json#port",
             "--env", "OLD=ssm:/app/v:1", "--env", "PROD=ssm:/app/v:Prod",
             "--env", f"API_KEY=secretsmanager:{exec_seeded['api_arn']}",
+            "--env", f"BY_ARN=ssm:{exec_seeded['parameter_arn']}:1",
             "--file", f"{tmp_path}/db.json=secretsmanager:prod/db",
             "--file", f"{tmp_path}/blob.bin=secretsmanager:prod/blob"]
-    names = ["HOST", "DB_PASSWORD", "USER", "PORT", "OLD", "PROD", "API_KEY", "SECRET_PASSWORD", "KEEP"]
+    names = ["HOST", "DB_PASSWORD", "USER", "PORT", "OLD", "PROD", "API_KEY", "BY_ARN", "SECRET_PASSWORD", "KEEP"]
     proc, out, err = run_exec(
         server, aws_env, tmp_path, args, names, [f"{tmp_path}/db.json", f"{tmp_path}/blob.bin",
                                                  f"{tmp_path}/pw"],
@@ -97,7 +99,7 @@ def test_fills_variables_and_files_then_replaces_itself(server: ServerProcess, a
     assert report["pid"] == proc.pid, "exec must replace the process, not start a child"
     assert report["env"] == {
         "HOST": "db.internal", "DB_PASSWORD": SECURE, "USER": "svc", "PORT": "5432", "OLD": "one", "PROD": "one",
-        "API_KEY": API_KEY, "SECRET_PASSWORD": PASSWORD, "KEEP": "kept",
+        "API_KEY": API_KEY, "BY_ARN": SECURE, "SECRET_PASSWORD": PASSWORD, "KEEP": "kept",
     }
     assert report["mapping"] == [], "the mapping variables must not reach the command"
     files = report["files"]
