@@ -87,6 +87,10 @@ resource "aws_lambda_function" "reader" {
       SECRETS_MANAGER_TTL                              = "300"
       PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS = var.parameter_name
       PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS    = var.secret_name
+      # Values before the handler, no code change (docs/exec.md): the layer's exec wrapper puts the
+      # parameter's value in GREETING before the runtime starts (os.environ["GREETING"]).
+      AWS_LAMBDA_EXEC_WRAPPER   = "/opt/paramsecrets/exec-wrapper"
+      PARAMSECRETS_ENV_GREETING = "ssm:${var.parameter_name}"
     }
   }
 }

@@ -191,7 +191,10 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         sys.modules["ssl"] = None  # type: ignore[assignment]
     if lifecycle is not None:
         wait_first_next(NEXT_SENT_WAIT_S)  # INIT ends at our first `next`: send it before importing
-        import_at_low_priority()
+        if not exec_waits_for_us(environ):
+            import_at_low_priority()
+        # else: the exec wrapper holds the runtime back until we answer, so nothing competes with
+        # the imports and a low priority would only let other tenants' work delay INIT.
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle)
@@ -222,6 +225,13 @@ def _import_server() -> None:
 
     import paramsecrets.app
     import paramsecrets.aws.clients  # noqa: F401
+
+
+def exec_waits_for_us(environ: os._Environ[str] | dict[str, str]) -> bool:
+    """True when `paramsecrets exec` (the layer's exec wrapper, or a bootstrap's call) will read values
+    before the function's runtime starts: its `PARAMSECRETS_*` mapping variables are set."""
+    return any(name.startswith("PARAMSECRETS_ENV_") or name in ("PARAMSECRETS_FILES", "PARAMSECRETS_PATH")
+               for name in environ)
 
 
 def lower_this_threads_priority() -> str:

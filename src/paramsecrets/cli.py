@@ -11,6 +11,7 @@ commands:
   dev            run the server against an embedded AWS backend seeded from a file
   get-parameter  print a parameter's value (client)
   get-secret     print a secret's value (client)
+  exec           fill variables and files from parameters and secrets, then run a command
   layer build    build the Lambda layer zip
   layer lock     pin the layer's Debian packages and wheels to the newest versions
   config check   validate the configuration and print the effective values
@@ -116,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         from paramsecrets.client_cli import get_secret_main
 
         return get_secret_main(rest)
+    if command == "exec":
+        from paramsecrets.exec_cmd import main as exec_main
+
+        return exec_main(rest)
     if command == "layer" and rest[:1] == ["build"]:
         from paramsecrets.layer import main as layer
 

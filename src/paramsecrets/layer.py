@@ -4,6 +4,7 @@ Layout of the zip (unpacked by Lambda under /opt, read-only):
 
     extensions/paramsecrets          POSIX sh launcher (0755): starts the bundled interpreter on run.py
     bin/paramsecrets                 the client command on the function's PATH, same interpreter
+    paramsecrets/exec-wrapper        the same launcher, for AWS_LAMBDA_EXEC_WRAPPER (`paramsecrets exec`)
     paramsecrets/run.py              puts lib/ first on sys.path, calls paramsecrets.cli.main
     paramsecrets/lib/paramsecrets/   our package (without dev/, which needs moto, testing/ and the builder)
     paramsecrets/lib/awscrt/         the runtime dependency, from its pinned manylinux2014 wheel
@@ -58,7 +59,8 @@ not needed at run time."""
 LIB_PREFIX = "/opt/paramsecrets/lib"
 """Where lib/ lives in the function; compiled into the pycs so tracebacks show real paths."""
 
-EXECUTABLES = ("extensions/", "bin/", "paramsecrets/runtime/bin/", "paramsecrets/runtime/lib/ld-linux-")
+EXECUTABLES = ("extensions/", "bin/", "paramsecrets/exec-wrapper", "paramsecrets/runtime/bin/",
+               "paramsecrets/runtime/lib/ld-linux-")
 """Entries stored with mode 0755; everything else is 0644."""
 
 MAX_ZIP_BYTES = 20 * 1048576
@@ -288,7 +290,7 @@ def _templates(stage: Path, arch: str) -> None:
     templates = Path(__file__).resolve().parent / "layer_files"
     loader = layer_runtime.LOADER[arch]
     for template, target in (("launcher.sh", "extensions/paramsecrets"), ("launcher.sh", "bin/paramsecrets"),
-                             ("run.py", "paramsecrets/run.py")):
+                             ("launcher.sh", "paramsecrets/exec-wrapper"), ("run.py", "paramsecrets/run.py")):
         text = (templates / template).read_text(encoding="utf-8").replace("@LOADER@", loader)
         (stage / target).parent.mkdir(parents=True, exist_ok=True)
         (stage / target).write_text(text, encoding="utf-8")

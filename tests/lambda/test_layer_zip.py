@@ -53,9 +53,9 @@ def test_layout(build, arch: str) -> None:
         assert {i.date_time for i in entries.values()} == {(1980, 1, 1, 0, 0, 0)}
 
         executables = sorted(n for n, i in entries.items() if (i.external_attr >> 16) & 0o111)
-        assert executables == ["bin/paramsecrets", "extensions/paramsecrets", f"{RUNTIME}/bin/python3.11",
-                               f"{RUNTIME}/lib/{LOADERS[arch]}"]
-        for name in ("extensions/paramsecrets", "bin/paramsecrets"):
+        assert executables == ["bin/paramsecrets", "extensions/paramsecrets", "paramsecrets/exec-wrapper",
+                               f"{RUNTIME}/bin/python3.11", f"{RUNTIME}/lib/{LOADERS[arch]}"]
+        for name in ("extensions/paramsecrets", "bin/paramsecrets", "paramsecrets/exec-wrapper"):
             script = zf.read(name).decode()
             assert script.startswith("#!/bin/sh\n") and f'"$rt/lib/{LOADERS[arch]}" --inhibit-cache' in script
             code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))

@@ -38,7 +38,10 @@ def test_template_wiring() -> None:
     assert function["Layers"] == [{"Ref": "ParamSecretsLayer"}]
     assert (SAM / function["CodeUri"] / "app.py").is_file()
     actions = {s["Action"] for p in function["Policies"] for s in p["Statement"]}
-    assert actions == {"ssm:GetParameter", "kms:Decrypt", "secretsmanager:GetSecretValue"}
+    assert actions == {"ssm:GetParameter", "ssm:GetParameters", "kms:Decrypt", "secretsmanager:GetSecretValue"}
+    variables = function["Environment"]["Variables"]
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/paramsecrets/exec-wrapper"
+    assert variables["PARAMSECRETS_ENV_GREETING"] == {"Fn::Sub": "ssm:${ParameterName}"}
 
 
 def test_makefile_target_builds_the_layer(tmp_path: Path) -> None:

@@ -47,6 +47,10 @@ export class ParamSecretsStack extends Stack {
         SECRETS_MANAGER_TTL: "300",
         PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS: props.parameterName,
         PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS: props.secretName,
+        // Values before the handler, no code change (docs/exec.md): the layer's exec wrapper puts
+        // the parameter's value in GREETING before the runtime starts (os.environ["GREETING"]).
+        AWS_LAMBDA_EXEC_WRAPPER: "/opt/paramsecrets/exec-wrapper",
+        PARAMSECRETS_ENV_GREETING: `ssm:${props.parameterName}`,
       },
     });
 
