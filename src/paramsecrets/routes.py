@@ -323,8 +323,9 @@ V1_PREFIX = b"/v1/"
 # Cloud Extensions' path route: /secretsmanager/<id>, slashes kept, %2F decoded. The names of the
 # routes above (`get`, `get-many`) are theirs: such a secret is read with the query route.
 SECRET_PATH_PREFIX = b"/secretsmanager/"
-# POST targets of the AWS SDKs' protocol: `/` (docs/sdk.md) and Cloud Extensions' two paths.
-SDK_PATHS = frozenset({b"/", b"/parameterstore", b"/secretsmanager"})
+# POST targets of the AWS SDKs' protocol: `/` (docs/sdk.md) and Cloud Extensions' two paths (the
+# JavaScript SDK v3 sends an endpoint's path with a trailing `/`).
+SDK_PATHS = frozenset({b"/", b"/parameterstore", b"/secretsmanager", b"/parameterstore/", b"/secretsmanager/"})
 MISSING_AUTHENTICATION = "MISSING_AUTHENTICATION"
 INVALID_TOKEN = "INVALID_TOKEN"
 

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from paramsecrets.sdk.forward import Forwarder
 
 # Cloud Extensions' paths and the one service each serves.
-CLOUD_EXTENSIONS_PATHS = {b"/parameterstore": "ssm", b"/secretsmanager": "secretsmanager"}
-SDK_TARGETS = frozenset({b"/", *CLOUD_EXTENSIONS_PATHS})
+CLOUD_EXTENSIONS_PATHS = {b"/parameterstore": "ssm", b"/secretsmanager": "secretsmanager",
+                          b"/parameterstore/": "ssm", b"/secretsmanager/": "secretsmanager"}
 NO_OPERATION = "No operation matches the request"
 
 
