@@ -125,15 +125,24 @@ class Lifecycle:
         self._lock = _thread.allocate_lock()
         self._handler: Callable[[str], None] | None = None
         self._invoke_handler: Callable[[], None] | None = None
+        self._invoked_early = False  # an INVOKE came before the server was up to be told
         self.shutdown_reason: str | None = None
 
     def on_invoke(self, handler: Callable[[], None]) -> None:
         """Call `handler` (from the event thread: it must only hand over, e.g. call_soon_threadsafe)
-        at each INVOKE event: the EMF metrics are written then."""
-        self._invoke_handler = handler
+        at each INVOKE event: the EMF metrics are written then. The first INVOKE often arrives
+        while the server is still importing; it is passed on here, once."""
+        with self._lock:
+            self._invoke_handler = handler
+            early, self._invoked_early = self._invoked_early, False
+        if early:
+            handler()
 
     def invoked(self) -> None:
-        handler = self._invoke_handler
+        with self._lock:
+            handler = self._invoke_handler
+            if handler is None:
+                self._invoked_early = True
         if handler is not None:
             handler()
 
