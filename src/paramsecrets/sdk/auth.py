@@ -11,7 +11,6 @@ awscrt is imported only when a signature is checked (sigv4, HeldCredentials), ne
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +20,13 @@ from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.clientkey import ClientKey, is_aws_credential
 from paramsecrets.http.parser import Request
 from paramsecrets.sdk.wire import SdkError, header
+
+try:  # hmac's own constant-time compare, without importing hmac (hashlib, libcrypto) at start
+    from _operator import _compare_digest
+except ImportError:  # pragma: no cover - other Pythons
+    import hmac
+
+    _compare_digest = hmac.compare_digest
 
 CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Credentials
 CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
@@ -92,7 +98,7 @@ class Verifier:
             raise SdkError(MISSING_AUTHORIZATION, "Missing Authentication Token")
         access_key = sigv4.Authorization(raw).access_key.encode()
         key = self.client_key
-        if key is not None and hmac.compare_digest(access_key, key.access_key.encode()):
+        if key is not None and _compare_digest(access_key, key.access_key.encode()):
             credentials = sigv4.Credentials(key.access_key, key.secret_key, None)
             await self._refuse_if_aws_credential()
             return await sigv4.verify(request, service, credentials), True
