@@ -290,3 +290,46 @@ def test_aws_cli_with_the_client_key(moto: MotoServer, seeded: Seeded, keyed: Se
     done = run("ssm", "get-parameter", "--name", "/app/plain", "--endpoint-url", f"{base}/parameterstore")
     assert done.returncode != 0 and b"AccessDeniedException" in done.stderr
     assert moto.count() == 0
+
+
+def signed_get(server: ServerProcess, target: str, service: str, key: str, secret: str,
+               at: Any = None, token: str | None = None) -> Any:
+    """A GET signed by botocore's SigV4 signer (optionally at a fixed time), sent without the token."""
+    import datetime
+    import http.client
+    from unittest import mock
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    host = f"127.0.0.1:{server.port}"
+    request = AWSRequest(method="GET", url=f"http://{host}{target}", headers={"Host": host})
+    signer = SigV4Auth(Credentials(key, secret, token), service, REGION)
+    with mock.patch("botocore.auth.get_current_datetime",
+                    return_value=(at or datetime.datetime.now(datetime.UTC)).replace(tzinfo=None)):
+        signer.add_auth(request)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", target, headers=dict(request.headers.items()))
+        answer = conn.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        conn.close()
+
+
+def test_get_routes_signed_by_botocore(moto: MotoServer, seeded: Seeded, start_sdk: Start) -> None:
+    """Our own AWS credentials sign GETs too (unless turned off); a signature out of the 5-minute
+    window is refused."""
+    import datetime
+
+    server = start_sdk(**WITH_KEY)
+    target = "/systemsmanager/parameters/get?name=%2Fapp%2Fplain"
+    assert signed_get(server, target, "ssm", ACCESS_KEY, SECRET_KEY)[0] == 200
+    assert signed_get(server, target, "ssm", CLIENT_KEY, CLIENT_SECRET)[0] == 200
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=10)
+    status, headers, _ = signed_get(server, target, "ssm", CLIENT_KEY, CLIENT_SECRET, at=old)
+    assert status == 401 and headers[REASON] == "SIGNATURE_MISMATCH"
+    key_only = start_sdk(PARAMETERS_SECRETS_EXTENSION_ACCEPT_AWS_CREDENTIALS="false", **WITH_KEY)
+    assert signed_get(key_only, target, "ssm", ACCESS_KEY, SECRET_KEY)[0] == 401
+    assert signed_get(key_only, target, "ssm", CLIENT_KEY, CLIENT_SECRET)[0] == 200
