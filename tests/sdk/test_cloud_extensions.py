@@ -333,3 +333,15 @@ def test_get_routes_signed_by_botocore(moto: MotoServer, seeded: Seeded, start_s
     key_only = start_sdk(PARAMETERS_SECRETS_EXTENSION_ACCEPT_AWS_CREDENTIALS="false", **WITH_KEY)
     assert signed_get(key_only, target, "ssm", ACCESS_KEY, SECRET_KEY)[0] == 401
     assert signed_get(key_only, target, "ssm", CLIENT_KEY, CLIENT_SECRET)[0] == 200
+
+
+def test_config_check_validates_the_client_key_and_hides_its_secret(moto: MotoServer, tmp_path: Path) -> None:
+    from paramsecrets.testing.server import run_command
+
+    env = {**sdk_env(moto, tmp_path, free_port()), **WITH_KEY}
+    done = run_command(["config", "check"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert CLIENT_SECRET.encode() not in done.stdout and b"<set>" in done.stdout
+    done = run_command(["config", "check"], {**env, "PARAMETERS_SECRETS_EXTENSION_CLIENT_ACCESS_KEY_ID": ACCESS_KEY},
+                       tmp_path)
+    assert done.returncode == 2 and b"must not be an AWS credential" in done.stderr
