@@ -33,8 +33,9 @@ options:
   -h, --help             show this help
 
 The token clients must send comes from AWS_TOKEN, AWS_SESSION_TOKEN or
-AWS_CONTAINER_AUTHORIZATION_TOKEN (a value file:///path reads a file). Every setting and its
-variable: `paramsecrets config check`."""
+AWS_CONTAINER_AUTHORIZATION_TOKEN (a value file:///path reads a file). More ports (Cloud
+Extensions' 5333): PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS. Every setting and its variable:
+`paramsecrets config check`."""
 DEFAULT_PORT = 2773
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 LISTEN_ENV = "PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS"

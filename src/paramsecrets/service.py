@@ -118,7 +118,7 @@ class Service:
             return self._request_error(RequestError(
                 400, "BadRequest", f"{profiles.HEADER} must be one of: {', '.join(profiles.NAMES)}"),
                 request, profiles.DETAILED)
-        if request.headers and self.verifier is not None and sigv4_authorization(request):
+        if request.headers and request.method == b"GET" and self.verifier is not None and sigv4_authorization(request):
             service = signing_service(request.target.partition(b"?")[0])
             if service is not None:
                 return self._signed(request, profile, service)
