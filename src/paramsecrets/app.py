@@ -18,6 +18,7 @@ from paramsecrets import __version__, log
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.cache import Cache
+from paramsecrets.clientkey import ClientKey
 from paramsecrets.config import Settings
 from paramsecrets.http.server import HttpServer
 from paramsecrets.lambda_ext import Lifecycle
@@ -35,9 +36,9 @@ SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
 
 
 def run(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
-        lifecycle: Lifecycle | None = None) -> int:
+        lifecycle: Lifecycle | None = None, client_key: ClientKey | None = None) -> int:
     """Serve until told to stop; 0 on a clean stop."""
-    return asyncio.run(serve(settings, token, aws, sockets, lifecycle))
+    return asyncio.run(serve(settings, token, aws, sockets, lifecycle, client_key))
 
 
 def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
@@ -74,8 +75,31 @@ def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
     return upstream
 
 
+def emf_reporting(settings: Settings, metrics: Metrics, lifecycle: Lifecycle | None,
+                  loop: asyncio.AbstractEventLoop) -> tuple[Any, asyncio.Future[Any]] | None:
+    """EMF documents at each INVOKE (Lambda) or every EMF_INTERVAL seconds; (reporter, its task)."""
+    if not settings.emf_metrics:
+        return None
+    from paramsecrets.emf import EmfReporter
+
+    reporter = EmfReporter(metrics, settings.emf_namespace)
+    if lifecycle is not None:
+        def at_invoke() -> None:
+            loop.call_soon_threadsafe(reporter.flush)
+
+        lifecycle.on_invoke(at_invoke)
+        return reporter, loop.create_future()  # nothing periodic in Lambda: cancelled at the stop
+
+    async def every_interval() -> None:
+        while True:
+            await asyncio.sleep(settings.emf_interval)
+            reporter.flush()
+
+    return reporter, asyncio.ensure_future(every_interval())
+
+
 async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
-                lifecycle: Lifecycle | None) -> int:
+                lifecycle: Lifecycle | None, client_key: ClientKey | None = None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reason = {"why": "signal"}
@@ -98,13 +122,22 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     upstream_ready: asyncio.Future[Upstream] = loop.create_future()
     reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
+    from paramsecrets.sdk.auth import HeldCredentials, Verifier  # awscrt only when a signature is checked
+
+    held = HeldCredentials(upstream_ready)
+    service.verifier = Verifier(client_key, settings.accept_aws_credentials, held)
     if settings.sdk_protocol:
         from paramsecrets.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
 
-        service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections)
+        service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections, held, service.verifier)
     server = HttpServer(service, settings.max_inbound_connections, log=log)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
-    log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)
+    ports = " and ".join(str(port) for port in (settings.http_port, *settings.extra_ports))
+    log.info("paramsecrets %s serving on port %s", __version__, ports)
+    if client_key is not None:
+        log.info("signed requests accepted with the client key %s%s", client_key.access_key,
+                 "" if settings.accept_aws_credentials else " only (not with AWS credentials)")
+    emf = emf_reporting(settings, metrics, lifecycle, loop)
     log_settings(settings, token, aws)
 
     upstream = build_upstream(aws, settings, metrics, upstream_ready)
@@ -129,6 +162,9 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     if warming is not None:
         warming.cancel()
     await server.stop(SHUTDOWN_GRACE_S)
+    if emf is not None:
+        emf[1].cancel()
+        emf[0].flush()  # the last deltas, at SHUTDOWN (or at the stop signal)
     if upstream is not None:
         upstream.close()
     if service.sdk is not None:

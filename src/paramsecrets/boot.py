@@ -33,12 +33,14 @@ options:
   -h, --help             show this help
 
 The token clients must send comes from AWS_TOKEN, AWS_SESSION_TOKEN or
-AWS_CONTAINER_AUTHORIZATION_TOKEN (a value file:///path reads a file). Every setting and its
-variable: `paramsecrets config check`."""
+AWS_CONTAINER_AUTHORIZATION_TOKEN (a value file:///path reads a file). More ports (Cloud
+Extensions' 5333): PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS. Every setting and its variable:
+`paramsecrets config check`."""
 DEFAULT_PORT = 2773
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 LISTEN_ENV = "PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS"
 CONFIG_ENV = "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE"
+EXTRA_PORTS_ENV = "PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS"
 OPTIONS = ("--config", "--port", "--listen", "--log-level", "--extension-name")
 LOW_PRIORITY = 10  # nice value of the start-up import thread where SCHED_IDLE is refused
 NEXT_SENT_WAIT_S = 1.0  # at most this long for the first event/next to be sent before the imports
@@ -111,6 +113,41 @@ def early_address(args: dict[str, str], environ: os._Environ[str] | dict[str, st
         return None
 
 
+def early_extra_ports(args: dict[str, str], environ: os._Environ[str] | dict[str, str]) -> tuple[int, ...] | None:
+    """The extra ports to bind before full validation (Cloud Extensions' 5333, ...); None if the
+    setting is not a valid list (config.py reports why)."""
+    raw = _early_value(args, environ, "extra-ports", EXTRA_PORTS_ENV, "extra_ports", "")
+    if raw is None:
+        return None
+    items = [item.strip() for item in raw.strip().strip("[]").split(",") if item.strip()]
+    if not all(item.isdigit() and 0 < int(item) < 65536 for item in items):
+        return None
+    return tuple(int(item) for item in items)
+
+
+def bind_all(port: int, address: str, extra_ports: tuple[int, ...]) -> tuple[list[_socket.socket], str | None]:
+    """Listening sockets for the main port and every extra port, or ([], the first failure, naming
+    the port): all are bound before `register`, so each answers from the first moment."""
+    from paramsecrets.listen import bind
+
+    sockets, error = bind(port, address)
+    for extra in extra_ports:
+        if error:
+            break
+        if extra == port:
+            error = f"{EXTRA_PORTS_ENV}: port {extra} is already the main port"
+            break
+        more, error = bind(extra, address)
+        if error:
+            error = f"{EXTRA_PORTS_ENV}: {error}"
+        sockets += more
+    if error:
+        for sock in sockets:
+            sock.close()
+        return [], error
+    return sockets, None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -124,10 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     environ = os.environ
     port = early_port(args, environ)
     address = early_address(args, environ)
-    if port and address is not None:
-        from paramsecrets.listen import bind
-
-        sockets, bind_error = bind(port, address)
+    extra_ports = early_extra_ports(args, environ)
+    if port and address is not None and extra_ports is not None:
+        sockets, bind_error = bind_all(port, address, extra_ports)
     else:
         sockets, bind_error = [], None
     extension = None
@@ -142,13 +178,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[paramsecrets] {time.strftime('%Y/%m/%d %H:%M:%S')} ERROR {error}", flush=True)
             return 1
         register_cpu_ms = time.process_time() * 1000
-    return _configure_and_serve(args, environ, sockets, bind_error, (port, address), extension, register_cpu_ms)
+    return _configure_and_serve(args, environ, sockets, bind_error, (port, address, extra_ports), extension,
+                                register_cpu_ms)
 
 
 def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], sockets: list[_socket.socket],
-                         bind_error: str | None, bound: tuple[int | None, str | None], extension: object | None,
-                         register_cpu_ms: float) -> int:
-    from paramsecrets import config, log, tokens
+                         bind_error: str | None, bound: tuple[int | None, str | None, tuple[int, ...] | None],
+                         extension: object | None, register_cpu_ms: float) -> int:
+    from paramsecrets import clientkey, config, log, tokens
     from paramsecrets.aws.settings import resolve_aws
 
     try:
@@ -156,12 +193,14 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
                                          "log_level": args.get("log-level")}, args.get("config"))
         log.configure(settings.log_level)
         if bind_error:
-            raise config.ConfigError(PORT_ENV, bind_error)
-        if (settings.http_port, settings.listen_address) != bound:
+            variable = EXTRA_PORTS_ENV if bind_error.startswith(EXTRA_PORTS_ENV) else PORT_ENV
+            raise config.ConfigError(variable, bind_error)
+        if (settings.http_port, settings.listen_address, settings.extra_ports) != bound:
             raise config.ConfigError(PORT_ENV, f"port {settings.http_port} on {settings.listen_address or 'loopback'} "
                                                "could not be bound early")
         token = tokens.resolve(settings.token_env, environ)
         _check_exposure(settings.listen_address, token)
+        client_key = clientkey.resolve(settings, environ)
         aws = resolve_aws(environ, settings.http_port)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
@@ -197,7 +236,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         # the imports and a low priority would only let other tenants' work delay INIT.
     from paramsecrets.app import run
 
-    return run(settings, token, aws, sockets, lifecycle)
+    return run(settings, token, aws, sockets, lifecycle, client_key)
 
 
 def _check_exposure(address: str, token: object) -> None:

@@ -72,6 +72,13 @@ def config_check(argv: list[str]) -> int:
         token = tokens.resolve(settings.token_env if settings else config.DEFAULT_TOKEN_ENV)
     except tokens.TokenError as error:
         problems.append(str(error))
+    if settings is not None:
+        from paramsecrets import clientkey
+
+        try:
+            clientkey.resolve(settings)  # both halves, the id's form, never an AWS credential
+        except config.ConfigError as error:
+            problems.append(error.message)
     aws = None
     try:
         aws = resolve_aws(own_port=settings.http_port if settings else None)  # the endpoints `serve` would call

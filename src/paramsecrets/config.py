@@ -106,6 +106,39 @@ def ip_address(value: object) -> str:
     raise ValueError
 
 
+MAX_EXTRA_PORTS = 8
+
+
+def port_list(value: object) -> tuple[int, ...]:
+    """Extra ports: a comma-separated string or a TOML list, each 1-65535, no repeats, at most 8."""
+    if isinstance(value, list):
+        value = ",".join(str(item) if isinstance(item, int) and not isinstance(item, bool) else "x"
+                         for item in value)
+    parse = integer(1, 65_535)
+    ports = tuple(int(parse(item)) for item in name_list(value))  # type: ignore[call-overload]
+    if len(ports) > MAX_EXTRA_PORTS or len(set(ports)) != len(ports):
+        raise ValueError
+    return ports
+
+
+def text(value: object) -> str:
+    """A string setting (checked where it is used, e.g. the client key); at most 4096 characters."""
+    if not isinstance(value, str) or len(value) > 4096:
+        raise ValueError
+    return value.strip()
+
+
+def emf_namespace(value: object) -> str:
+    """A CloudWatch namespace: 1-255 of letters, digits and `. - _ / # :` or space, not `AWS/...`."""
+    if not isinstance(value, str):
+        raise ValueError
+    name = value.strip()
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/#: ")
+    if not 0 < len(name) <= 255 or not set(name) <= allowed or name.startswith("AWS/"):
+        raise ValueError
+    return name
+
+
 def non_empty_name_list(value: object) -> tuple[str, ...]:
     names = name_list(value)
     if not names:
@@ -161,7 +194,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
+    Option("extra_ports", _P + "EXTRA_PORTS", (), port_list,
+           f"a comma-separated list of at most {MAX_EXTRA_PORTS} distinct ports from 1 to 65535 (e.g. 5333)"),
+    Option("client_access_key_id", _P + "CLIENT_ACCESS_KEY_ID", "", text,
+           "an access key id of 16 to 128 letters and digits, or file:///path"),
+    Option("client_secret_access_key", _P + "CLIENT_SECRET_ACCESS_KEY", "", text,
+           "a secret of at least 16 characters, or file:///path"),
+    Option("accept_aws_credentials", _P + "ACCEPT_AWS_CREDENTIALS", True, boolean, "true or false"),
+    Option("emf_metrics", _P + "EMF_METRICS", False, boolean, "true or false"),
+    Option("emf_namespace", _P + "EMF_NAMESPACE", "paramsecrets", emf_namespace,
+           "a CloudWatch namespace: 1 to 255 letters, digits or . - _ / # : (not AWS/...)"),
+    _int_option("emf_interval", _P + "EMF_INTERVAL", 60, 1, 86_400, " seconds"),
 )
+SECRET_KEYS = frozenset({"client_secret_access_key"})  # shown as <set>, never as their value
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 # Command-line flags that override a setting: flag name -> TOML key.
 FLAGS = {"--port": "http_port", "--listen": "listen_address", "--log-level": "log_level"}
@@ -191,6 +236,13 @@ class Settings:
     error_mode: str
     sdk_protocol: bool
     token_env: tuple[str, ...]
+    extra_ports: tuple[int, ...]
+    client_access_key_id: str
+    client_secret_access_key: str
+    accept_aws_credentials: bool
+    emf_metrics: bool
+    emf_namespace: str
+    emf_interval: int
 
     def __init__(self, config_file: str | None = None, sources: Mapping[str, str] | None = None,
                  **values: object) -> None:
@@ -209,7 +261,15 @@ class Settings:
 
     def effective(self) -> list[tuple[str, str, str, str]]:
         """(environment variable, key, value as text, source) rows for logs and `config check`."""
-        return [(o.env, o.key, show(getattr(self, o.key)), self.sources.get(o.key, "default")) for o in OPTIONS]
+        return [(o.env, o.key, shown_value(o.key, getattr(self, o.key)), self.sources.get(o.key, "default"))
+                for o in OPTIONS]
+
+
+def shown_value(key: str, value: object) -> str:
+    """A setting for logs and `config check`: a secret is only said to be set, or a file reference."""
+    if key in SECRET_KEYS and isinstance(value, str) and value and not value.startswith("file://"):
+        return "<set>"
+    return show(value)
 
 
 def show(value: object) -> str:
@@ -217,11 +277,13 @@ def show(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return ",".join(value)
+        return ",".join(str(item) for item in value)
     return str(value)
 
 
 def _invalid(where: str, value: object, option: Option) -> ConfigError:
+    if option.key in SECRET_KEYS:  # never quote a secret
+        return ConfigError(option.env, f"{where} is invalid: expected {option.accepted}")
     return ConfigError(option.env, f"{where}={value!r} is invalid: expected {option.accepted}")
 
 

@@ -124,7 +124,27 @@ class Lifecycle:
 
         self._lock = _thread.allocate_lock()
         self._handler: Callable[[str], None] | None = None
+        self._invoke_handler: Callable[[], None] | None = None
+        self._invoked_early = False  # an INVOKE came before the server was up to be told
         self.shutdown_reason: str | None = None
+
+    def on_invoke(self, handler: Callable[[], None]) -> None:
+        """Call `handler` (from the event thread: it must only hand over, e.g. call_soon_threadsafe)
+        at each INVOKE event: the EMF metrics are written then. The first INVOKE often arrives
+        while the server is still importing; it is passed on here, once."""
+        with self._lock:
+            self._invoke_handler = handler
+            early, self._invoked_early = self._invoked_early, False
+        if early:
+            handler()
+
+    def invoked(self) -> None:
+        with self._lock:
+            handler = self._invoke_handler
+            if handler is None:
+                self._invoked_early = True
+        if handler is not None:
+            handler()
 
     def on_shutdown(self, handler: Callable[[str], None]) -> None:
         with self._lock:
@@ -155,6 +175,7 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
             if b'"SHUTDOWN"' not in raw:
                 # An INVOKE: nothing to do but ask again, at once (Lambda's invoke waits for it). No
                 # JSON: right after INIT the import thread holds the GIL and the locks of json's imports.
+                lifecycle.invoked()
                 continue
             import json
 

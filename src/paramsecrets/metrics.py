@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+MAX_ERROR_CODES = 64  # distinct error codes counted by name; the rest as "Other"
+
 COUNTERS = (
     ("hits", "paramsecrets_cache_hits_total", "Reads answered from a fresh cache entry."),
     ("misses", "paramsecrets_cache_misses_total", "Reads that had to wait for an upstream fetch."),
@@ -27,6 +29,13 @@ class Metrics:
         self.errors = 0
         self.prefetched = 0
         self.upstream: Counter[tuple[str, str]] = Counter()
+        self.error_codes: Counter[str] = Counter()  # answered errors by code (EMF; never a name)
+
+    def count_error(self, code: str) -> None:
+        """One error answer by its code (our names or AWS's: a bounded set, capped all the same)."""
+        if code not in self.error_codes and len(self.error_codes) >= MAX_ERROR_CODES:
+            code = "Other"
+        self.error_codes[code] += 1
 
     def record_upstream(self, operation: str, outcome: str) -> None:
         """One upstream attempt: outcome is ok, not_found, denied, invalid, throttled, unavailable, timeout."""

@@ -26,12 +26,13 @@ UNAUTHORIZED_MESSAGE = "Bad session token or header key"
 class RequestError(Exception):
     """A request we refuse before any upstream call: status, code, message."""
 
-    def __init__(self, status: int, code: str, message: str, close: bool = False) -> None:
+    def __init__(self, status: int, code: str, message: str, close: bool = False, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.close = close
+        self.reason = reason  # an authentication refusal's cloudextensions-error-reason
 
 
 def bad_request(message: str) -> RequestError:
@@ -238,6 +239,7 @@ def _first_selector(query: bytes) -> str | None:
 PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow"})
 SECRET_QUERY = frozenset({"secretId", "versionId", "versionStage", "refreshNow"})
 V1_QUERY = frozenset({"versionId", "versionStage", "refreshNow"})
+SECRET_PATH_QUERY = SECRET_QUERY - {"secretId"}  # /secretsmanager/<id>: /secretsmanager/get's, the id in the path
 MANY_QUERY = frozenset({"name", "withDecryption", "refreshNow"})
 PATH_QUERY = frozenset({"path", "recursive", "withDecryption", "refreshNow"})
 SECRETS_MANY_QUERY = frozenset({"secretId", "refreshNow"})
@@ -318,6 +320,31 @@ ROUTES: dict[bytes, Callable[[bytes, bool], Read]] = {
 ROUTES.update({path + b"/": handler for path, handler in list(ROUTES.items())})
 OPEN_ROUTES: dict[bytes, Route] = {b"/ping": PING, b"/metrics": METRICS}
 V1_PREFIX = b"/v1/"
+# Cloud Extensions' path route: /secretsmanager/<id>, slashes kept, %2F decoded. The names of the
+# routes above (`get`, `get-many`) are theirs: such a secret is read with the query route.
+SECRET_PATH_PREFIX = b"/secretsmanager/"
+# POST targets of the AWS SDKs' protocol: `/` (docs/sdk.md) and Cloud Extensions' two paths (the
+# JavaScript SDK v3 sends an endpoint's path with a trailing `/`).
+SDK_PATHS = frozenset({b"/", b"/parameterstore", b"/secretsmanager", b"/parameterstore/", b"/secretsmanager/"})
+MISSING_AUTHENTICATION = "MISSING_AUTHENTICATION"
+INVALID_TOKEN = "INVALID_TOKEN"
+
+
+def path_secret_id(path: bytes) -> bytes | None:
+    """The raw secret id of a path route (/v1/<id> or /secretsmanager/<id>), or None."""
+    for prefix in (V1_PREFIX, SECRET_PATH_PREFIX):
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return path[len(prefix):]
+    return None
+
+
+def signing_service(path: bytes) -> str | None:
+    """The SigV4 service a GET route is signed for: `ssm` for parameters, `secretsmanager` for secrets."""
+    if path.startswith(b"/systemsmanager/"):
+        return "ssm"
+    if path.startswith((b"/secretsmanager/", V1_PREFIX)):
+        return "secretsmanager"
+    return None
 
 
 def parse_target(target: bytes, strict: bool = True) -> Route:
@@ -329,9 +356,11 @@ def parse_target(target: bytes, strict: bool = True) -> Route:
     handler = ROUTES.get(path)
     if handler is not None:
         return handler(query, strict)
-    if path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX):
-        secret_id = percent_decode(path[len(V1_PREFIX):], "the secret id in the path", plus_is_space=False)
-        return secret_read(parse_query(query, V1_QUERY, strict), secret_id, strict)
+    raw_id = path_secret_id(path)
+    if raw_id is not None:
+        secret_id = percent_decode(raw_id, "the secret id in the path", plus_is_space=False)
+        allowed = V1_QUERY if path.startswith(V1_PREFIX) else SECRET_PATH_QUERY
+        return secret_read(parse_query(query, allowed, strict), secret_id, strict)
     route = OPEN_ROUTES.get(path)
     if route is not None:
         return route
@@ -353,8 +382,11 @@ class Router:
         self.token = token
         self._memos: tuple[dict[bytes, Route], dict[bytes, Route]] = ({}, {})  # Go-style, strict
 
-    def route(self, request: Request, strict: bool) -> Route:
-        """The route for `request`; `strict` is the detailed profile's query validation."""
+    def route(self, request: Request, strict: bool, authenticated: bool = False) -> Route:
+        """The route for `request`; `strict` is the detailed profile's query validation.
+
+        `authenticated`: the request's SigV4 signature was verified (service.py), in place of the token.
+        """
         if request.forwarded:
             raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
                                                  "are refused (local callers only)")
@@ -365,24 +397,25 @@ class Router:
                                f"method {request.method.decode()} is not allowed; use GET")
         route = self._memos[strict].get(request.target)
         if route is None:
-            route = self._first_sight(request, strict)
-        elif route is not PING and route is not METRICS and not self.token.matches(request.token):
-            raise self.unauthorized()
+            route = self._first_sight(request, strict, authenticated)
+        elif (route is not PING and route is not METRICS and not authenticated
+              and not self.token.matches(request.token)):
+            raise self.unauthorized(request.token)
         if request.has_body:
             raise RequestError(400, "BadRequest", "a request body is not allowed on GET", close=True)
         return route
 
-    def _first_sight(self, request: Request, strict: bool) -> Route:
+    def _first_sight(self, request: Request, strict: bool, authenticated: bool) -> Route:
         """Path, then token, then query; a valid target is remembered."""
         target = request.target
         path = target.partition(b"?")[0]
         route = OPEN_ROUTES.get(path)
         if route is not None:
             return route
-        if path not in ROUTES and not (path.startswith(V1_PREFIX) and len(path) > len(V1_PREFIX)):
+        if path not in ROUTES and path_secret_id(path) is None:
             raise no_such_route(path)
-        if not self.token.matches(request.token):
-            raise self.unauthorized()
+        if not authenticated and not self.token.matches(request.token):
+            raise self.unauthorized(request.token)
         route = parse_target(target, strict)
         memo = self._memos[strict]
         if len(memo) >= MEMO_LIMIT:
@@ -391,5 +424,7 @@ class Router:
         return route
 
     @staticmethod
-    def unauthorized() -> RequestError:
-        return RequestError(401, "Unauthorized", UNAUTHORIZED_MESSAGE)
+    def unauthorized(token: bytes | None = None) -> RequestError:
+        """401, with Cloud Extensions' reason: no token (and no signature), or a wrong one."""
+        return RequestError(401, "Unauthorized", UNAUTHORIZED_MESSAGE,
+                            reason=MISSING_AUTHENTICATION if token is None else INVALID_TOKEN)

@@ -28,21 +28,35 @@ from paramsecrets.reader import Reader
 from paramsecrets.routes import (
     METRICS,
     PING,
+    SDK_PATHS,
     ParameterRead,
     ParametersRead,
     PathRead,
     RequestError,
+    Route,
     Router,
     SecretRead,
     SecretsRead,
+    signing_service,
 )
 
 if TYPE_CHECKING:
+    from paramsecrets.sdk.auth import Verifier
     from paramsecrets.sdk.protocol import SdkProtocol
 
 ALLOW_GET = b"Allow: GET\r\n"
 STALE_PATIENCE_S = 0.5  # a read that has a stale fallback waits at most this long for a fetch
 REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
+SIGV4_PREFIX = b"AWS4-"  # an Authorization header of another scheme is not ours to judge: the token rules
+REASON_HEADER = b"cloudextensions-error-reason"
+
+
+def sigv4_authorization(request: Request) -> bool:
+    """Whether a GET carries a SigV4 `Authorization` (its headers are kept only then, or with a body)."""
+    for name, value in request.headers:
+        if name == b"authorization":
+            return value.startswith(SIGV4_PREFIX)
+    return False
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -90,23 +104,55 @@ class Service:
         self.profile = profiles.DETAILED if settings.error_mode == "detailed" else profiles.AWS
         self.stale_ok = settings.stale_on_error
         self.sdk: SdkProtocol | None = None  # when the SDK protocol is on (app.py)
+        self.verifier: Verifier | None = None  # SigV4 in place of the token on GET routes (app.py)
         self.log_refusal = RefusalLog(self.clock.time)
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
         """The answer to one request: the profile first (errors need it), then the router, whose
         guard holds the one method check (another protocol on this port, such as the SDKs'
         `POST /`, is dispatched before it)."""
-        if request.method == b"POST" and request.target == b"/" and self.sdk is not None:
-            return self.sdk.respond(request)  # an AWS SDK's own call (docs/sdk.md)
+        if request.method == b"POST" and request.target in SDK_PATHS and self.sdk is not None:
+            return self.sdk.respond(request)  # an AWS SDK's own call (docs/sdk.md, docs/cloud-extensions.md)
         profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
         if profile is None:
             return self._request_error(RequestError(
                 400, "BadRequest", f"{profiles.HEADER} must be one of: {', '.join(profiles.NAMES)}"),
                 request, profiles.DETAILED)
+        if request.headers and request.method == b"GET" and self.verifier is not None and sigv4_authorization(request):
+            service = signing_service(request.target.partition(b"?")[0])
+            if service is not None:
+                return self._signed(request, profile, service)
         try:
             route = self.router.route(request, profile.detailed)
         except RequestError as error:
             return self._request_error(error, request, profile)
+        return self._answer(route, request, profile)
+
+    async def _signed(self, request: Request, profile: Profile, service: str) -> bytes:
+        """A GET signed with SigV4 in place of the token: a bad signature is refused even when the
+        token is also there; a good one stands for the token."""
+        from paramsecrets.sdk.auth import reason_of
+        from paramsecrets.sdk.wire import SdkError
+
+        assert self.verifier is not None
+        try:
+            await self.verifier.verify(request, service)
+        except SdkError as error:
+            if error.status >= 500:
+                return self._request_error(RequestError(502, "BadGateway", error.message), request, profile)
+            return self._request_error(RequestError(401, "Unauthorized", f"{error.code}: {error.message}",
+                                                    reason=reason_of(error)), request, profile)
+        except UpstreamError as error:  # no AWS credentials to check against (the AWS client failed)
+            return self._upstream_error(error, request, profile)
+        try:
+            route = self.router.route(request, profile.detailed, authenticated=True)
+        except RequestError as error:
+            return self._request_error(error, request, profile)
+        answer = self._answer(route, request, profile)
+        return answer if isinstance(answer, bytes) else await answer
+
+    def _answer(self, route: Route, request: Request, profile: Profile) -> bytes | Coroutine[Any, Any, bytes]:
+        """The answer to a routed, authorised request."""
         if isinstance(route, (ParameterRead, SecretRead, PathRead)):
             stale = None
             if not route.refresh:
@@ -260,18 +306,21 @@ class Service:
     def _request_error(self, error: RequestError, request: Request, profile: Profile) -> bytes:
         """A refused request, answered in `profile`; a request with a body is answered and closed."""
         self.metrics.errors += 1
+        self.metrics.count_error(error.code)
         # A refused request with a body is answered with `Connection: close`, and the connection
         # closes after it (http/connection.py reads that from the answer's head).
         keep_alive = request.keep_alive and not (error.close or request.has_body)
         status = profiles.answered_status(profile, error.status)
         self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
+        reason = b"" if error.reason is None else b"%s: %s\r\n" % (REASON_HEADER, error.reason.encode())
         return profiles.error(profile, error.status, error.code, error.message, keep_alive, extra,
-                              send_body=request.method != b"HEAD")
+                              send_body=request.method != b"HEAD", always=reason)
 
     def _upstream_error(self, error: UpstreamError, request: Request, profile: Profile) -> bytes:
         """A failed AWS call: logged with its code and message, answered in `profile`."""
         self.metrics.errors += 1
+        self.metrics.count_error(error.code)
         status = profiles.answered_status(profile, error.status)
         level = log.info if error.kind is Kind.NOT_FOUND else log.warn
         message = log.scrub(error.message)

@@ -64,3 +64,26 @@ def test_javascript_sdk_v3_write_then_read(moto: MotoServer, seeded: Seeded, sdk
     env = {**function_env(tmp_path, f"http://127.0.0.1:{sdk_server.port}"), "PATH": os.environ.get("PATH", "")}
     assert run_js(node_modules, env, "write")["afterWrite"] == "from-js"
     assert moto.client("ssm").get_parameter(Name="/app/plain")["Parameter"]["Value"] == "from-js"
+
+
+def test_javascript_sdk_v3_on_cloud_extensions_paths_with_the_client_key(
+        moto: MotoServer, seeded: Seeded, start_sdk: Any, tmp_path: Path, node_modules: Path) -> None:
+    """Code written for Cloud Extensions: the endpoints with their paths, the client key as credentials."""
+    from tests.sdk.test_cloud_extensions import CLIENT_KEY, CLIENT_SECRET, WITH_KEY
+
+    server = start_sdk(**WITH_KEY)
+    path_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    direct = run_js(node_modules, {**function_env(tmp_path, moto.url), **path_env})
+    moto.clear_calls()
+    base = f"http://127.0.0.1:{server.port}"
+    env = {**function_env(tmp_path, AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=CLIENT_SECRET,
+                          AWS_ENDPOINT_URL_SSM=f"{base}/parameterstore",
+                          AWS_ENDPOINT_URL_SECRETS_MANAGER=f"{base}/secretsmanager"), **path_env}
+    assert run_js(node_modules, env) == direct
+    assert moto.count("AmazonSSM.GetParameter") == 4 and moto.count("secretsmanager.GetSecretValue") == 3
+    moto.clear_calls()
+    done = subprocess.run(["node", str(SCRIPT)], env={**env, "AWS_SECRET_ACCESS_KEY": "wrong-secret-0123456789",
+                                                      "NODE_PATH": str(node_modules)},
+                          capture_output=True, timeout=120)
+    assert done.returncode != 0 and b"AccessDeniedException" in done.stderr
+    assert moto.count() == 0

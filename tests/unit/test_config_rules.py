@@ -73,3 +73,39 @@ def test_one_problem_is_raised_as_itself() -> None:
         config.load({"SECRETS_MANAGER_TTL": "-3"})
     assert caught.value.problems == [caught.value]
     assert caught.value.variable == "SECRETS_MANAGER_TTL"
+
+
+def test_cloud_extensions_family_options(tmp_path: Path) -> None:
+    settings = config.load({"PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS": "5333, 6000",
+                            "PARAMETERS_SECRETS_EXTENSION_EMF_METRICS": "TRUE",
+                            "PARAMETERS_SECRETS_EXTENSION_EMF_NAMESPACE": "team/cache"})
+    assert settings.extra_ports == (5333, 6000) and settings.emf_metrics and settings.emf_namespace == "team/cache"
+    assert (settings.emf_interval, settings.accept_aws_credentials, settings.client_access_key_id) == (60, True, "")
+    file = tmp_path / "c.toml"
+    file.write_text("extra_ports = [5333]\naccept_aws_credentials = false\n")
+    from_file = config.load({config.CONFIG_FILE_ENV: str(file)})
+    assert from_file.extra_ports == (5333,) and not from_file.accept_aws_credentials
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS", "5333,5333"),
+    ("PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS", "0"),
+    ("PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS", "1,2,3,4,5,6,7,8,9"),
+    ("PARAMETERS_SECRETS_EXTENSION_EMF_NAMESPACE", "AWS/Lambda"),
+    ("PARAMETERS_SECRETS_EXTENSION_EMF_NAMESPACE", "bad\nname"),
+    ("PARAMETERS_SECRETS_EXTENSION_EMF_INTERVAL", "0"),
+])
+def test_cloud_extensions_family_bad_values(variable: str, value: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({variable: value})
+    assert caught.value.variable == variable
+
+
+def test_client_secret_is_never_shown() -> None:
+    secret = "s" * 5000  # invalid (too long): the error must not quote it either
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({"PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY": secret})
+    assert "sss" not in str(caught.value)
+    rows = {env: value for env, _, value, _ in
+            config.load({"PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY": "a-secret-of-20-chars"}).effective()}
+    assert rows["PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY"] == "<set>"

@@ -162,3 +162,31 @@ def test_long_versions_are_refused_before_conversion(strict: bool, digits: int) 
         parse_target(GET + b"name=/a&version=" + b"1" * digits, strict=strict)
     assert error.value.status == 400
     assert parse_target(GET + b"name=/a&version=" + b"9" * 19, strict=strict).name == "/a:" + "9" * 19  # type: ignore[union-attr]
+
+
+def test_cloud_extensions_path_route() -> None:
+    """/secretsmanager/<id>: slashes kept, %2F decoded, `+` kept, /secretsmanager/get's query names."""
+    assert parse_target(b"/secretsmanager/prod/db") == SecretRead("prod/db", None, None)
+    assert parse_target(b"/secretsmanager/prod%2Fdb?versionStage=AWSPREVIOUS&refreshNow=1") == \
+        SecretRead("prod/db", None, "AWSPREVIOUS", True)
+    assert parse_target(b"/secretsmanager/a+b").secret_id == "a+b"  # type: ignore[union-attr]
+    assert parse_target(b"/secretsmanager/get?secretId=get") == SecretRead("get", None, None)  # `get`: query route
+    with pytest.raises(RequestError) as caught:
+        parse_target(b"/secretsmanager/get")  # the query route, which needs secretId
+    assert caught.value.status == 400
+    with pytest.raises(RequestError) as caught:
+        parse_target(b"/secretsmanager/db?secretId=x")  # strict: the id is in the path
+    assert "secretId" in caught.value.message
+    with pytest.raises(RequestError) as caught:
+        parse_target(b"/secretsmanager/")
+    assert caught.value.status == 404
+
+
+def test_refusals_name_the_reason() -> None:
+    router = Router(Token("AWS_TOKEN", b"t" * 16))
+    for token, reason in ((None, "MISSING_AUTHENTICATION"), (b"wrong", "INVALID_TOKEN")):
+        with pytest.raises(RequestError) as caught:
+            router.route(Request(b"GET", b"/secretsmanager/db", b"HTTP/1.1", token), strict=True)
+        assert (caught.value.status, caught.value.reason) == (401, reason)
+    assert router.route(Request(b"GET", b"/secretsmanager/db", b"HTTP/1.1"), strict=True,
+                        authenticated=True) == SecretRead("db", None, None)

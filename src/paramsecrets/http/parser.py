@@ -48,8 +48,8 @@ class Request(NamedTuple):
     answer is the connection's decision (connection.py), not a mark on the request.
 
     `headers` (every field, names lower-cased, values without surrounding whitespace, in order)
-    and `body` are kept only for requests with a body: a signed API call (SigV4) needs every
-    header it signed.
+    and `body` are kept only for requests with a body or an `Authorization` header: a signed
+    request (SigV4) needs every header it signed.
     """
 
     method: bytes
@@ -74,6 +74,7 @@ class _Head(NamedTuple):
     close: bool
     body_length: int
     fields: Headers
+    signed: bool = False  # an Authorization header: SigV4 in place of the token needs every field
 
 
 def _check_incomplete(buffer: bytes, start: int) -> None:
@@ -94,8 +95,9 @@ REQUEST_LINE = re.compile(_TCHAR + rb"+ /[\x21-\x7e]* HTTP/1\.[01]")
 HEADER_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*(?:\r\n|\Z))+")
 # Any of these says a proxy relayed the request: the sidecar serves local callers only.
 FORWARDING = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
+AUTHORIZATION = b"authorization"
 INTERESTING = frozenset({TOKEN_HEADER, PROFILE_HEADER, b"content-length", b"transfer-encoding",
-                         b"connection"}) | FORWARDING
+                         b"connection", AUTHORIZATION}) | FORWARDING
 
 
 def _request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
@@ -135,7 +137,7 @@ def _headers(block: bytes) -> _Head:
         raise ParseError(400, "malformed header line")
     token: bytes | None = None
     profile: bytes | None = None
-    forwarded = close = False
+    forwarded = close = signed = False
     content_length: bytes | None = None
     fields = []
     for line in lines:
@@ -154,6 +156,8 @@ def _headers(block: bytes) -> _Head:
                 profile = value.lower()
         elif name in FORWARDING:
             forwarded = True
+        elif name == AUTHORIZATION:
+            signed = True
         elif name == b"content-length":
             if not value.isdigit() or (content_length is not None and value != content_length):
                 raise ParseError(400, "invalid Content-Length")
@@ -163,7 +167,7 @@ def _headers(block: bytes) -> _Head:
         else:
             options = {option.strip() for option in value.lower().split(b",")}
             close = close or b"close" in options
-    return _Head(token, profile, forwarded, close, _body_length(content_length), tuple(fields))
+    return _Head(token, profile, forwarded, close, _body_length(content_length), tuple(fields), signed)
 
 
 def _body_length(digits: bytes | None) -> int:
@@ -209,6 +213,9 @@ def parse(buffer: bytes, start: int = 0) -> tuple[Request, int] | None:
             return None  # the body is still arriving (the connection's request timeout bounds the wait)
         return Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive,
                        True, buffer[end + 4:body_end], fields.fields), body_end
+    if fields.signed:  # a signed GET (SigV4 in place of the token): its headers are verified; never memoised
+        return Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive,
+                       headers=fields.fields), end + 4
     request = Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive)
     if len(_seen) >= SEEN_LIMIT:
         _seen.clear()

@@ -61,6 +61,10 @@ class CachedReads:
     def operation(self, service: str, name: str) -> Operation | None:
         return self.operations.get((service, name))
 
+    def names(self) -> list[str]:
+        """The operations answered here, the only ones a client key may call."""
+        return [name for _, name in self.operations]
+
     # One entry, as the GET routes get it -----------------------------------------------------
 
     async def _entry(self, key: Key) -> tuple[Entry, bytes]:

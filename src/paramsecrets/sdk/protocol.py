@@ -1,8 +1,16 @@
 """`POST /` with X-Amz-Target: the AWS SDKs' own requests, verified, then cached or forwarded.
 
-Order, as AWS checks: the operation must exist (X-Amz-Target), the signature must be ours
-(sigv4), then the body is read. Reads in our region that the cache answers exactly go to
-`cached`; everything else (writes, listings, reads in other regions) to `forward`.
+Also on Cloud Extensions' paths, `POST /parameterstore` (Parameter Store only) and
+`POST /secretsmanager` (Secrets Manager only), whose refusals follow Cloud Extensions' documented
+shapes: an unsigned or badly signed request is `400 AccessDeniedException` with a
+`cloudextensions-error-reason` header, and an operation of the other service is a
+`ValidationException`.
+
+Order, as AWS checks: the operation must exist (X-Amz-Target), the signature must be one we
+accept (sdk/auth.py: the client key, or the AWS credentials we hold), then the body is read.
+Reads in our region that the cache answers exactly go to `cached`; everything else (writes,
+listings, reads in other regions) to `forward`. A request signed with the client key may only
+read: the key has no AWS power, so nothing it signs is forwarded as a write.
 
 awscrt (sigv4, forward) is imported at the first SDK request, once the AWS clients exist: the
 server answers before awscrt is loaded (app.py), and this module must not load it earlier.
@@ -11,14 +19,14 @@ server answers before awscrt is loaded (app.py), and this module must not load i
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.http.parser import Request
-from paramsecrets.sdk import wire
+from paramsecrets.sdk import auth, wire
+from paramsecrets.sdk.auth import CredentialSource, HeldCredentials, Verifier
 from paramsecrets.sdk.cached import CachedReads
 from paramsecrets.sdk.wire import SdkError
 from paramsecrets.service import Service
@@ -26,15 +34,18 @@ from paramsecrets.service import Service
 if TYPE_CHECKING:
     from paramsecrets.sdk.forward import Forwarder
 
-CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Credentials
-CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
+# Cloud Extensions' paths and the one service each serves.
+CLOUD_EXTENSIONS_PATHS = {b"/parameterstore": "ssm", b"/secretsmanager": "secretsmanager",
+                          b"/parameterstore/": "ssm", b"/secretsmanager/": "secretsmanager"}
+NO_OPERATION = "No operation matches the request"
 
 
 class SdkProtocol:
     """Answers the SDK protocol for one Service (its cache, reader and metrics)."""
 
     def __init__(self, service: Service, aws: AwsSettings, upstream_ready: asyncio.Future[Any],
-                 max_connections: int, credentials: CredentialSource | None = None) -> None:
+                 max_connections: int, credentials: CredentialSource | None = None,
+                 verifier: Verifier | None = None) -> None:
         self.aws = aws
         self.cache = service.cache
         self.flights = service.reader.flights
@@ -43,30 +54,38 @@ class SdkProtocol:
         self.max_connections = max_connections
         self.cached = CachedReads(service)
         self.forwarder: Forwarder | None = None  # made at the first forwarded request
-        self.credentials = credentials or self._held_credentials
-        self._credentials: Any = None
-        self._credentials_until = 0.0
+        self.credentials = credentials or HeldCredentials(upstream_ready)
+        self.verifier = verifier or Verifier(None, True, self.credentials)
 
     def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
         return self._respond(request)
 
     async def _respond(self, request: Request) -> bytes:
+        only = CLOUD_EXTENSIONS_PATHS.get(request.target)  # the one service a Cloud Extensions path serves
         try:
             if request.forwarded:
                 raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
                                "are refused: paramsecrets is not a proxy for remote callers")
-            _, service, operation = wire.target(request)
-            from paramsecrets.sdk import sigv4
-
-            region = await sigv4.verify(request, service, await self.credentials())
+            try:
+                _, service, operation = wire.target(request)
+            except SdkError as error:
+                if only is None:
+                    raise
+                raise SdkError("ValidationException", f"{NO_OPERATION}: {error.message}") from None
+            if only is not None and service != only:
+                raise SdkError("ValidationException", f"{NO_OPERATION}: {request.target.decode()} serves {only} only")
+            region, by_client_key = await self._verify(request, service, only is not None)
+            read = self.cached.operation(service, operation)
+            if by_client_key and read is None:
+                reads = ", ".join(self.cached.names())
+                raise SdkError("AccessDeniedException", f"the client key may only read ({reads}); {operation} "
+                               "needs AWS credentials")
             doc = wire.document(request.body)
-            if region == self.aws.region:
-                read = self.cached.operation(service, operation)
-                if read is not None:
-                    answer = await read(doc)
-                    if answer is not None:
-                        body, state, age = answer
-                        return wire.answer(body, request.keep_alive, state, age)
+            if region == self.aws.region and read is not None:
+                answer = await read(doc)
+                if answer is not None:
+                    body, state, age = answer
+                    return wire.answer(body, request.keep_alive, state, age)
             if self.forwarder is None:
                 from paramsecrets.sdk.forward import Forwarder
 
@@ -75,35 +94,23 @@ class SdkProtocol:
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
+            self.metrics.count_error(error.code)
             level = log.debug if error.status < 500 else log.warn
             level("SDK request refused: %s (%d)", error.code, error.status)
-            return wire.error_answer(error, request.keep_alive)
+            return wire.error_answer(error, request.keep_alive, only is not None)
 
-    async def _held_credentials(self) -> Any:
-        """The credentials our own calls are signed with (awscrt's default chain, as the reader uses).
-
-        Reused for CREDENTIALS_REUSE_S: asking awscrt costs a hop to its thread and back per request,
-        and the chain itself caches them for far longer.
-        """
-        now = time.monotonic()
-        if self._credentials is not None and now < self._credentials_until:
-            return self._credentials
-        from awscrt.exceptions import AwsCrtError
-
-        from paramsecrets.aws.transport import crt_result
-
-        upstream = await asyncio.shield(self.upstream_ready)
+    async def _verify(self, request: Request, service: str, cloud_extensions: bool) -> tuple[str, bool]:
+        """(region, signed with the client key); a refusal names its reason, and on Cloud
+        Extensions' paths is its `400 AccessDeniedException`."""
         try:
-            found = await crt_result(upstream.ssm.transport.runtime.credentials.get_credentials())
-        except AwsCrtError as error:
-            log.warn("no AWS credentials to verify an SDK request against (%s)", error.name)
-            raise SdkError("InternalFailure", "paramsecrets holds no AWS credentials to verify requests with",
-                           500) from None
-        from paramsecrets.sdk.sigv4 import Credentials
-
-        self._credentials = Credentials(found.access_key_id, found.secret_access_key, found.session_token)
-        self._credentials_until = now + CREDENTIALS_REUSE_S
-        return self._credentials
+            return await self.verifier.verify(request, service)
+        except SdkError as error:
+            if error.status >= 500:
+                raise
+            error.reason = auth.reason_of(error)
+            if cloud_extensions:
+                raise SdkError("AccessDeniedException", error.message, 400, error.reason) from None
+            raise
 
     def close(self) -> None:
         if self.forwarder is not None:

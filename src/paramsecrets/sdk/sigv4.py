@@ -140,8 +140,12 @@ def check_claims(request: Request, service: str, credentials: Credentials, now: 
 
 
 async def recompute(request: Request, authorization: Authorization, signed_at: datetime,
-                    credentials: Credentials) -> str:
-    """The signature awscrt computes for the received request with our credentials."""
+                    credentials: Credentials, double_encode: bool = True) -> str:
+    """The signature awscrt computes for the received request with our credentials.
+
+    `double_encode`: the canonical path encoded once more, as the AWS SDKs sign it; curl's
+    `--aws-sigv4` signs an already-encoded path (`/secretsmanager/prod%2Fdb`) as it is.
+    """
     signed = {name.encode() for name in authorization.signed_headers}
     headers = HttpHeaders([(name.decode("latin-1"), value.strip(b" \t").decode("latin-1"))
                            for name, value in request.headers if name in signed and name not in SIGNER_WRITES])
@@ -155,6 +159,7 @@ async def recompute(request: Request, authorization: Authorization, signed_at: d
         region=authorization.region, service=authorization.service, date=signed_at,
         signed_body_header_type=body_header,
         omit_session_token=b"x-amz-security-token" not in signed,
+        use_double_uri_encode=double_encode,
     )
     try:
         await crt_result(aws_sign_request(crt_request, config))
@@ -167,7 +172,13 @@ async def recompute(request: Request, authorization: Authorization, signed_at: d
 async def verify(request: Request, service: str, credentials: Credentials, now: datetime | None = None) -> str:
     """Refuse (SdkError) unless the request is signed with our credentials; returns its region."""
     authorization, signed_at = check_claims(request, service, credentials, now or datetime.now(UTC))
+    given = authorization.signature.encode("ascii", "replace")
     expected = await recompute(request, authorization, signed_at, credentials)
-    if not expected or not hmac.compare_digest(expected.encode(), authorization.signature.encode("ascii", "replace")):
-        raise SdkError("InvalidSignatureException", BAD_SIGNATURE)
-    return authorization.region
+    if expected and hmac.compare_digest(expected.encode(), given):
+        return authorization.region
+    path = request.target.partition(b"?")[0]
+    if b"%" in path:  # an encoded path: also its canonical form encoded once (curl's --aws-sigv4)
+        expected = await recompute(request, authorization, signed_at, credentials, double_encode=False)
+        if expected and hmac.compare_digest(expected.encode(), given):
+            return authorization.region
+    raise SdkError("InvalidSignatureException", BAD_SIGNATURE)

@@ -25,11 +25,12 @@ UNAVAILABLE_STATUS = {"BadGateway": 502, "GatewayTimeout": 504, "ServiceUnavaila
 class SdkError(Exception):
     """A refusal in AWS's shape: status, `__type` code and message (never a value or a token)."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.reason = reason  # the cloudextensions-error-reason of an authentication refusal
 
 
 def validation(message: str) -> SdkError:
@@ -134,10 +135,20 @@ def answer(body: bytes, keep_alive: bool, cache_state: bytes, age: int = 0) -> b
     return responses.simple(200, AMZ_JSON, body, keep_alive, extra)
 
 
-def error_answer(error: SdkError, keep_alive: bool) -> bytes:
-    """`{"__type": code, "message": ...}` with x-amzn-ErrorType, as AWS JSON services answer."""
-    body = json.dumps({"__type": error.code, "message": error.message}, separators=(",", ":")).encode()
+# Cloud Extensions puts the message of these in `Message` (as Parameter Store does), others in `message`.
+CAPITAL_MESSAGE = frozenset({"AccessDeniedException", "InternalServerError", "ThrottlingException",
+                             "ValidationException"})
+
+
+def error_answer(error: SdkError, keep_alive: bool, cloud_extensions: bool = False) -> bytes:
+    """`{"__type": code, "message": ...}` with x-amzn-ErrorType, as AWS JSON services answer; an
+    authentication refusal also names its reason in `cloudextensions-error-reason`. On Cloud
+    Extensions' paths (`cloud_extensions`) the message key follows its documented shape."""
+    key = "Message" if cloud_extensions and error.code in CAPITAL_MESSAGE else "message"
+    body = json.dumps({"__type": error.code, key: error.message}, separators=(",", ":")).encode()
     extra = b"x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s\r\n" % (request_id(), error.code.encode("ascii", "replace"))
+    if error.reason:
+        extra += b"cloudextensions-error-reason: %s\r\n" % error.reason.encode("ascii", "replace")
     return responses.simple(error.status, AMZ_JSON, body, keep_alive, extra)
 
 

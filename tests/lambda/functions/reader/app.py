@@ -8,7 +8,8 @@ import time
 import urllib.parse
 import urllib.request
 
-PORT = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+# READER_PORT: a test's choice of port (an extra port, as Cloud Extensions' 5333); else the extension's.
+PORT = os.environ.get("READER_PORT") or os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
 HEADERS = {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}
 
 
