@@ -159,6 +159,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "aws", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
     Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
+    _int_option("sdk_forward_timeout_millis", _P + "SDK_FORWARD_TIMEOUT_MILLIS", 30_000, 100, 600_000,
+                " milliseconds"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
 )
@@ -190,6 +192,7 @@ class Settings:
     warm_connections: bool
     error_mode: str
     sdk_protocol: bool
+    sdk_forward_timeout_millis: int
     token_env: tuple[str, ...]
 
     def __init__(self, config_file: str | None = None, sources: Mapping[str, str] | None = None,

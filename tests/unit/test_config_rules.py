@@ -73,3 +73,12 @@ def test_one_problem_is_raised_as_itself() -> None:
         config.load({"SECRETS_MANAGER_TTL": "-3"})
     assert caught.value.problems == [caught.value]
     assert caught.value.variable == "SECRETS_MANAGER_TTL"
+
+
+def test_the_forwarded_call_deadline() -> None:
+    assert config.load({}).sdk_forward_timeout_millis == 30_000
+    assert config.load({"PARAMETERS_SECRETS_EXTENSION_SDK_FORWARD_TIMEOUT_MILLIS": "1500"}).sdk_forward_timeout_millis \
+        == 1500
+    for bad in ("0", "99", "600001", "fast"):
+        with pytest.raises(config.ConfigError, match="SDK_FORWARD_TIMEOUT_MILLIS"):
+            config.load({"PARAMETERS_SECRETS_EXTENSION_SDK_FORWARD_TIMEOUT_MILLIS": bad})

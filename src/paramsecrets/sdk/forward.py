@@ -24,7 +24,7 @@ from paramsecrets.sdk.invalidation import doomed_by
 from paramsecrets.sdk.wire import SdkError
 
 MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
-FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
+FORWARD_TIMEOUT_S = 30.0  # the default: writes such as RotateSecret take longer than a cached read's 3 s budget
 PASSED_HEADERS = ("x-amzn-requestid", "x-amzn-errortype", "x-amzn-query-error")
 SPECS = {"ssm": SSM, "secretsmanager": SECRETS_MANAGER}
 ENV_SUFFIX = dict(SERVICES)
@@ -35,8 +35,10 @@ class Forwarder:
     the reader's awscrt runtime."""
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
-                 max_connections: int, flights: Flights | None = None) -> None:
+                 max_connections: int, flights: Flights | None = None,
+                 timeout_s: float | None = None) -> None:
         self.aws = aws
+        self.timeout_s = timeout_s or FORWARD_TIMEOUT_S  # per forwarded request, the wait for a connection included
         self.cache = cache
         self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
         self.upstream_ready = upstream_ready
@@ -60,7 +62,7 @@ class Forwarder:
             upstream = await asyncio.shield(self.upstream_ready)
             spec: ServiceSpec = SPECS[service]
             transport = AwsJsonTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
-                                       self.max_connections, FORWARD_TIMEOUT_S)
+                                       self.max_connections, self.timeout_s)
             self._transports[(service, region)] = transport
         return transport
 

@@ -34,8 +34,10 @@ class SdkProtocol:
     """Answers the SDK protocol for one Service (its cache, reader and metrics)."""
 
     def __init__(self, service: Service, aws: AwsSettings, upstream_ready: asyncio.Future[Any],
-                 max_connections: int, credentials: CredentialSource | None = None) -> None:
+                 max_connections: int, credentials: CredentialSource | None = None,
+                 forward_timeout_s: float | None = None) -> None:
         self.aws = aws
+        self.forward_timeout_s = forward_timeout_s
         self.cache = service.cache
         self.flights = service.reader.flights
         self.metrics = service.metrics
@@ -71,7 +73,7 @@ class SdkProtocol:
                 from paramsecrets.sdk.forward import Forwarder
 
                 self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
-                                           self.flights)
+                                           self.flights, self.forward_timeout_s)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
