@@ -162,7 +162,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
                                                "could not be bound early")
         token = tokens.resolve(settings.token_env, environ)
         _check_exposure(settings.listen_address, token)
-        aws = resolve_aws(environ, settings.http_port)
+        aws = resolve_aws(environ, settings.http_port, settings.listen_address)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
         log.error("%s", message)
