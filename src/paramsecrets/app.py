@@ -99,10 +99,12 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
     if settings.sdk_protocol:
+        from paramsecrets.listen import is_loopback
         from paramsecrets.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
 
         service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections,
-                                  forward_timeout_s=settings.sdk_forward_timeout_millis / 1000)
+                                  forward_timeout_s=settings.sdk_forward_timeout_millis / 1000,
+                                  required_token=None if is_loopback(settings.listen_address) else token)
     server = HttpServer(service, settings.max_inbound_connections, log=log)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
     log.info("paramsecrets %s serving on port %d", __version__, settings.http_port)

@@ -22,6 +22,7 @@ from paramsecrets.sdk import wire
 from paramsecrets.sdk.cached import CachedReads
 from paramsecrets.sdk.wire import SdkError
 from paramsecrets.service import Service
+from paramsecrets.tokens import Token
 
 if TYPE_CHECKING:
     from paramsecrets.sdk.forward import Forwarder
@@ -30,13 +31,26 @@ CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.sdk.sigv4.Cre
 CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
 
 
+NETWORK_TOKEN_MESSAGE = ("paramsecrets listens beyond loopback: every request, the SDK protocol's included, must "
+                         "carry the X-Aws-Parameters-Secrets-Token header (docs/sidecar.md)")
+
+
+def require_token(token: Token | None, request: Request) -> None:
+    """Beyond loopback a signature is not enough: whoever can reach the port over the network may
+    hold credentials the sidecar also accepts, and the answer travels in clear text. The token
+    (constant-time) is required first, before the signature is even looked at."""
+    if token is not None and not token.matches(request.token):
+        raise SdkError("AccessDeniedException", NETWORK_TOKEN_MESSAGE, 401)
+
+
 class SdkProtocol:
     """Answers the SDK protocol for one Service (its cache, reader and metrics)."""
 
     def __init__(self, service: Service, aws: AwsSettings, upstream_ready: asyncio.Future[Any],
                  max_connections: int, credentials: CredentialSource | None = None,
-                 forward_timeout_s: float | None = None) -> None:
+                 forward_timeout_s: float | None = None, required_token: Token | None = None) -> None:
         self.aws = aws
+        self.required_token = required_token  # beyond loopback: the extension's token on this route too
         self.forward_timeout_s = forward_timeout_s
         self.cache = service.cache
         self.flights = service.reader.flights
@@ -54,6 +68,7 @@ class SdkProtocol:
 
     async def _respond(self, request: Request) -> bytes:
         try:
+            require_token(self.required_token, request)
             if request.forwarded:
                 raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
                                "are refused: paramsecrets is not a proxy for remote callers")
