@@ -153,6 +153,9 @@ OPTIONS: tuple[Option, ...] = (
            "a comma-separated list of parameter names or paths ending in /"),
     Option("prefetch_secrets", _P + "PREFETCH_SECRETS", (), name_list,
            "a comma-separated list of secret ids"),
+    _int_option("max_path_pages", _P + "MAX_PATH_PAGES", 200, 1, 10_000),
+    _int_option("max_path_parameters", _P + "MAX_PATH_PARAMETERS", 1000, 1, 100_000),
+    _int_option("path_timeout_millis", _P + "PATH_TIMEOUT_MILLIS", 20_000, 100, 600_000, " milliseconds"),
     Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
@@ -186,6 +189,9 @@ class Settings:
     secrets_timeout_millis: int
     prefetch_parameters: tuple[str, ...]
     prefetch_secrets: tuple[str, ...]
+    max_path_pages: int
+    max_path_parameters: int
+    path_timeout_millis: int
     stale_on_error: bool
     max_staleness: int
     refresh_ahead: bool
