@@ -180,6 +180,7 @@ class AwsJsonTransport:
         self._slots = asyncio.Semaphore(max_connections)
         self._max_connections = max_connections
         self._idle: list[HttpClientConnection] = []
+        self._closed = False
         # Why the last connection attempt failed (None after a success). TLS certificate failures
         # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
         # timeout: a timed-out request then says what the warm-up (or an earlier attempt) found.
@@ -359,11 +360,14 @@ class AwsJsonTransport:
         return None
 
     def _checkin(self, connection: HttpClientConnection) -> None:
-        if connection.is_open():
+        if self._closed:  # released while this exchange ran (a region the SDK forwarder let go)
+            connection.close()
+        elif connection.is_open():
             self._idle.append(connection)
 
     def close(self) -> None:
-        """Close idle connections (shutdown)."""
+        """Close idle connections, and those in use as their exchanges end (shutdown, release)."""
+        self._closed = True
         while self._idle:
             self._idle.pop().close()
 
