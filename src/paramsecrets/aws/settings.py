@@ -133,12 +133,33 @@ def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None =
     except EndpointError as error:
         variable = str(error).partition("=")[0] or "AWS_ENDPOINT_URL"
         raise ConfigError(variable, str(error)) from None
+    _warn_if_global_endpoint_is_us(environ, own_port, own_address)
     try:
         ssm_proxy, secrets_proxy = proxy_for(ssm, environ), proxy_for(secrets, environ)
     except ProxyError as error:
         raise ConfigError(str(error).split(" ")[0].rstrip(":"), str(error)) from None
     return AwsSettings(region, ssm, secrets, resolve_ca_bundle(environ), ssm_proxy, secrets_proxy,
                        _regional(region, ssm, secrets))
+
+
+GLOBAL_ENDPOINT_WARNING = (
+    "AWS_ENDPOINT_URL points at this server: every AWS service the function calls through an SDK comes "
+    "here, and only SSM and Secrets Manager are answered (others get a WrongEndpoint error). Set "
+    "AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER to this URL instead, and unset AWS_ENDPOINT_URL")
+
+
+def _warn_if_global_endpoint_is_us(environ: Mapping[str, str], own_port: int | None, own_address: str) -> None:
+    url = environ.get("AWS_ENDPOINT_URL")
+    if not url or own_port is None or environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return
+    try:
+        endpoint = parse_endpoint_url("AWS_ENDPOINT_URL", url)
+    except EndpointError:
+        return
+    if is_this_server(endpoint.host, endpoint.port, own_port, own_address):
+        from paramsecrets import log
+
+        log.warn("%s", GLOBAL_ENDPOINT_WARNING)
 
 
 def _regional(region: str, ssm: Endpoint, secrets: Endpoint) -> bool:

@@ -48,8 +48,9 @@ class Request(NamedTuple):
     answer is the connection's decision (connection.py), not a mark on the request.
 
     `headers` (every field, names lower-cased, values without surrounding whitespace, in order)
-    and `body` are kept only for requests with a body: a signed API call (SigV4) needs every
-    header it signed.
+    and `body` are kept only for requests with a body (a signed API call (SigV4) needs every
+    header it signed) and for bodyless ones with an `Authorization` header (an AWS SDK's call for
+    another service, sent here by a global AWS_ENDPOINT_URL, is answered in its own protocol).
     """
 
     method: bytes
@@ -209,7 +210,9 @@ def parse(buffer: bytes, start: int = 0) -> tuple[Request, int] | None:
             return None  # the body is still arriving (the connection's request timeout bounds the wait)
         return Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive,
                        True, buffer[end + 4:body_end], fields.fields), body_end
-    request = Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive)
+    signed = fields.fields if any(name == b"authorization" for name, _ in fields.fields) else ()
+    request = Request(method, target, version, fields.token, fields.profile, fields.forwarded, keep_alive,
+                      headers=signed)
     if len(_seen) >= SEEN_LIMIT:
         _seen.clear()
     _seen[head] = request

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.http.parser import Request
-from paramsecrets.sdk import wire
+from paramsecrets.sdk import foreign, wire
 from paramsecrets.sdk.cached import CachedReads
 from paramsecrets.sdk.wire import SdkError
 from paramsecrets.service import Service
@@ -66,9 +66,25 @@ class SdkProtocol:
     def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
         return self._respond(request)
 
+    def foreign(self, request: Request) -> bytes | None:
+        """The answer to another AWS service's REST call (S3, Lambda, ...) that a global
+        AWS_ENDPOINT_URL sent here, in that service's protocol; None when it is no such call."""
+        if self.required_token is not None and not self.required_token.matches(request.token):
+            return None
+        service_wanted = foreign.foreign_service(request)
+        if service_wanted is None:
+            return None
+        self.metrics.errors += 1
+        log.info("refused a %s request: only SSM and Secrets Manager are answered here (is AWS_ENDPOINT_URL set "
+                 "to paramsecrets?)", service_wanted)
+        return foreign.answer(request, service_wanted)
+
     async def _respond(self, request: Request) -> bytes:
         try:
             require_token(self.required_token, request)
+            other_service = self.foreign(request)  # a global AWS_ENDPOINT_URL sent another service here
+            if other_service is not None:
+                return other_service
             if request.forwarded:
                 raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
                                "are refused: paramsecrets is not a proxy for remote callers")
