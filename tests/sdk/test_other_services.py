@@ -39,7 +39,7 @@ def global_server(moto: MotoServer, tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def client(global_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Any:
+def global_client(global_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Factory: a boto3 client configured only by the global AWS_ENDPOINT_URL."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{global_server.port}")
     for variable in ("AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_STS"):
@@ -63,19 +63,19 @@ def refusal(call: Any) -> ClientError:
     ("lambda", lambda c: c.list_functions()),  # REST-JSON
     ("ec2", lambda c: c.describe_regions()),  # EC2's own query flavour
 ])
-def test_other_services_get_a_parseable_error_naming_the_fix(service: str, call: Any, client: Any,
+def test_other_services_get_a_parseable_error_naming_the_fix(service: str, call: Any, global_client: Any,
                                                             moto: MotoServer) -> None:
     moto.clear_calls()
-    error = refusal(lambda: call(client(service)))
+    error = refusal(lambda: call(global_client(service)))
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error.response["Error"]["Code"] == "WrongEndpoint", error.response
     assert FIX in error.response["Error"]["Message"]
     assert moto.count() == 0
 
 
-def test_ssm_and_secrets_manager_still_work_and_the_server_warned(client: Any, seeded: Seeded,
+def test_ssm_and_secrets_manager_still_work_and_the_server_warned(global_client: Any, seeded: Seeded,
                                                                   global_server: ServerProcess) -> None:
-    assert client("ssm").get_parameter(Name="/app/plain")["Parameter"]["Value"] == "plain-value"
-    assert client("secretsmanager").get_secret_value(SecretId="rotating")["SecretString"] == "second"
+    assert global_client("ssm").get_parameter(Name="/app/plain")["Parameter"]["Value"] == "plain-value"
+    assert global_client("secretsmanager").get_secret_value(SecretId="rotating")["SecretString"] == "second"
     output = global_server.output()
     assert "WARN AWS_ENDPOINT_URL points at this server" in output and FIX in output
