@@ -26,9 +26,13 @@ src/paramsecrets/testing/fault_proxy.py where AWS must misbehave), and stops by 
 - `soak`: wrk, 256 keep-alive connections of cached reads for S seconds (default 60): errors and
   the server's RSS growth after a warm-up.
 
-Prints a table per case and a summary, and writes the summary into docs/security.md between its
-markers unless --no-docs (or --quick). Exit status: 0 when every case met its target, 2 when one
-missed it, 1 when the harness broke.
+The surface cases (sdk-replay, forward-stall, listen, log-injection, path-listing, self-loop,
+regions) are described in bench/attack_surface.py; `--case NAME` runs only the named ones.
+
+Prints a table per case and a summary, and writes the summaries into docs/security.md between their
+markers (`attack` for the load cases, `attack-surface` for the others) unless --no-docs (or
+--quick). Exit status: 0 when every case met its target, 2 when one missed it, 1 when the harness
+broke.
 """
 
 from __future__ import annotations
@@ -51,12 +55,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import attack_surface
 import common
+from attack_surface import SURFACE_CASES, Outcome
 from common import TOKEN, TOKEN_HEADER, Moto, Server, Workdir, progress
 
 from paramsecrets.testing.fault_proxy import FaultProxy
@@ -66,18 +71,9 @@ SECTION = "attack"
 HIT = "/systemsmanager/parameters/get?name=/bench/hit"
 CANARY_VALUE = "canary-value-8c1f2e"
 HANG_S = 30.0
-CASES = ("fuzz", "smuggling", "flood", "stalled", "recovery", "sigterm", "soak")
-
-
-@dataclass
-class Outcome:
-    """One case's figures: rows for its table, and whether it met its target."""
-
-    name: str
-    target: str
-    result: str
-    ok: bool
-    rows: list[tuple[str, str]] = field(default_factory=list)
+LOAD_CASES = ("fuzz", "smuggling", "flood", "stalled", "recovery", "sigterm", "soak")
+CASES = LOAD_CASES + SURFACE_CASES  # the surface cases: bench/attack_surface.py
+SURFACE_SECTION = "attack-surface"
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -704,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         "recovery": lambda: case_recovery(moto.url, work),
         "sigterm": lambda: case_sigterm(moto.url, work),
         "soak": lambda: case_soak(moto.url, work, args.soak_seconds),
+        **attack_surface.runners(moto, work, args.quick),
     }
     try:
         seed(moto)
@@ -719,13 +716,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         moto.stop()
-    markdown = report(outcomes)
-    print("\n" + markdown)
-    if not args.no_docs:
-        header = ("Measured by `bench/attack.py` (rerun it to refresh this section) on:\n\n"
-                  + common.machine_lines(common.machine_info()) + "\n\n")
-        common.write_doc_section(DOC, SECTION, header + markdown)
-        progress(f"wrote {DOC.relative_to(common.REPO)}")
+    # The load cases and the surface cases each have their section, so either set can be rerun alone.
+    for section, names in ((SECTION, LOAD_CASES), (SURFACE_SECTION, SURFACE_CASES)):
+        chosen = [outcome for outcome in outcomes if outcome.name in names]
+        if not chosen:
+            continue
+        markdown = report(chosen)
+        print("\n" + markdown)
+        if not args.no_docs:
+            header = (f"Measured by `bench/attack.py --case {' --case '.join(o.name for o in chosen)}` "
+                      "(rerun it to refresh this section) on:\n\n"
+                      + common.machine_lines(common.machine_info()) + "\n\n")
+            common.write_doc_section(DOC, section, header + markdown)
+            progress(f"wrote {DOC.relative_to(common.REPO)} ({section})")
     return 0 if all(outcome.ok for outcome in outcomes) else 2
 
 

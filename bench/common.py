@@ -319,9 +319,10 @@ class Server:
 
 
 def start_server(moto_url: str, workdir: Path, pinning: Pinning | None = None,
-                 extra_env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Server:
-    """Start `python -m paramsecrets serve` on a free port and wait for /ping."""
-    port = free_port()
+                 extra_env: dict[str, str] | None = None, args: Sequence[str] = (),
+                 port: int | None = None) -> Server:
+    """Start `python -m paramsecrets serve` on `port` (a free one by default) and wait for /ping."""
+    port = port or free_port()
     home = workdir / "home"
     home.mkdir(exist_ok=True)
     argv = [PYTHON, "-m", "paramsecrets", "serve", "--port", str(port), *args]

@@ -127,9 +127,12 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     held = HeldCredentials(upstream_ready)
     service.verifier = Verifier(client_key, settings.accept_aws_credentials, held)
     if settings.sdk_protocol:
+        from paramsecrets.listen import is_loopback
         from paramsecrets.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
 
-        service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections, held, service.verifier)
+        service.sdk = SdkProtocol(service, aws, upstream_ready, settings.max_connections, held, service.verifier,
+                                  forward_timeout_s=settings.sdk_forward_timeout_millis / 1000,
+                                  required_token=None if is_loopback(settings.listen_address) else token)
     server = HttpServer(service, settings.max_inbound_connections, log=log)
     await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
     ports = " and ".join(str(port) for port in (settings.http_port, *settings.extra_ports))

@@ -26,7 +26,7 @@ options:
   --port N               HTTP port, default 2773 (or PARAMETERS_SECRETS_EXTENSION_HTTP_PORT)
   --listen ADDRESS       listen on this IP address (0.0.0.0, ::, 10.0.0.5) instead of loopback, for a
                          container sidecar (or PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS); needs an
-                         explicit token of 16+ characters, never AWS_SESSION_TOKEN
+                         explicit token of 16+ characters whose value is no AWS credential
   --log-level LEVEL      debug, info, warn, error or none; default info
                          (or PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL)
   --extension-name NAME  the name to register with Lambda (default: this program's file name)
@@ -201,7 +201,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         token = tokens.resolve(settings.token_env, environ)
         _check_exposure(settings.listen_address, token)
         client_key = clientkey.resolve(settings, environ)
-        aws = resolve_aws(environ, settings.http_port)
+        aws = resolve_aws(environ, settings.http_port, settings.listen_address)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
         log.error("%s", message)
@@ -252,8 +252,8 @@ def _check_exposure(address: str, token: object) -> None:
     if not is_loopback(address):
         from paramsecrets import log
 
-        log.info("listening on %s, beyond loopback: every data route needs the token; keep the port on a "
-                 "private network", address)
+        log.info("listening on %s, beyond loopback: every data route needs the token, the SDK protocol's "
+                 "included; plain HTTP: keep the port on a private network, TLS in a proxy in front", address)
 
 
 def _import_server() -> None:

@@ -81,7 +81,8 @@ def config_check(argv: list[str]) -> int:
             problems.append(error.message)
     aws = None
     try:
-        aws = resolve_aws(own_port=settings.http_port if settings else None)  # the endpoints `serve` would call
+        aws = resolve_aws(own_port=settings.http_port if settings else None,  # the endpoints `serve` would call
+                          own_address=settings.listen_address if settings else "")
     except config.ConfigError as error:
         problems.append(error.message)
     if problems or settings is None or token is None or aws is None:

@@ -186,12 +186,17 @@ OPTIONS: tuple[Option, ...] = (
            "a comma-separated list of parameter names or paths ending in /"),
     Option("prefetch_secrets", _P + "PREFETCH_SECRETS", (), name_list,
            "a comma-separated list of secret ids"),
+    _int_option("max_path_pages", _P + "MAX_PATH_PAGES", 200, 1, 10_000),
+    _int_option("max_path_parameters", _P + "MAX_PATH_PARAMETERS", 1000, 1, 100_000),
+    _int_option("path_timeout_millis", _P + "PATH_TIMEOUT_MILLIS", 20_000, 100, 600_000, " milliseconds"),
     Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
     Option("warm_connections", _P + "WARM_CONNECTIONS", True, boolean, "true or false"),
     Option("error_mode", _P + "ERROR_MODE", "aws", choice(*ERROR_MODES), ", ".join(ERROR_MODES)),
     Option("sdk_protocol", _P + "SDK_PROTOCOL", True, boolean, "true or false"),
+    _int_option("sdk_forward_timeout_millis", _P + "SDK_FORWARD_TIMEOUT_MILLIS", 30_000, 100, 600_000,
+                " milliseconds"),
     Option("token_env", _P + "TOKEN_ENV", DEFAULT_TOKEN_ENV, non_empty_name_list,
            "a comma-separated list of at least one environment variable name"),
     Option("extra_ports", _P + "EXTRA_PORTS", (), port_list,
@@ -229,12 +234,16 @@ class Settings:
     secrets_timeout_millis: int
     prefetch_parameters: tuple[str, ...]
     prefetch_secrets: tuple[str, ...]
+    max_path_pages: int
+    max_path_parameters: int
+    path_timeout_millis: int
     stale_on_error: bool
     max_staleness: int
     refresh_ahead: bool
     warm_connections: bool
     error_mode: str
     sdk_protocol: bool
+    sdk_forward_timeout_millis: int
     token_env: tuple[str, ...]
     extra_ports: tuple[int, ...]
     client_access_key_id: str

@@ -2,18 +2,31 @@
 
 Standard library only (`_socket`): this runs before Lambda's `register`. A non-loopback address
 puts the server on a network, where the token is the only guard and travels in clear text on
-every request, so `exposure_problem` insists on a token meant for that: one set explicitly, not an
-AWS credential picked up from the environment, and long enough not to be guessed.
+every request, so `exposure_problem` insists on a token meant for that: one set explicitly, whose
+value is no AWS credential (whatever variable holds it), and long enough not to be guessed. There
+the token is required on the SDK protocol's route too (app.py).
 """
 
 from __future__ import annotations
 
 import _socket
+import os
+from _collections_abc import Mapping  # cheaper than collections.abc
+
+try:  # hmac's constant-time compare without importing hmac
+    from _operator import _compare_digest
+except ImportError:  # pragma: no cover - other Pythons
+    import hmac
+
+    _compare_digest = hmac.compare_digest
 
 BACKLOG = 1024
 # Variables of the default token list that hold AWS credentials: fine as a loopback token (the
 # AWS extension's own rule), never sent across a network in clear text.
 AWS_CREDENTIAL_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+# Variables whose values are AWS credentials, whatever variable the token is read from.
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                  "AWS_CONTAINER_AUTHORIZATION_TOKEN")
 
 
 def is_loopback(address: str) -> bool:
@@ -60,14 +73,72 @@ def bind(port: int, address: str = "") -> tuple[list[_socket.socket], str | None
     return sockets, None
 
 
-def exposure_problem(address: str, token_variable: str, token_value: str) -> str | None:
-    """Why this token may not guard a server on `address`, or None when it may."""
+def exposure_problem(address: str, token_variable: str, token_value: str,
+                     environ: Mapping[str, str] | None = None) -> str | None:
+    """Why this token may not guard a server on `address`, or None when it may.
+
+    Values are compared, not variable names: `AWS_TOKEN=$AWS_SESSION_TOKEN`, an `AWS_TOKEN` holding the
+    secret key, or `TOKEN_ENV=AWS_SECRET_ACCESS_KEY` all put an AWS credential on the network.
+    """
     if is_loopback(address):
         return None
     where = f"listening on {address} puts the server on the network, where the token is the only guard " \
             "and travels in clear text"
+    fix = "set a token made for this (AWS_TOKEN, or a variable named in PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV)"
     if token_variable in AWS_CREDENTIAL_VARIABLES:
-        return (f"{where}: set a token explicitly (AWS_TOKEN, or a variable named in "
-                f"PARAMETERS_SECRETS_EXTENSION_TOKEN_ENV) instead of using {token_variable}, which holds an "
-                "AWS credential")
+        return f"{where}: {fix} instead of using {token_variable}, which holds an AWS credential"
+    found = credential_named(token_value, os.environ if environ is None else environ)
+    if found:
+        return f"{where}: the token from {token_variable} is the value of {found}, an AWS credential; {fix}"
     return None  # its length is every token's rule (tokens.MIN_TOKEN_LENGTH), checked when it is read
+
+
+def credential_named(value: str, environ: Mapping[str, str]) -> str | None:
+    """Where `value` is also an AWS credential (an environment variable, the shared credentials file's
+    active profile, the container authorization token file), or None. Never the value itself."""
+    value = value.strip()
+    if not value:
+        return None
+    for variable in CREDENTIAL_ENV:
+        if _same(environ.get(variable), value):
+            return variable
+    token_file = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+    if token_file and _same(_read_small(token_file), value):
+        return "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+    for key, held in _shared_credentials(environ).items():
+        if _same(held, value):
+            return f"{key} in the AWS shared credentials file"
+    return None
+
+
+def _same(held: str | None, value: str) -> bool:
+    return held is not None and _compare_digest(held.strip().encode(), value.encode())
+
+
+def _read_small(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _shared_credentials(environ: Mapping[str, str]) -> dict[str, str]:
+    """The active profile's keys in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE)."""
+    path = environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(environ.get("HOME", "~"), ".aws",
+                                                                       "credentials")
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        return {}
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path)
+    except configparser.Error:
+        return {}
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    if not parser.has_section(profile):
+        return {}
+    return {key: parser.get(profile, key) for key in ("aws_access_key_id", "aws_secret_access_key",
+                                                      "aws_session_token") if parser.has_option(profile, key)}

@@ -125,6 +125,8 @@ class Service:
         try:
             route = self.router.route(request, profile.detailed)
         except RequestError as error:
+            if error.status in (404, 405) and self.sdk is not None:  # no route: another AWS service's call?
+                return self.sdk.foreign(request) or self._request_error(error, request, profile)
             return self._request_error(error, request, profile)
         return self._answer(route, request, profile)
 

@@ -9,7 +9,7 @@ import pytest
 
 from paramsecrets.sdk.sigv4 import Credentials, verify
 from paramsecrets.sdk.wire import SdkError
-from tests.sdk.signing import ACCESS_KEY, SECRET_KEY, parsed, signed_bytes, unsign
+from tests.sdk.signing import ACCESS_KEY, SECRET_KEY, parsed, signed_bytes, signed_leaving_out, unsign
 
 OURS = Credentials(ACCESS_KEY, SECRET_KEY, None)
 AT = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.UTC)
@@ -107,3 +107,27 @@ def test_signatures_made_by_awscrt_verify_too() -> None:
     raw += b"\r\n" + prepared.body
     now = datetime.datetime.now(datetime.UTC)
     assert check(raw, Credentials(ACCESS_KEY, SECRET_KEY, "tok"), now=now) == "us-east-1"
+
+
+@pytest.mark.parametrize("left_out", ["x-amz-target", "content-type"])
+def test_the_operation_and_its_protocol_must_be_signed(left_out: str) -> None:
+    """Issue 22 item 5: a signature that leaves out X-Amz-Target could be replayed with another one."""
+    raw = signed_leaving_out("GetParameter", {"Name": "/a"}, (left_out,), at=AT)
+    assert left_out.encode() not in raw.partition(b"SignedHeaders=")[2].partition(b",")[0]
+    error = refused(raw, "InvalidSignatureException")
+    assert error.message.rpartition("not signed: ")[2] == left_out
+
+
+@pytest.mark.parametrize("left_out", ["host", "x-amz-date"])
+def test_host_and_date_must_be_signed(left_out: str) -> None:
+    raw = signed_bytes("GetParameter", {"Name": "/a"}, at=AT)
+    listed = raw.partition(b"SignedHeaders=")[2].partition(b",")[0]
+    shorter = b";".join(name for name in listed.split(b";") if name != left_out.encode())
+    error = refused(raw.replace(b"SignedHeaders=" + listed, b"SignedHeaders=" + shorter), "InvalidSignatureException")
+    assert error.message.rpartition("not signed: ")[2] == left_out
+
+
+def test_a_request_without_content_type_needs_no_signed_content_type() -> None:
+    raw = signed_bytes("GetParameter", {"Name": "/a"}, at=AT, drop=("content-type",))
+    assert b"content-type" not in raw.lower()
+    assert check(raw) == "us-east-1"

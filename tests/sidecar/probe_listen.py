@@ -21,6 +21,30 @@ def get(host: str, port: int, path: str, token: str | None) -> int:
         conn.close()
 
 
+def sdk_status(host: str, port: int, token: str | None) -> int:
+    """A GetParameter from boto3, signed with the server's own credentials (the environment's), with or
+    without the token header: the status it got."""
+    import os
+
+    import boto3
+    import botocore.config
+    from botocore.exceptions import ClientError
+
+    client = boto3.session.Session(region_name=os.environ["AWS_REGION"]).client(
+        "ssm", endpoint_url=f"http://{host}:{port}",
+                                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    if token is not None:
+        def add_token(request: object, **_: object) -> None:
+            request.headers["X-Aws-Parameters-Secrets-Token"] = token  # type: ignore[attr-defined]
+
+        client.meta.events.register("before-sign.ssm.*", add_token)
+    try:
+        client.get_parameter(Name="/any")
+    except ClientError as error:
+        return int(error.response["ResponseMetadata"]["HTTPStatusCode"])
+    return 200
+
+
 def refused(host: str, port: int) -> bool:
     try:
         socket.create_connection((host, port), timeout=5).close()
@@ -49,6 +73,8 @@ def main() -> int:
             report["no_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", None)
             report["with_token"] = get(host, int(port), "/secretsmanager/get?secretId=x", token)
             report["metrics"] = get(host, int(port), "/metrics", None)
+            report["sdk_no_token"] = sdk_status(host, int(port), None)
+            report["sdk_with_token"] = sdk_status(host, int(port), token)
             report["loopback_refused"] = refused("127.0.0.1", int(port))
     finally:
         if server.poll() is None:

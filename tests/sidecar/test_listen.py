@@ -60,6 +60,44 @@ def test_exposure_rule(address: str, variable: str, value: str, complaint: str |
         assert value not in problem
 
 
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEsessiontoken0123456789"
+
+
+@pytest.mark.parametrize(("variable", "environ", "named"), [
+    ("AWS_TOKEN", {"AWS_SESSION_TOKEN": SESSION_TOKEN}, "AWS_SESSION_TOKEN"),  # AWS_TOKEN=$AWS_SESSION_TOKEN
+    ("AWS_TOKEN", {"AWS_SECRET_ACCESS_KEY": SECRET_KEY}, "AWS_SECRET_ACCESS_KEY"),
+    ("AWS_SECRET_ACCESS_KEY", {"AWS_SECRET_ACCESS_KEY": SECRET_KEY}, "AWS_SECRET_ACCESS_KEY"),  # TOKEN_ENV=...
+    ("MY_TOKEN", {"AWS_ACCESS_KEY_ID": SECRET_KEY}, "AWS_ACCESS_KEY_ID"),
+    ("MY_TOKEN", {"AWS_SECURITY_TOKEN": SECRET_KEY + "\n"}, "AWS_SECURITY_TOKEN"),
+])
+def test_a_token_whose_value_is_an_aws_credential_is_refused(variable: str, environ: dict[str, str],
+                                                             named: str) -> None:
+    """Issue 22 item 7: values are compared, not variable names."""
+    value = next(iter(environ.values())).strip()
+    problem = listen.exposure_problem("0.0.0.0", variable, value, environ)
+    assert problem is not None and named in problem and "an AWS credential" in problem
+    assert value not in problem
+    assert listen.exposure_problem("127.0.0.1", variable, value, environ) is None  # loopback: the AWS rule
+
+
+def test_the_shared_credentials_file_and_the_container_token_file_count(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = {SECRET_KEY}\n"
+                           f"[other]\naws_session_token = {SESSION_TOKEN}\n")
+    token_file = tmp_path / "container-token"
+    token_file.write_text(NETWORK_TOKEN + "\n")
+    environ = {"AWS_SHARED_CREDENTIALS_FILE": str(credentials), "HOME": str(tmp_path)}
+    assert "aws_secret_access_key in the AWS shared credentials file" in str(
+        listen.exposure_problem("::", "AWS_TOKEN", SECRET_KEY, environ))
+    assert listen.exposure_problem("::", "AWS_TOKEN", SESSION_TOKEN, environ) is None  # another profile
+    assert "aws_session_token" in str(listen.exposure_problem("::", "AWS_TOKEN", SESSION_TOKEN,
+                                                              {**environ, "AWS_PROFILE": "other"}))
+    assert "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" in str(listen.exposure_problem(
+        "::", "AWS_TOKEN", NETWORK_TOKEN, {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token_file)}))
+    assert listen.exposure_problem("::", "AWS_TOKEN", NETWORK_TOKEN, environ) is None
+
+
 def test_the_setting_has_a_variable_a_key_and_a_flag() -> None:
     assert config.load({"PARAMETERS_SECRETS_EXTENSION_LISTEN_ADDRESS": "::"}).listen_address == "::"
     assert config.load({}, flags={"listen_address": "0.0.0.0"}).sources["listen_address"] == "flag"
@@ -112,6 +150,9 @@ def test_serves_on_a_network_address_with_an_explicit_token() -> None:
     assert report["ping"] == 200 and report["metrics"] == 200
     assert report["no_token"] == 401  # the token still guards every data route
     assert report["with_token"] == 502  # let in; the (absent) AWS endpoint answers nothing
+    # Issue 22 item 7: a signed SDK request from the network needs the token too.
+    assert report["sdk_no_token"] == 401
+    assert report["sdk_with_token"] == 502  # signature verified, then the absent AWS
     assert report["loopback_refused"] is True  # bound to that address only
     assert report["exit"] == 0
     assert f"listening on {netns.PRIVATE_ADDRESS}, beyond loopback" in str(report["output"])
@@ -129,6 +170,8 @@ def test_all_interfaces_dual_stack_from_the_environment() -> None:
 @pytest.mark.parametrize(("env", "complaint"), [
     ({"AWS_SESSION_TOKEN": NETWORK_TOKEN}, "instead of using AWS_SESSION_TOKEN, which holds an AWS credential"),
     ({"AWS_TOKEN": "too-short"}, "tokens must have at least 16"),
+    ({"AWS_TOKEN": "wJalrXUtnFEMI-not-a-real-key-0123", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-not-a-real-key-0123"},
+     "is the value of AWS_SECRET_ACCESS_KEY, an AWS credential"),
 ])
 def test_refused_on_the_network_without_a_fit_token(env: dict[str, str], complaint: str) -> None:
     report = probe(netns.PRIVATE_ADDRESS, "x", "--listen", "0.0.0.0", **env)

@@ -109,3 +109,24 @@ def test_client_secret_is_never_shown() -> None:
     rows = {env: value for env, _, value, _ in
             config.load({"PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY": "a-secret-of-20-chars"}).effective()}
     assert rows["PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY"] == "<set>"
+
+
+def test_the_forwarded_call_deadline() -> None:
+    assert config.load({}).sdk_forward_timeout_millis == 30_000
+    assert config.load({"PARAMETERS_SECRETS_EXTENSION_SDK_FORWARD_TIMEOUT_MILLIS": "1500"}).sdk_forward_timeout_millis \
+        == 1500
+    for bad in ("0", "99", "600001", "fast"):
+        with pytest.raises(config.ConfigError, match="SDK_FORWARD_TIMEOUT_MILLIS"):
+            config.load({"PARAMETERS_SECRETS_EXTENSION_SDK_FORWARD_TIMEOUT_MILLIS": bad})
+
+
+def test_the_path_read_limits() -> None:
+    settings = config.load({})
+    assert (settings.max_path_pages, settings.max_path_parameters, settings.path_timeout_millis) == (200, 1000, 20_000)
+    settings = config.load({"PARAMETERS_SECRETS_EXTENSION_MAX_PATH_PAGES": "5",
+                            "PARAMETERS_SECRETS_EXTENSION_MAX_PATH_PARAMETERS": "50",
+                            "PARAMETERS_SECRETS_EXTENSION_PATH_TIMEOUT_MILLIS": "1000"})
+    assert (settings.max_path_pages, settings.max_path_parameters, settings.path_timeout_millis) == (5, 50, 1000)
+    for variable, bad in (("MAX_PATH_PAGES", "0"), ("MAX_PATH_PARAMETERS", "100001"), ("PATH_TIMEOUT_MILLIS", "99")):
+        with pytest.raises(config.ConfigError, match=variable):
+            config.load({"PARAMETERS_SECRETS_EXTENSION_" + variable: bad})

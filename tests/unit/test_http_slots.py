@@ -92,13 +92,67 @@ def test_a_connection_whose_request_waits_unread_is_not_idle() -> None:
 
 
 def test_the_unread_input_checks_are_bounded() -> None:
-    slots: Slots[Holder] = Slots(EVICTION_CHECKS + 1)
+    slots: Slots[Holder] = Slots(EVICTION_CHECKS + 2)
     holders = [Holder(str(n), unread=True) for n in range(EVICTION_CHECKS + 1)]
     for holder in holders:
         admit(slots, holder)
+    unfinished = Holder("unfinished")
+    admit(slots, unfinished)
+    assert unfinished.state.receive(b"GET /ping HTTP/1.1\r\nX-Slow: a", T0) is None
+    slots.place(unfinished, unfinished.state.kind)
     evicted = admit(slots, Holder("new"))
-    assert evicted is holders[EVICTION_CHECKS]  # the checks ran out: evicted without asking
+    # The checks ran out: the one never asked is not evicted; the unfinished request goes instead.
+    assert evicted is unfinished and holders[EVICTION_CHECKS] in slots.open
     assert sum(holder.asked for holder in holders) == EVICTION_CHECKS
+
+
+def test_fresh_connections_survive_a_slowloris_flood() -> None:
+    """Issue 22 item 8: with every new attacker connection showing unread input, the eviction's checks
+    were spent on them and the next connection in line, often a fresh client whose request had just
+    arrived, was closed with no answer. Now unfinished (slowloris) requests go instead."""
+    capacity = 50
+    slots: Slots[Holder] = Slots(capacity)
+
+    def arrive(holder: Holder) -> bool:
+        """A connection arrives with its first bytes unread; False when it is refused (429)."""
+        if slots.take(holder) or slots.make_room() is not None:
+            slots.place(holder, holder.state.kind)
+            return True
+        slots.open.discard(holder)
+        return False
+
+    def read(holder: Holder, data: bytes) -> None:
+        """The event loop reads what waited."""
+        holder.unread = False
+        holder.state.receive(data, T0)
+        slots.place(holder, holder.state.kind)
+
+    for n in range(capacity):
+        attacker = Holder(f"slow-{n}", unread=True)
+        assert arrive(attacker)
+        read(attacker, b"GET /ping HTTP/1.1\r\nX-Slow: ")
+    for round_ in range(200):
+        before = [Holder(f"slow-{round_}-{n}", unread=True) for n in range(EVICTION_CHECKS)]
+        client = Holder(f"client-{round_}", unread=True)
+        after = [Holder(f"late-{round_}-{n}", unread=True) for n in range(EVICTION_CHECKS)]
+        arrived = [holder for holder in before if arrive(holder)]
+        assert arrive(client), f"round {round_}: the fresh client was refused"
+        arrived += [holder for holder in after if arrive(holder)]
+        assert client in slots.open and client.state.close == OPEN, f"round {round_}: the fresh client was evicted"
+        read(client, PING)  # whole: it is answered, then it leaves
+        slots.leave(client)
+        for attacker in arrived:
+            if attacker in slots.open:
+                read(attacker, b"GET /ping HTTP/1.1\r\nX-Slow: ")
+
+
+def test_when_every_slot_has_unread_input_the_newcomer_is_refused() -> None:
+    slots: Slots[Holder] = Slots(3)
+    holders = [Holder(str(n), unread=True) for n in range(3)]
+    for holder in holders:
+        admit(slots, holder)
+    assert admit(slots, Holder("new")) is None  # the adapter answers 429: no request is dropped unanswered
+    assert all(holder in slots.open and holder.state.close == OPEN for holder in holders)
 
 
 def test_no_room_when_every_slot_has_a_request_being_answered() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paramsecrets.aws.secrets import SecretsManager
 from paramsecrets.aws.settings import AwsSettings
-from paramsecrets.aws.ssm import Ssm
+from paramsecrets.aws.ssm import PathLimits, Ssm
 from paramsecrets.aws.transport import (
     DEFAULT_TIMEOUT_S,
     SECRETS_MANAGER,
@@ -26,7 +26,9 @@ class Upstream:
     def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder) -> None:
         runtime = CrtRuntime(aws.ca_bundle)
         self.ssm = Ssm(AwsJsonTransport(SSM, aws.ssm, aws.region, runtime, settings.max_connections,
-                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy))
+                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy),
+                       PathLimits(settings.max_path_pages, settings.max_path_parameters,
+                                  settings.path_timeout_millis / 1000))
         self.secrets = SecretsManager(AwsJsonTransport(
             SECRETS_MANAGER, aws.secrets, aws.region, runtime, settings.max_connections,
             _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy))

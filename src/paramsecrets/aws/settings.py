@@ -17,11 +17,11 @@ from _collections_abc import Mapping  # cheaper than collections.abc during INIT
 
 from paramsecrets.aws.endpoints import Endpoint, EndpointError, parse_endpoint_url, resolve
 from paramsecrets.aws.proxy import Proxy, ProxyError, proxy_for
+from paramsecrets.aws.selfloop import is_this_server
 from paramsecrets.config import ConfigError
 
 SERVICES = (("ssm", "SSM"), ("secretsmanager", "SECRETS_MANAGER"))
 UPSTREAM_URL_ENV = "PARAMETERS_SECRETS_EXTENSION_UPSTREAM_URL_"
-LOOPBACK_HOSTS = frozenset({"localhost", "::1", "0:0:0:0:0:0:0:1", "0.0.0.0", "::"})
 
 
 class AwsSettings:
@@ -42,21 +42,21 @@ class AwsSettings:
         self.regional = regional  # both are AWS's own regional endpoints (no override in effect)
 
 
-def is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8, ::1 (and the any-addresses, which reach us too)."""
-    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
-
-
-def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str], own_port: int | None) -> Endpoint:
+def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str], own_port: int | None,
+              own_address: str = "") -> Endpoint:
     """Where our own calls to one service go: the explicit upstream, else the usual rules, skipping
     a variable that points back at this server (then the next one, then the regional endpoint)."""
     explicit = environ.get(UPSTREAM_URL_ENV + suffix)
     if explicit:
-        return parse_endpoint_url(UPSTREAM_URL_ENV + suffix, explicit)
+        endpoint = parse_endpoint_url(UPSTREAM_URL_ENV + suffix, explicit)
+        if is_this_server(endpoint.host, endpoint.port, own_port, own_address):
+            raise EndpointError(f"{UPSTREAM_URL_ENV + suffix}={explicit!r} is this server itself: it must name "
+                                "the real endpoint (or be unset)")
+        return endpoint
     remaining = dict(environ)
     for variable in (f"AWS_ENDPOINT_URL_{suffix}", "AWS_ENDPOINT_URL"):
         endpoint = resolve(service, suffix, region, remaining)
-        if own_port is None or endpoint.port != own_port or not is_loopback(endpoint.host):
+        if not is_this_server(endpoint.host, endpoint.port, own_port, own_address):
             return endpoint
         if remaining.pop(variable, None) is not None:
             from paramsecrets import log
@@ -115,10 +115,12 @@ def resolve_ca_bundle(environ: Mapping[str, str]) -> str | None:
     return path
 
 
-def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None = None) -> AwsSettings:
+def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None = None,
+                own_address: str = "") -> AwsSettings:
     """Region and both endpoints, or ConfigError naming the variable to fix.
 
-    `own_port` is the port this server answers on: endpoints on it at a loopback host are us.
+    `own_port` and `own_address` ("" is loopback) are where this server answers: an endpoint whose
+    address reaches them is us (paramsecrets.aws.selfloop).
     """
     environ = os.environ if environ is None else environ
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or profile_region(environ)
@@ -126,16 +128,38 @@ def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None =
         raise ConfigError("AWS_REGION", "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a "
                                         "region in the AWS config profile)")
     try:
-        ssm, secrets = (_upstream(service, suffix, region, environ, own_port) for service, suffix in SERVICES)
+        ssm, secrets = (_upstream(service, suffix, region, environ, own_port, own_address)
+                        for service, suffix in SERVICES)
     except EndpointError as error:
         variable = str(error).partition("=")[0] or "AWS_ENDPOINT_URL"
         raise ConfigError(variable, str(error)) from None
+    _warn_if_global_endpoint_is_us(environ, own_port, own_address)
     try:
         ssm_proxy, secrets_proxy = proxy_for(ssm, environ), proxy_for(secrets, environ)
     except ProxyError as error:
         raise ConfigError(str(error).split(" ")[0].rstrip(":"), str(error)) from None
     return AwsSettings(region, ssm, secrets, resolve_ca_bundle(environ), ssm_proxy, secrets_proxy,
                        _regional(region, ssm, secrets))
+
+
+GLOBAL_ENDPOINT_WARNING = (
+    "AWS_ENDPOINT_URL points at this server: every AWS service the function calls through an SDK comes "
+    "here, and only SSM and Secrets Manager are answered (others get a WrongEndpoint error). Set "
+    "AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER to this URL instead, and unset AWS_ENDPOINT_URL")
+
+
+def _warn_if_global_endpoint_is_us(environ: Mapping[str, str], own_port: int | None, own_address: str) -> None:
+    url = environ.get("AWS_ENDPOINT_URL")
+    if not url or own_port is None or environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return
+    try:
+        endpoint = parse_endpoint_url("AWS_ENDPOINT_URL", url)
+    except EndpointError:
+        return
+    if is_this_server(endpoint.host, endpoint.port, own_port, own_address):
+        from paramsecrets import log
+
+        log.warn("%s", GLOBAL_ENDPOINT_WARNING)
 
 
 def _regional(region: str, ssm: Endpoint, secrets: Endpoint) -> bool:

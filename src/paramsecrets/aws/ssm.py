@@ -1,9 +1,15 @@
-"""SSM Parameter Store operations: GetParameter, GetParameters (x10), GetParametersByPath (paged)."""
+"""SSM Parameter Store operations: GetParameter, GetParameters (x10), GetParametersByPath (paged).
+
+A path read is bounded (PathLimits): one `get-by-path?path=/` used to walk every page of the whole
+store (1,053 calls over 45 s, 15 MB of memory). Past a limit it fails with a clear error instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
+
+from paramsecrets.aws.errors import Kind, UpstreamError
 
 if TYPE_CHECKING:  # the transport imports awscrt: only the clients need it loaded
     from paramsecrets.aws.transport import AwsJsonTransport
@@ -38,9 +44,27 @@ def distinct_batches(names: list[str], size: int) -> list[list[str]]:
     return [batch for batch, _ in batches]
 
 
+class PathLimits:
+    """How much one path read may take: pages, parameters and time (config.py's MAX_PATH_* options)."""
+
+    __slots__ = ("max_pages", "max_parameters", "timeout_s")
+
+    def __init__(self, max_pages: int = 200, max_parameters: int = 1000, timeout_s: float = 20.0) -> None:
+        self.max_pages = max_pages
+        self.max_parameters = max_parameters
+        self.timeout_s = timeout_s
+
+
+def too_large(path: str, what: str, variable: str) -> UpstreamError:
+    return UpstreamError(Kind.INVALID, "PathTooLarge",
+                         f"the path {path} holds more than {what} (PARAMETERS_SECRETS_EXTENSION_{variable}): "
+                         "read a narrower path, or raise the limit")
+
+
 class Ssm:
-    def __init__(self, transport: AwsJsonTransport) -> None:
+    def __init__(self, transport: AwsJsonTransport, limits: PathLimits | None = None) -> None:
         self.transport = transport
+        self.limits = limits or PathLimits()
 
     async def get_parameter(self, name: str, decrypt: bool) -> dict[str, Any]:
         answer = await self.transport.call("GetParameter", {"Name": name, "WithDecryption": decrypt})
@@ -60,14 +84,29 @@ class Ssm:
         return [(batch, answer.get("Parameters") or []) for batch, answer in zip(calls, answers, strict=True)]
 
     async def get_parameters_by_path(self, path: str, recursive: bool, decrypt: bool) -> list[dict[str, Any]]:
-        """Every page of GetParametersByPath."""
+        """Every page of GetParametersByPath, within the limits: PathTooLarge past the pages or
+        parameters allowed, a 504 past the time allowed (the calls already made are not wasted on
+        a partial answer: nothing is cached)."""
+        limits = self.limits
+        try:
+            async with asyncio.timeout(limits.timeout_s):
+                return await self._pages(path, recursive, decrypt, limits)
+        except TimeoutError:
+            raise UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
+                                f"reading the path {path} did not finish within {limits.timeout_s:g}s "
+                                "(PARAMETERS_SECRETS_EXTENSION_PATH_TIMEOUT_MILLIS)") from None
+
+    async def _pages(self, path: str, recursive: bool, decrypt: bool, limits: PathLimits) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"Path": path, "Recursive": recursive, "WithDecryption": decrypt,
                                    "MaxResults": BY_PATH_PAGE}
         found: list[dict[str, Any]] = []
-        while True:
+        for _ in range(limits.max_pages):
             answer = await self.transport.call("GetParametersByPath", request)
             found.extend(answer.get("Parameters") or [])
+            if len(found) > limits.max_parameters:
+                raise too_large(path, f"{limits.max_parameters} parameters", "MAX_PATH_PARAMETERS")
             token = answer.get("NextToken")
             if not token:
                 return found
             request["NextToken"] = token
+        raise too_large(path, f"{limits.max_pages} pages of parameters", "MAX_PATH_PAGES")

@@ -180,6 +180,7 @@ class AwsJsonTransport:
         self._slots = asyncio.Semaphore(max_connections)
         self._max_connections = max_connections
         self._idle: list[HttpClientConnection] = []
+        self._closed = False
         # Why the last connection attempt failed (None after a success). TLS certificate failures
         # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
         # timeout: a timed-out request then says what the warm-up (or an earlier attempt) found.
@@ -234,12 +235,36 @@ class AwsJsonTransport:
 
     async def relay(self, operation: str, body: bytes) -> Exchange:
         """One signed exchange, AWS's raw answer returned unparsed and never retried (the SDK
-        forwarder: the SDK that sent the request retries as it would against AWS)."""
-        async with self._slots:
+        forwarder: the SDK that sent the request retries as it would against AWS).
+
+        One deadline, `timeout_s`, covers the wait for a connection slot and the exchange, as in
+        `call`: with AWS stalled, requests queued for the slots get their 504 at their own deadline
+        instead of one timeout after another. A request that gets a slot with less than half of its
+        time left is not sent at all: a write that reached AWS too late to be answered in time would
+        be done, yet reported to the SDK as failed (and retried).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise self._no_slot(operation) from None
+        try:
+            left = deadline - loop.time()
+            if left < self.timeout_s / 2:
+                raise self._no_slot(operation)
             try:
-                return await asyncio.wait_for(self._exchange(operation, body), self.timeout_s)
+                return await asyncio.wait_for(self._exchange(operation, body), left)
             except TimeoutError:
                 raise timeout_error(self.spec.title, self.timeout_s) from None
+        finally:
+            self._slots.release()
+
+    def _no_slot(self, operation: str) -> UpstreamError:
+        return UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
+                             f"{operation} was not sent: no connection to {self.spec.title} became free in time "
+                             f"(MAX_CONNECTIONS={self._max_connections} are all busy; deadline {self.timeout_s:g}s)")
 
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         exchange = await self._exchange(operation, body)
@@ -335,11 +360,14 @@ class AwsJsonTransport:
         return None
 
     def _checkin(self, connection: HttpClientConnection) -> None:
-        if connection.is_open():
+        if self._closed:  # released while this exchange ran (a region the SDK forwarder let go)
+            connection.close()
+        elif connection.is_open():
             self._idle.append(connection)
 
     def close(self) -> None:
-        """Close idle connections (shutdown)."""
+        """Close idle connections, and those in use as their exchanges end (shutdown, release)."""
+        self._closed = True
         while self._idle:
             self._idle.pop().close()
 

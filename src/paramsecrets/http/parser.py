@@ -49,7 +49,8 @@ class Request(NamedTuple):
 
     `headers` (every field, names lower-cased, values without surrounding whitespace, in order)
     and `body` are kept only for requests with a body or an `Authorization` header: a signed
-    request (SigV4) needs every header it signed.
+    request (SigV4) needs every header it signed, and an AWS SDK's call for another service, sent
+    here by a global AWS_ENDPOINT_URL, is answered in its own protocol.
     """
 
     method: bytes

@@ -63,30 +63,44 @@ class Slots(Generic[H]):
 
     def make_room(self) -> H | None:
         """Evict one holder for a newcomer; the one evicted (its state told so), or None when every
-        slot has a request being answered.
+        slot has a request being answered or waiting to be read (the newcomer is then refused 429).
 
-        Evicted first: the oldest connection that never sent a whole request, then the oldest
-        unfinished request (408), then the least recently used idle keep-alive connection. A holder
-        whose request already waits unread is not idle: it goes to the back (the check is a
-        syscall, so at most EVICTION_CHECKS are made). Idle holders are not reordered on every
-        request (that would tax the hot path): one used since it was placed gets a second chance
-        at the back instead.
+        Evicted first: the oldest connection that never sent a whole request and has nothing unread,
+        then the oldest unfinished request (408), then the least recently used idle keep-alive
+        connection. A holder whose request already waits unread is not idle: it goes to the back
+        (the check is a syscall, so at most EVICTION_CHECKS are made per eviction). A connection
+        that was never asked is never evicted as unused: under a slowloris flood every new attacker
+        connection shows unread input, and evicting whoever came after the checks ran out used to
+        drop fresh clients whose request had just arrived (the attackers' unfinished requests go
+        instead). Idle holders are not reordered on every request (that would tax the hot path):
+        one used since it was placed gets a second chance at the back instead.
         """
         checks = EVICTION_CHECKS
-        for victims in (self.unused, self.unfinished, self.idle):
-            for _ in range(len(victims)):
-                holder = next(iter(victims))
-                state = holder.state
-                if victims is self.idle and state.last_active > state.placed_at:
-                    self.place(holder, IDLE)  # used since it was placed: second chance
+        for _ in range(min(len(self.unused), EVICTION_CHECKS)):
+            holder = next(iter(self.unused))
+            checks -= 1
+            if holder.pending_input():
+                self.place(holder, UNUSED)
+                continue
+            return self._evict(holder)
+        if self.unfinished:
+            return self._evict(next(iter(self.unfinished)))
+        for _ in range(len(self.idle)):
+            holder = next(iter(self.idle))
+            state = holder.state
+            if state.last_active > state.placed_at:
+                self.place(holder, IDLE)  # used since it was placed: second chance
+                continue
+            if checks > 0:
+                checks -= 1
+                if holder.pending_input():
+                    self.place(holder, IDLE)
                     continue
-                if victims is not self.unfinished and checks > 0:
-                    checks -= 1
-                    if holder.pending_input():
-                        self.place(holder, state.kind)
-                        continue
-                state.evict()
-                self.open.discard(holder)
-                self.place(holder, None)
-                return holder
+            return self._evict(holder)
         return None
+
+    def _evict(self, holder: H) -> H:
+        holder.state.evict()
+        self.open.discard(holder)
+        self.place(holder, None)
+        return holder

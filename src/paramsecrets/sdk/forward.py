@@ -21,10 +21,10 @@ from paramsecrets.http import responses
 from paramsecrets.keys import Key
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.invalidation import doomed_by
+from paramsecrets.sdk.regions import RegionTable, is_aws_region_name
 from paramsecrets.sdk.wire import SdkError
 
-MAX_REGIONS = 32  # transports kept per service: the regions a function's calls are signed for
-FORWARD_TIMEOUT_S = 30.0  # writes such as RotateSecret take longer than a cached read's 3 s budget
+FORWARD_TIMEOUT_S = 30.0  # the default: writes such as RotateSecret take longer than a cached read's 3 s budget
 PASSED_HEADERS = ("x-amzn-requestid", "x-amzn-errortype", "x-amzn-query-error")
 SPECS = {"ssm": SSM, "secretsmanager": SECRETS_MANAGER}
 ENV_SUFFIX = dict(SERVICES)
@@ -35,13 +35,15 @@ class Forwarder:
     the reader's awscrt runtime."""
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
-                 max_connections: int, flights: Flights | None = None) -> None:
+                 max_connections: int, flights: Flights | None = None,
+                 timeout_s: float | None = None) -> None:
         self.aws = aws
+        self.timeout_s = timeout_s or FORWARD_TIMEOUT_S  # per forwarded request, the wait for a connection included
         self.cache = cache
         self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
-        self._transports: dict[tuple[str, str], AwsJsonTransport] = {}
+        self._transports: RegionTable[AwsJsonTransport] = RegionTable(aws.region if aws is not None else "")
 
     def endpoint(self, service: str, region: str) -> Endpoint:
         """Our own endpoint for our region; for another region AWS's regional endpoint, unless an
@@ -52,17 +54,13 @@ class Forwarder:
         return resolve(service, ENV_SUFFIX[service], region, {})
 
     async def _transport(self, service: str, region: str) -> AwsJsonTransport:
-        transport = self._transports.get((service, region))
-        if transport is None:
-            if sum(held == service for held, _ in self._transports) >= MAX_REGIONS:
-                raise SdkError("InvalidSignatureException", f"requests for more than {MAX_REGIONS} regions; "
-                               "credentials should be scoped to a region this function uses")
-            upstream = await asyncio.shield(self.upstream_ready)
-            spec: ServiceSpec = SPECS[service]
-            transport = AwsJsonTransport(spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime,
-                                       self.max_connections, FORWARD_TIMEOUT_S)
-            self._transports[(service, region)] = transport
-        return transport
+        if region != self._transports.home and not is_aws_region_name(region):
+            raise SdkError("InvalidSignatureException", "Credential should be scoped to a valid region.")
+        upstream = await asyncio.shield(self.upstream_ready)
+        spec: ServiceSpec = SPECS[service]
+        return self._transports.get(service, region, lambda: AwsJsonTransport(
+            spec, self.endpoint(service, region), region, upstream.ssm.transport.runtime, self.max_connections,
+            self.timeout_s))
 
     async def forward(self, service: str, region: str, operation: str, body: bytes, doc: dict[str, Any],
                       keep_alive: bool) -> bytes:

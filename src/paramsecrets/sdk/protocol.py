@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.http.parser import Request
-from paramsecrets.sdk import auth, wire
+from paramsecrets.sdk import auth, foreign, wire
 from paramsecrets.sdk.auth import CredentialSource, HeldCredentials, Verifier
 from paramsecrets.sdk.cached import CachedReads
 from paramsecrets.sdk.wire import SdkError
 from paramsecrets.service import Service
+from paramsecrets.tokens import Token
 
 if TYPE_CHECKING:
     from paramsecrets.sdk.forward import Forwarder
@@ -40,13 +41,24 @@ CLOUD_EXTENSIONS_PATHS = {b"/parameterstore": "ssm", b"/secretsmanager": "secret
 NO_OPERATION = "No operation matches the request"
 
 
+NETWORK_TOKEN_MESSAGE = ("paramsecrets listens beyond loopback: every request, the SDK protocol's included, must "
+                         "carry the X-Aws-Parameters-Secrets-Token header or be signed with the client key "
+                         "(docs/sidecar.md)")
+"""Beyond loopback a signature made with AWS credentials is not enough: whoever can reach the port
+over the network may hold credentials the sidecar also accepts. The token (constant-time) or a
+signature made with the client key, which is handed out for exactly this, is required."""
+
+
 class SdkProtocol:
     """Answers the SDK protocol for one Service (its cache, reader and metrics)."""
 
     def __init__(self, service: Service, aws: AwsSettings, upstream_ready: asyncio.Future[Any],
                  max_connections: int, credentials: CredentialSource | None = None,
-                 verifier: Verifier | None = None) -> None:
+                 verifier: Verifier | None = None, forward_timeout_s: float | None = None,
+                 required_token: Token | None = None) -> None:
         self.aws = aws
+        self.required_token = required_token  # beyond loopback: the extension's token on this route too
+        self.forward_timeout_s = forward_timeout_s
         self.cache = service.cache
         self.flights = service.reader.flights
         self.metrics = service.metrics
@@ -60,9 +72,27 @@ class SdkProtocol:
     def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
         return self._respond(request)
 
+    def foreign(self, request: Request) -> bytes | None:
+        """The answer to another AWS service's REST call (S3, Lambda, ...) that a global
+        AWS_ENDPOINT_URL sent here, in that service's protocol; None when it is no such call."""
+        if self.required_token is not None and not self.required_token.matches(request.token):
+            return None
+        service_wanted = foreign.foreign_service(request)
+        if service_wanted is None:
+            return None
+        self.metrics.errors += 1
+        log.info("refused a %s request: only SSM and Secrets Manager are answered here (is AWS_ENDPOINT_URL set "
+                 "to paramsecrets?)", service_wanted)
+        return foreign.answer(request, service_wanted)
+
     async def _respond(self, request: Request) -> bytes:
         only = CLOUD_EXTENSIONS_PATHS.get(request.target)  # the one service a Cloud Extensions path serves
         try:
+            token_missing = self.required_token is not None and not self.required_token.matches(request.token)
+            # a global AWS_ENDPOINT_URL sent another service here
+            other_service = None if token_missing else self.foreign(request)
+            if other_service is not None:
+                return other_service
             if request.forwarded:
                 raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
                                "are refused: paramsecrets is not a proxy for remote callers")
@@ -75,6 +105,8 @@ class SdkProtocol:
             if only is not None and service != only:
                 raise SdkError("ValidationException", f"{NO_OPERATION}: {request.target.decode()} serves {only} only")
             region, by_client_key = await self._verify(request, service, only is not None)
+            if token_missing and not by_client_key:
+                raise SdkError("AccessDeniedException", NETWORK_TOKEN_MESSAGE, 401)
             read = self.cached.operation(service, operation)
             if by_client_key and read is None:
                 reads = ", ".join(self.cached.names())
@@ -90,7 +122,7 @@ class SdkProtocol:
                 from paramsecrets.sdk.forward import Forwarder
 
                 self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
-                                           self.flights)
+                                           self.flights, self.forward_timeout_s)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1

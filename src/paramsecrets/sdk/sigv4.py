@@ -36,6 +36,9 @@ SIGNER_WRITES = frozenset({b"authorization", b"x-amz-date", b"x-amz-security-tok
 BAD_SIGNATURE = ("The request signature we calculated does not match the signature you provided. Check your AWS "
                  "Secret Access Key and signing method. Consult the service documentation for details.")
 BAD_TOKEN = "The security token included in the request is invalid."
+# Headers every accepted request must have signed (require_signed_headers says why).
+ALWAYS_SIGNED = ("host", "x-amz-date")
+OPERATION_SIGNED = "x-amz-target"  # a POST's operation; a GET's is its path and query, always signed
 
 
 class Credentials:
@@ -133,10 +136,31 @@ def check_claims(request: Request, service: str, credentials: Credentials, now: 
         raise SdkError("InvalidSignatureException", "Credential should be scoped to a valid region.")
     if authorization.service != service:
         raise SdkError("InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'.")
-    signed = set(authorization.signed_headers)
-    if "host" not in signed or "x-amz-date" not in signed:
-        raise SdkError("InvalidSignatureException", "'Host' and 'X-Amz-Date' must be signed headers")
+    require_signed_headers(request, authorization.signed_headers)
     return authorization, signed_at
+
+
+def require_signed_headers(request: Request, signed_headers: list[str]) -> None:
+    """Refuse a signature that leaves out a header naming what the request does.
+
+    SigV4 signs only the headers listed in SignedHeaders. Without `x-amz-target` among them, a
+    GetParameter signed by a function could be replayed within the 5-minute window as
+    DeleteParameter with the same body and signature (the operation is not in the body of AWS JSON
+    requests; a signed GET, SigV4 in place of the token, names its read in the path and query,
+    which every signature covers); without `host` or `x-amz-date` the request is not tied to this
+    server or moment, and
+    a `content-type` that is sent but not signed could be swapped for another protocol's. Every SDK
+    signs all four.
+    """
+    signed = set(signed_headers)
+    missing = [name for name in ALWAYS_SIGNED if name not in signed]
+    if request.method != b"GET" and OPERATION_SIGNED not in signed:
+        missing.append(OPERATION_SIGNED)
+    if header(request, b"content-type") is not None and "content-type" not in signed:
+        missing.append("content-type")
+    if missing:
+        raise SdkError("InvalidSignatureException", "'Host', 'X-Amz-Date', 'X-Amz-Target' on a POST (and "
+                       f"'Content-Type' when sent) must be signed headers; not signed: {', '.join(missing)}")
 
 
 async def recompute(request: Request, authorization: Authorization, signed_at: datetime,
