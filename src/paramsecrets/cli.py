@@ -13,8 +13,9 @@ commands:
   get-secret     print a secret's value (client)
   layer build    build the Lambda layer zip
   layer lock     pin the layer's Debian packages and wheels to the newest versions
+  layer publish  publish a layer zip as a Lambda layer version in one or more regions
   config check   validate the configuration and print the effective values
-  version        print the version
+  version        print the version (in the layer: also its Python, glibc and awscrt)
 
 Run `paramsecrets <command> --help` for a command's options."""
 
@@ -124,14 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         from paramsecrets.layer import lock_main
 
         return lock_main(rest[1:])
+    if command == "layer" and rest[:1] == ["publish"]:
+        from paramsecrets.layer_publish import main as publish
+
+        return publish(rest[1:])
     if command == "config" and rest[:1] == ["check"]:
         return config_check(rest[1:])
     if command in GROUPS:
         return group_usage(command, rest)
     if command in ("version", "--version"):
-        from paramsecrets import __version__
+        from paramsecrets.version_info import describe
 
-        print(f"paramsecrets {__version__}")
+        print("\n".join(describe()))
         return 0
     print(f"paramsecrets: unknown command {' '.join(argv[:2])!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -145,6 +145,30 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     assert f"paramsecrets/__pycache__/app.{TAG}.pyc matches" in proc.stderr
 
 
+def test_version_from_the_layer(layer_dir: Path, build) -> None:
+    """`paramsecrets version` in the layer: the package, then the layer's arch, Python, glibc and
+    awscrt, read from the running interpreter and C library and the layer's layer.json."""
+    info, _ = build("x86_64")
+    runtime = layer_dir / RUNTIME
+    proc = subprocess.run(
+        [str(runtime / "lib" / LOADERS["x86_64"]), "--inhibit-cache", "--library-path", str(runtime / "lib"),
+         str(runtime / "bin" / "python3.11"), "-I", "-S", str(layer_dir / "paramsecrets" / "run.py"), "version"],
+        capture_output=True, text=True, timeout=60, env={"LC_ALL": "C.UTF-8"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    debian = {p.name: p.version for p in info.packages}
+    assert proc.stdout.splitlines() == [
+        f"paramsecrets {paramsecrets.__version__}",
+        "layer: x86_64",
+        f"python 3.11.2 (Debian python3.11-minimal {debian['python3.11-minimal']})",
+        f"glibc 2.36 (Debian libc6 {debian['libc6']})",
+        f"awscrt {info.wheels[0].version}",
+    ]
+    out = subprocess.run([sys.executable, "-m", "paramsecrets", "version"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out == f"paramsecrets {paramsecrets.__version__}\n", "outside the layer: the package version only"
+
+
 @pytest.mark.timeout(600)
 def test_deterministic(tmp_path: Path) -> None:
     """Two builds of the same sources are byte-identical. Both build from one snapshot of the
