@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench venv clean rie deps layer-lock
+.PHONY: dev test lint unit bench venv clean rie deps layer-lock dist
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -60,6 +60,11 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py
 	$(BIN)/python bench/sdk.py
+
+# Release artifacts into dist/: wheel + sdist (twine-checked), both layer zips (--strict), an SBOM
+# per layer, SHA256SUMS. Python only: no apt, no root.
+dist: $(STAMP)
+	$(BIN)/python -m paramsecrets.dist dist
 
 # Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt
 # (reads the mirrors' indexes: no apt needed; DEBIAN_MIRROR=URL where there are no apt sources).

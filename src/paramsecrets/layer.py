@@ -58,6 +58,7 @@ PACKAGE = "paramsecrets"
 EXCLUDED_PACKAGE_ENTRIES = frozenset({
     "dev", "testing", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
     "ar_unpack.py", "debian_fetch.py", "debian_index.py", "debian_sources.py", "sbom.py", "layer_publish.py",
+    "dist.py", "release_notes.py",
 })
 """dev/ needs moto (not shipped), testing/ is the test support; the builder and its templates are
 not needed at run time."""
