@@ -256,7 +256,8 @@ class DebFetcher:
             return None, f"snapshot archive: no {label} ({url})"
         except (OSError, ValueError) as error:
             return None, f"snapshot archive: {error}"
-        hashes = [row.get("hash") for row in listing.get("result", [])
+        rows = listing.get("result") if isinstance(listing, dict) else None
+        hashes = [row.get("hash") for row in (rows if isinstance(rows, list) else [])
                   if isinstance(row, dict) and row.get("architecture") == debian_arch]
         if not hashes or not all(isinstance(h, str) and h.isalnum() for h in hashes):
             return None, f"snapshot archive: no {debian_arch} file for {label}"
