@@ -319,6 +319,12 @@ def build_layer(
     """
     if arch not in ARCHES:
         raise LayerBuildError(f"unknown arch {arch!r}: choose x86_64 or arm64")
+    if not sys.platform.startswith("linux"):
+        raise LayerBuildError(
+            f"the build runs the layer's own Linux interpreter (to list the standard library it needs and "
+            f"compile bytecode), which {sys.platform} cannot run: build on Linux, e.g. in a container "
+            "(docker run --rm -v \"$PWD\":/w -w /w python:3.11 sh -c 'pip install . && paramsecrets layer build')"
+        )
     output = Path(output) if output is not None else default_output(arch)
     _check_output(output)
     try:

@@ -143,7 +143,8 @@ def load(path: Path = LOCK_PATH) -> Lock:
         wheels = {arch: tuple(_pinned(row, f"wheels.{arch}") for row in data["wheels"][arch]) for arch in DEBIAN_ARCH}
         lock = Lock(str(data["debian"]), str(data["python"]), packages, wheels)
     except (KeyError, TypeError) as error:
-        raise LockError(f"the lock file {path} lacks {error}: refresh it with `paramsecrets layer lock`") from None
+        raise LockError(f"the lock file {path} lacks {error}: restore the committed file (`git checkout -- "
+                        f"{path.name}`), or write a new one with `paramsecrets layer lock`") from None
     for arch, items in lock.packages.items():
         missing = set(DEBIAN_PACKAGES) - {item.name for item in items}
         if missing:

@@ -233,3 +233,11 @@ def test_not_a_deb(tmp_path: Path) -> None:
 ])
 def test_debian_version_order(a: str, b: str, order: int) -> None:
     assert compare_versions(a, b) == order and compare_versions(b, a) == -order
+
+
+def test_a_non_linux_host_is_told_what_to_do(monkeypatch) -> None:
+    from paramsecrets import layer
+
+    monkeypatch.setattr(layer.sys, "platform", "darwin")
+    with pytest.raises(layer.LayerBuildError, match=r"which darwin cannot run: build on Linux, e\.g\. in a container"):
+        layer.build_layer("x86_64", Path("x.zip"))
