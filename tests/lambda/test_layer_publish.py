@@ -10,19 +10,11 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY, MotoServer, start_moto
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto-publish"))
-    yield server
-    server.stop()
+from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY, MotoServer
 
 
 def _small_layer(path: Path, arch: str) -> Path:
@@ -62,7 +54,6 @@ def _recorded(moto: MotoServer) -> list[dict]:
 
 
 def test_publish_public_in_two_regions(moto: MotoServer, tmp_path: Path) -> None:
-    moto.clear_calls()
     zip_path = _small_layer(tmp_path / "layer.zip", "arm64")
     proc = _publish(moto, str(zip_path), "--name", "paramsecrets-test", "--region", "us-east-1,eu-west-1",
                     "--public", "--description", "paramsecrets test layer")
