@@ -8,9 +8,11 @@ rewrite of the lock."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from paramsecrets import layer, layer_lock
 from paramsecrets.debian_fetch import DebianOptions
 from paramsecrets.layer import build_layer
 from paramsecrets.layer_lock import DEBIAN_ARCH
-from paramsecrets.testing.debian_mirror import StaticServer, add_snapshot_file, put
+from paramsecrets.testing.debian_mirror import StaticServer, add_index, add_snapshot_file, put
 from paramsecrets.testing.net import free_port
 
 ARCH = "x86_64"
@@ -121,3 +123,48 @@ def test_strict_build_with_the_pinned_file_nowhere(tmp_path: Path, monkeypatch, 
     assert err.startswith("paramsecrets layer build: error: python3.11-minimal ")
     assert "can be had nowhere" in err and "Traceback" not in err
     assert err.index("--debian-mirror") < err.index("--allow-newer") < err.index("layer lock")
+
+
+@pytest.mark.timeout(1200)
+def test_test_build_with_a_package_gone_everywhere_uses_the_newest(tmp_path: Path, monkeypatch) -> None:
+    """zlib1g's pinned file is on neither stand-in; the mirror's index lists a newer zlib1g (apt's
+    candidate, downloaded here with apt-get). --allow-newer builds with it, loudly, and the layer's
+    layer.json names the version it really holds; --strict refuses."""
+    lock = layer_lock.load()
+    debs = _apt_download(tmp_path / "apt")
+    gone = next(item for item in lock.packages[ARCH] if item.name == "zlib1g")
+    policy = subprocess.run(["apt-cache", "policy", "zlib1g"], capture_output=True, text=True, check=True).stdout
+    candidate = next(line.split()[1] for line in policy.splitlines() if line.strip().startswith("Candidate:"))
+    if candidate == gone.version:
+        pytest.skip("apt knows no zlib1g newer than the locked one")
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    os.chmod(newer, 0o755)
+    subprocess.run(["apt-get", "download", "-o", "APT::Sandbox::User=root", f"zlib1g:amd64={candidate}"],
+                   cwd=newer, capture_output=True, check=True, timeout=600)
+    (newer_deb,) = newer.glob("*.deb")
+    mirror_root = tmp_path / "mirror"
+    for item, deb in zip(lock.packages[ARCH], debs, strict=True):
+        if item is not gone:
+            put(mirror_root, item.pool, deb.read_bytes())
+    newer_pool = f"pool/main/z/zlib/zlib1g_{candidate.split(':')[-1]}_amd64.deb"
+    put(mirror_root, newer_pool, newer_deb.read_bytes())
+    add_index(mirror_root, "bookworm", "amd64", [{
+        "Package": "zlib1g", "Version": candidate, "Architecture": "amd64", "Filename": newer_pool,
+        "SHA256": hashlib.sha256(newer_deb.read_bytes()).hexdigest()}])
+    (tmp_path / "snapshot").mkdir()
+    monkeypatch.setenv("PARAMSECRETS_CACHE_DIR", str(_cache_with_shared_wheels(tmp_path / "cache")))
+    lines: list[str] = []
+    with StaticServer(mirror_root) as mirror, StaticServer(tmp_path / "snapshot") as snapshot:
+        strict = DebianOptions(mirrors=(mirror.url,), snapshot=snapshot.url, strict=True)
+        with pytest.raises(layer.LayerBuildError, match=r"zlib1g .* \(amd64\) can be had nowhere"):
+            build_layer(ARCH, tmp_path / "strict.zip", progress=lambda _line: None, debian=strict)
+        test_build = DebianOptions(mirrors=(mirror.url,), snapshot=snapshot.url, allow_newer=True)
+        info = build_layer(ARCH, tmp_path / "test.zip", progress=lines.append, debian=test_build)
+    assert not (tmp_path / "strict.zip").exists()
+    warning = next(line for line in lines if line.startswith("WARNING:"))
+    assert f"this TEST build uses the newest zlib1g {candidate} instead" in warning
+    assert {p.name: p.version for p in info.packages}["zlib1g"] == candidate
+    with zipfile.ZipFile(info.path) as archive:
+        inside = json.loads(archive.read("paramsecrets/layer.json"))
+    assert {row["name"]: row["version"] for row in inside["debian"]}["zlib1g"] == candidate
