@@ -21,16 +21,22 @@ Run `paramsecrets <command> --help` for a command's options."""
 
 
 GROUPS = {
-    "layer": ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
-    "config": ("check", "validate the configuration and print the effective values "
-                        "(`paramsecrets config check --help` for its options)"),
+    "layer": (
+        ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
+        ("lock", "pin the layer's Debian packages and wheels to the newest versions"),
+        ("publish", "publish a layer zip as a Lambda layer version (`paramsecrets layer publish --help`)"),
+    ),
+    "config": (("check", "validate the configuration and print the effective values "
+                         "(`paramsecrets config check --help` for its options)"),),
 }
 
 
 def group_usage(command: str, rest: list[str]) -> int:
-    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its one subcommand."""
-    subcommand, what = GROUPS[command]
-    text = f"usage: paramsecrets {command} {subcommand} [options]\n\n  {subcommand:<6} {what}"
+    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its subcommands."""
+    subcommands = GROUPS[command]
+    usage = "\n".join(f"{'usage:' if i == 0 else '      '} paramsecrets {command} {sub} [options]"
+                      for i, (sub, _) in enumerate(subcommands))
+    text = usage + "\n\n" + "\n".join(f"  {sub:<8} {what}" for sub, what in subcommands)
     if rest[:1] in (["-h"], ["--help"]):
         print(text)
         return 0
