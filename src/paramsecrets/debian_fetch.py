@@ -115,6 +115,23 @@ def _get(url: str, sink: Callable[[bytes], object], limit: int, progress: Progre
         raise OSError(f"{url}: {error.reason}") from None
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def index_url(url: str) -> str:
+    """The URL to read an index from: https, even when the mirror was given as http.
+
+    A pinned file is checked against the lock, so any transport will do for it; an index is what
+    decides which file and checksum are trusted (a lock refresh, a test build's newest version), and
+    apt's signature on it (InRelease) is not checked here: TLS must vouch for it. Loopback http (a
+    test's stand-in mirror) stays as it is."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0] if not rest.startswith("[") else rest.split("]", 1)[0] + "]"
+    if scheme == "http" and host not in LOOPBACK_HOSTS:
+        return "https://" + rest
+    return url
+
+
 def _get_bytes(url: str, limit: int) -> bytes:
     parts: list[bytes] = []
     _get(url, parts.append, limit)
@@ -273,7 +290,7 @@ class DebFetcher:
         for suite in mirror.suites:
             key = (mirror.url, suite, DEBIAN_ARCH[arch])
             if key not in self._indexes:
-                url = f"{mirror.url}/dists/{suite}/main/binary-{DEBIAN_ARCH[arch]}/Packages.xz"
+                url = index_url(f"{mirror.url}/dists/{suite}/main/binary-{DEBIAN_ARCH[arch]}/Packages.xz")
                 try:
                     text = lzma.decompress(_get_bytes(url, MAX_INDEX_BYTES)).decode("utf-8", "replace")
                     self._indexes[key] = list(debian_index.parse_packages(text))

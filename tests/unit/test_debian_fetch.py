@@ -241,3 +241,16 @@ def test_a_non_linux_host_is_told_what_to_do(monkeypatch) -> None:
     monkeypatch.setattr(layer.sys, "platform", "darwin")
     with pytest.raises(layer.LayerBuildError, match=r"which darwin cannot run: build on Linux, e\.g\. in a container"):
         layer.build_layer("x86_64", Path("x.zip"))
+
+
+def test_indexes_are_read_over_tls() -> None:
+    """An index decides what is trusted and its signature is not checked: never over plain http,
+    except a loopback stand-in."""
+    from paramsecrets.debian_fetch import index_url
+
+    assert index_url("http://deb.debian.org/debian/dists/x") == "https://deb.debian.org/debian/dists/x"
+    assert index_url("http://mirror.example:8080/debian") == "https://mirror.example:8080/debian"
+    assert index_url("https://deb.debian.org/debian") == "https://deb.debian.org/debian"
+    assert index_url("http://127.0.0.1:4000/dists/x") == "http://127.0.0.1:4000/dists/x"
+    assert index_url("http://localhost/dists/x") == "http://localhost/dists/x"
+    assert index_url("http://[::1]:80/dists/x") == "http://[::1]:80/dists/x"
