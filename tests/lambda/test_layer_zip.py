@@ -4,6 +4,7 @@ for the bundled Python, the lock file, byte-identical rebuilds, and clear errors
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.metadata
 import importlib.util
 import marshal
@@ -21,6 +22,7 @@ import paramsecrets
 from paramsecrets import layer, layer_lock
 from paramsecrets.layer import LayerBuildError, build_layer, check_extensions
 from paramsecrets.layer_lock import LockError
+from paramsecrets.testing.debian_mirror import StaticServer, add_index
 from paramsecrets.testing.lambda_sandbox import unpack_layer
 from paramsecrets.testing.net import free_port
 
@@ -143,6 +145,30 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     assert f"paramsecrets/__pycache__/app.{TAG}.pyc matches" in proc.stderr
 
 
+def test_version_from_the_layer(layer_dir: Path, build) -> None:
+    """`paramsecrets version` in the layer: the package, then the layer's arch, Python, glibc and
+    awscrt, read from the running interpreter and C library and the layer's layer.json."""
+    info, _ = build("x86_64")
+    runtime = layer_dir / RUNTIME
+    proc = subprocess.run(
+        [str(runtime / "lib" / LOADERS["x86_64"]), "--inhibit-cache", "--library-path", str(runtime / "lib"),
+         str(runtime / "bin" / "python3.11"), "-I", "-S", str(layer_dir / "paramsecrets" / "run.py"), "version"],
+        capture_output=True, text=True, timeout=60, env={"LC_ALL": "C.UTF-8"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    debian = {p.name: p.version for p in info.packages}
+    assert proc.stdout.splitlines() == [
+        f"paramsecrets {paramsecrets.__version__}",
+        "layer: x86_64",
+        f"python 3.11.2 (Debian python3.11-minimal {debian['python3.11-minimal']})",
+        f"glibc 2.36 (Debian libc6 {debian['libc6']})",
+        f"awscrt {info.wheels[0].version}",
+    ]
+    out = subprocess.run([sys.executable, "-m", "paramsecrets", "version"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out == f"paramsecrets {paramsecrets.__version__}\n", "outside the layer: the package version only"
+
+
 @pytest.mark.timeout(600)
 def test_deterministic(tmp_path: Path) -> None:
     """Two builds of the same sources are byte-identical. Both build from one snapshot of the
@@ -260,16 +286,32 @@ def test_extension_check(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_lock_refresh_command(tmp_path: Path, capsys) -> None:
-    """`paramsecrets layer lock` pins apt's candidate versions (with the archive's SHA-256) and the
-    installed awscrt for both arches, in a file the build can load."""
+    """`paramsecrets layer lock` pins the newest version in the mirror's indexes (what apt would
+    install: -security beats the release, a ~ version loses) with its pool path and SHA-256, and
+    the installed awscrt for both arches, in a file the build can load. No apt involved."""
+    root = tmp_path / "mirror"
+    for debian_arch in ("amd64", "arm64"):
+        suites = (("bookworm", "1"), ("bookworm-security", "1+deb12u3"), ("bookworm-updates", "1+deb12u3~"))
+        for suite, revision in suites:
+            records = []
+            for name in layer_lock.DEBIAN_PACKAGES:
+                arch = "all" if name == "ca-certificates" else debian_arch
+                filename = f"{name}_9.0-{revision}_{arch}.deb"
+                pool = f"pool/{'updates/' if 'security' in suite else ''}main/x/{name}/{filename}"
+                records.append({"Package": name, "Version": f"9.0-{revision}", "Architecture": arch,
+                                "Filename": pool, "SHA256": hashlib.sha256(pool.encode()).hexdigest()})
+            add_index(root, suite, debian_arch, records)
     target = tmp_path / "layer.lock.json"
-    assert layer.lock_main(["--lock-file", str(target)]) == 0
+    with StaticServer(root) as mirror:
+        assert layer.lock_main(["--lock-file", str(target), "--debian-mirror", mirror.url]) == 0
     out = capsys.readouterr().out
     assert f"wrote {target}" in out
     lock = layer_lock.load(target)
-    policy = subprocess.run(["apt-cache", "policy", "libc6:arm64"], capture_output=True, text=True, check=True)
-    candidate = re.search(r"Candidate: (\S+)", policy.stdout).group(1)  # type: ignore[union-attr]
-    assert next(i for i in lock.packages["arm64"] if i.name == "libc6").version == candidate
+    for arch, debian_arch in (("x86_64", "amd64"), ("arm64", "arm64")):
+        libc = next(i for i in lock.packages[arch] if i.name == "libc6")
+        assert libc.version == "9.0-1+deb12u3"
+        assert libc.pool == f"pool/updates/main/x/libc6/libc6_9.0-1+deb12u3_{debian_arch}.deb"
+        assert libc.sha256 == hashlib.sha256(libc.pool.encode()).hexdigest()
     assert [f"{w.name}=={w.version}" for w in lock.wheels["x86_64"]] == [
         f"awscrt=={importlib.metadata.version('awscrt')}"]
     for arch, items in lock.wheels.items():

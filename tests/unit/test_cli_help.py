@@ -32,18 +32,19 @@ def test_serve_usage_error_goes_to_stderr() -> None:
     assert "unknown option '--bogus'" in done.stderr
 
 
-@pytest.mark.parametrize(("group", "subcommand"), [("layer", "build"), ("config", "check")])
+@pytest.mark.parametrize(("group", "subcommand"), [("layer", "build"), ("layer", "publish"), ("config", "check")])
 def test_command_groups_answer_help_and_say_what_is_missing(group: str, subcommand: str) -> None:
     done = run(group, "--help")
     assert done.returncode == 0
-    assert f"usage: paramsecrets {group} {subcommand}" in done.stdout
+    assert f" paramsecrets {group} {subcommand} [options]" in done.stdout and done.stdout.startswith("usage: ")
     bare = run(group)
     assert bare.returncode == 2 and "a subcommand is needed" in bare.stderr
     wrong = run(group, "nope")
     assert wrong.returncode == 2 and "unknown subcommand 'nope'" in wrong.stderr
 
 
-@pytest.mark.parametrize("argv", [["layer", "build", "--help"], ["config", "check", "--help"], ["dev", "--help"],
+@pytest.mark.parametrize("argv", [["layer", "build", "--help"], ["layer", "lock", "--help"],
+                                  ["layer", "publish", "--help"], ["config", "check", "--help"], ["dev", "--help"],
                                   ["get-parameter", "--help"], ["get-secret", "--help"]])
 def test_every_subcommand_has_a_described_help(argv: list[str]) -> None:
     done = run(*argv)

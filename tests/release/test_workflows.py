@@ -1,0 +1,71 @@
+"""The GitHub workflows: actionlint-clean (and actionlint does catch a broken one), CI runs make test
+in Debian bookworm on every push and pull request, a tag releases through make dist, PyPI trusted
+publishing, a multi-arch image and build provenance, and the lock refresh opens a pull request."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / ".github" / "workflows"
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data
+
+
+def _uses(job: dict) -> list[str]:
+    return [step.get("uses", "").split("@")[0] for step in job["steps"]]
+
+
+def _runs(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_actionlint_clean_and_able_to_fail(tmp_path: Path) -> None:
+    clean = subprocess.run([sys.executable, "-m", "paramsecrets.testing.actionlint"], capture_output=True,
+                           text=True, timeout=600, cwd=REPO)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "3 workflow(s) clean" in clean.stdout
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - run: echo ${{ github.no_such_property }}\n")
+    found = subprocess.run([sys.executable, "-m", "paramsecrets.testing.actionlint", str(broken)],
+                           capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert found.returncode == 1 and "no_such_property" in found.stdout
+
+
+def test_ci_runs_make_test_in_bookworm() -> None:
+    ci = _load("ci.yml")
+    assert set(ci["on"]) == {"push", "pull_request"}
+    (job,) = ci["jobs"].values()
+    assert job["container"]["image"] == "debian:bookworm"
+    assert "make test" in _runs(job)
+    assert "--arch x86_64" in _runs(job) and "--arch arm64" in _runs(job)
+
+
+def test_release_on_a_tag() -> None:
+    release = _load("release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+    jobs = release["jobs"]
+    assert "make dist" in _runs(jobs["dist"]) and "paramsecrets.release_notes" in _runs(jobs["dist"])
+    assert "gh release create" in _runs(jobs["dist"]) and "--notes-file" in _runs(jobs["dist"])
+    assert "actions/attest-build-provenance" in _uses(jobs["dist"])
+    assert "pypa/gh-action-pypi-publish" in _uses(jobs["pypi"])
+    assert jobs["pypi"]["permissions"] == {"id-token": "write"}, "trusted publishing: no token"
+    push = next(s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action"))
+    assert push["with"]["platforms"] == "linux/amd64,linux/arm64" and push["with"]["push"] is True
+    assert "actions/attest-build-provenance" in _uses(jobs["image"])
+
+
+def test_lock_refresh_opens_a_pull_request() -> None:
+    refresh = _load("lock-refresh.yml")
+    assert "schedule" in refresh["on"]
+    (job,) = refresh["jobs"].values()
+    assert "make layer-lock" in _runs(job) and "peter-evans/create-pull-request" in _uses(job)
