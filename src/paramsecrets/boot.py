@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if port and address is not None:
         from paramsecrets.listen import bind
 
-        sockets, bind_error = bind(port, address)
+        sockets, bind_error = bind(port, address, in_lambda=bool(environ.get("AWS_LAMBDA_RUNTIME_API")))
     else:
         sockets, bind_error = [], None
     extension = None
