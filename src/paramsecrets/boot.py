@@ -14,6 +14,9 @@ import os
 import sys
 import time
 
+STARTED = time.monotonic()
+"""When boot was first imported, a few ms after the process started: under Lambda, INIT's start."""
+
 USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--listen ADDRESS] [--log-level LEVEL]"
 HELP = USAGE + """
 
@@ -182,7 +185,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
 
         log.debug("registered as %s; register sent after %.1f ms CPU", extension.name,  # type: ignore[attr-defined]
                   register_cpu_ms)
-        lifecycle = Lifecycle()
+        lifecycle = Lifecycle(STARTED)
         wait_first_next = start_event_thread(extension, lifecycle,  # type: ignore[arg-type]
                                              lambda message: log.error("%s", message))
     if "ssl" not in sys.modules:

@@ -119,12 +119,16 @@ class ExtensionsApi:
 class Lifecycle:
     """Carries SHUTDOWN from the event thread to whoever runs the server, even if it is not up yet."""
 
-    def __init__(self) -> None:
+    def __init__(self, started: float = 0.0) -> None:
         import _thread  # not threading: ~1.4 ms of CPU to import, spent during INIT
 
         self._lock = _thread.allocate_lock()
         self._handler: Callable[[str], None] | None = None
         self.shutdown_reason: str | None = None
+        self.started = started
+        """When the process started (time.monotonic()): INIT began then (init_window.py)."""
+        self.init_over = False
+        """True from the first event Lambda sends: INIT is over then."""
 
     def on_shutdown(self, handler: Callable[[str], None]) -> None:
         with self._lock:
@@ -152,6 +156,7 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
         try:
             raw = api.next_event(first_sent)
             first_sent = None
+            lifecycle.init_over = True
             if b'"SHUTDOWN"' not in raw:
                 # An INVOKE: nothing to do but ask again, at once (Lambda's invoke waits for it). No
                 # JSON: right after INIT the import thread holds the GIL and the locks of json's imports.
