@@ -117,6 +117,15 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     log_settings(settings, token, aws)
 
     upstream = build_upstream(aws, settings, metrics, upstream_ready, lifecycle)
+    checking = None
+    if upstream is not None:  # no credentials at all: say so now, not at every read
+        import os
+
+        from paramsecrets.aws.credential_check import warn_if_missing
+
+        checking = asyncio.ensure_future(warn_if_missing(
+            upstream.runtime.credentials, os.environ, lambda message: log.warn("%s", message),
+            lambda: log.debug("AWS credentials found by the default chain")))
     warming = None
     if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
         from paramsecrets.warm import warm
@@ -137,6 +146,8 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
         prefetching.cancel()
     if warming is not None:
         warming.cancel()
+    if checking is not None:
+        checking.cancel()
     await server.stop(SHUTDOWN_GRACE_S)
     if upstream is not None:
         upstream.close()

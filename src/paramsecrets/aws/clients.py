@@ -28,6 +28,7 @@ class Upstream:
     def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder, *,
                  init_window: InitWindow | None = None, in_lambda: bool = False) -> None:
         runtime = CrtRuntime(aws.ca_bundle)
+        self.runtime = runtime
         self.ssm = Ssm(AwsJsonTransport(
             SSM, aws.ssm, aws.region, runtime, settings.max_connections, _timeout_s(settings.ssm_timeout_millis),
             record, proxy=aws.ssm_proxy, init_window=init_window,

@@ -365,7 +365,8 @@ class AwsJsonTransport:
             await crt_result(aws_sign_request(request, config))
         except AwsCrtError as error:
             raise UpstreamError(Kind.DENIED, "CredentialsUnavailable",
-                                f"no usable AWS credentials to sign with ({error.name})") from None
+                                f"no usable AWS credentials to sign with ({error.name}); `paramsecrets config "
+                                "check` shows where the credentials chain looked") from None
         request.body_stream = io.BytesIO(body)  # signing read the stream to hash it
         return request
 
