@@ -215,6 +215,7 @@ class AwsJsonTransport:
         # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
         # timeout: a timed-out request then says what the warm-up (or an earlier attempt) found.
         self.last_connect_failure: str | None = None
+        self._last_failure_name = ""
 
     async def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Call `operation` with retries (full jitter) on throttling, 5xx, network errors, timeouts.
@@ -282,8 +283,8 @@ class AwsJsonTransport:
         if state.stage == CONNECTING:
             via = f" through the proxy {self.proxy.shown}" if self.proxy else ""
             message = (f"could not connect to {self.spec.title} at {target}{via} within {_seconds(limit)}: no "
-                       "connection was made (nothing answered, or the TLS handshake did not finish)")
-            if self.last_connect_failure:
+                       "answer (or no TLS handshake)")
+            if self.last_connect_failure and self._last_failure_name not in CONNECT_TIMEOUTS:  # new news only
                 message += f"; the last connection attempt failed: {self.last_connect_failure}"
             return UpstreamError(Kind.TIMEOUT, "GatewayTimeout", self._with_hint(message))
         if state.stage == SIGNING:
@@ -397,6 +398,7 @@ class AwsJsonTransport:
         except AwsCrtError as error:
             self.last_connect_failure = connect_failure(error.name, self.endpoint, self.proxy,
                                                         self.runtime.ca_bundle)
+            self._last_failure_name = error.name
             detail = self.last_connect_failure
             if error.name in NETWORK_PATH_FAILURES:
                 detail = self._with_hint(detail)
@@ -458,8 +460,8 @@ NETWORK_PATH_FAILURES = frozenset((*DNS_FAILURES, *UNREACHABLE_FAILURES, *CONNEC
 
 def lambda_network_hint(spec: ServiceSpec, region: str) -> str:
     """What a Lambda function that cannot reach `spec` most likely lacks."""
-    return (f"in Lambda, a function attached to a VPC reaches {spec.title} only through an interface VPC "
-            f"endpoint (com.amazonaws.{region}.{spec.signing_name}) or a NAT gateway")
+    return (f"in Lambda, a function in a VPC needs an interface VPC endpoint "
+            f"(com.amazonaws.{region}.{spec.signing_name}) or a NAT gateway to reach {spec.title}")
 
 
 def connect_failure(name: str, endpoint: Endpoint, proxy: Proxy | None, ca_bundle: str | None) -> str:
@@ -482,5 +484,5 @@ def connect_failure(name: str, endpoint: Endpoint, proxy: Proxy | None, ca_bundl
     if name in UNREACHABLE_FAILURES:
         return f"{target}{via} is unreachable: the network has no route to it ({name})"
     if name in CONNECT_TIMEOUTS:
-        return f"the connection to {target}{via} timed out: nothing answered it ({name})"
+        return f"the connection to {target}{via} timed out: nothing answered ({name})"
     return f"{name} connecting to {target}{via}"
