@@ -52,7 +52,8 @@ def config_check(argv: list[str]) -> int:
         prog="paramsecrets config check",
         description="Check the configuration exactly as `paramsecrets serve` would (flags, environment, TOML file) "
                     "and print every effective setting with where it came from, the token's source (never its "
-                    "value), the AWS region and endpoints. Lists every problem found, one per line. "
+                    "value), the AWS region and endpoints, and whether AWS credentials can be found (a warning "
+                    "naming where the chain looked when none can). Lists every problem found, one per line. "
                     "Exit 0 when the server would start, 2 otherwise.")
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file "
                                                          "(default: PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE)")
