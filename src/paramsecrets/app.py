@@ -51,17 +51,26 @@ def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
 
 
 def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
-                   ready: asyncio.Future[Upstream]) -> AwsUpstream | None:
+                   ready: asyncio.Future[Upstream], lifecycle: Lifecycle | None = None) -> AwsUpstream | None:
     """Build the AWS clients (awscrt: ~70 ms, after we already answer) and resolve `ready`.
 
     A failure here (awscrt missing or broken, no CA trust store, ...) never stops the server:
     requests that need AWS get a 502 AwsClientUnavailable naming the cause, /ping and /metrics
-    keep answering, and the log says what is missing.
+    keep answering, and the log says what is missing. Under Lambda (`lifecycle`), calls made during
+    INIT end before INIT does (init_window.py) and failures to reach AWS name the likely fix.
     """
     try:
         from paramsecrets.aws.clients import Upstream as AwsClients
 
-        upstream = AwsClients(aws, settings, metrics.record_upstream)
+        window = None
+        if lifecycle is not None:
+            import os
+
+            from paramsecrets.init_window import for_lambda
+
+            window = for_lambda(os.environ, lifecycle.started, lambda: lifecycle.init_over)
+        upstream = AwsClients(aws, settings, metrics.record_upstream, init_window=window,
+                              in_lambda=lifecycle is not None)
     except Exception as error:  # anything: the server must outlive it
         reason = f"{type(error).__name__}: {error}"
         log.error("the AWS client could not be built (%s); requests that need AWS will fail with "
@@ -143,7 +152,16 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
     emf = emf_reporting(settings, metrics, lifecycle, loop)
     log_settings(settings, token, aws)
 
-    upstream = build_upstream(aws, settings, metrics, upstream_ready)
+    upstream = build_upstream(aws, settings, metrics, upstream_ready, lifecycle)
+    checking = None
+    if upstream is not None:  # no credentials at all: say so now, not at every read
+        import os
+
+        from paramsecrets.aws.credential_check import warn_if_missing
+
+        checking = asyncio.ensure_future(warn_if_missing(
+            upstream.runtime.credentials, os.environ, lambda message: log.warn("%s", message),
+            lambda: log.debug("AWS credentials found by the default chain")))
     warming = None
     if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
         from paramsecrets.warm import warm
@@ -164,6 +182,8 @@ async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: lis
         prefetching.cancel()
     if warming is not None:
         warming.cancel()
+    if checking is not None:
+        checking.cancel()
     await server.stop(SHUTDOWN_GRACE_S)
     if emf is not None:
         emf[1].cancel()

@@ -14,6 +14,9 @@ import os
 import sys
 import time
 
+STARTED = time.monotonic()
+"""When boot was first imported, a few ms after the process started: under Lambda, INIT's start."""
+
 USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--listen ADDRESS] [--log-level LEVEL]"
 HELP = USAGE + """
 
@@ -125,19 +128,20 @@ def early_extra_ports(args: dict[str, str], environ: os._Environ[str] | dict[str
     return tuple(int(item) for item in items)
 
 
-def bind_all(port: int, address: str, extra_ports: tuple[int, ...]) -> tuple[list[_socket.socket], str | None]:
+def bind_all(port: int, address: str, extra_ports: tuple[int, ...],
+             in_lambda: bool = False) -> tuple[list[_socket.socket], str | None]:
     """Listening sockets for the main port and every extra port, or ([], the first failure, naming
     the port): all are bound before `register`, so each answers from the first moment."""
     from paramsecrets.listen import bind
 
-    sockets, error = bind(port, address)
+    sockets, error = bind(port, address, in_lambda)
     for extra in extra_ports:
         if error:
             break
         if extra == port:
             error = f"{EXTRA_PORTS_ENV}: port {extra} is already the main port"
             break
-        more, error = bind(extra, address)
+        more, error = bind(extra, address, in_lambda)
         if error:
             error = f"{EXTRA_PORTS_ENV}: {error}"
         sockets += more
@@ -163,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     address = early_address(args, environ)
     extra_ports = early_extra_ports(args, environ)
     if port and address is not None and extra_ports is not None:
-        sockets, bind_error = bind_all(port, address, extra_ports)
+        in_lambda = bool(environ.get("AWS_LAMBDA_RUNTIME_API"))
+        sockets, bind_error = bind_all(port, address, extra_ports, in_lambda)
     else:
         sockets, bind_error = [], None
     extension = None
@@ -221,7 +226,7 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
 
         log.debug("registered as %s; register sent after %.1f ms CPU", extension.name,  # type: ignore[attr-defined]
                   register_cpu_ms)
-        lifecycle = Lifecycle()
+        lifecycle = Lifecycle(STARTED)
         wait_first_next = start_event_thread(extension, lifecycle,  # type: ignore[arg-type]
                                              lambda message: log.error("%s", message))
     if "ssl" not in sys.modules:

@@ -60,7 +60,8 @@ def config_check(argv: list[str]) -> int:
         prog="paramsecrets config check",
         description="Check the configuration exactly as `paramsecrets serve` would (flags, environment, TOML file) "
                     "and print every effective setting with where it came from, the token's source (never its "
-                    "value), the AWS region and endpoints. Lists every problem found, one per line. "
+                    "value), the AWS region and endpoints, and whether AWS credentials can be found (a warning "
+                    "naming where the chain looked when none can). Lists every problem found, one per line. "
                     "Exit 0 when the server would start, 2 otherwise.")
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file "
                                                          "(default: PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE)")
@@ -107,7 +108,28 @@ def config_check(argv: list[str]) -> int:
     for title, proxy in (("SSM proxy", aws.ssm_proxy), ("Secrets Manager proxy", aws.secrets_proxy)):
         print(f"{title:<{width}}  {proxy.shown if proxy else 'none: direct'}")
     print(f"{'cache':<{width}}  {'on' if settings.cache_active else 'off'}")
+    print(f"{'AWS credentials':<{width}}  {_credentials_status(aws.ca_bundle)}")
     return 0
+
+
+def _credentials_status(ca_bundle: str | None) -> str:
+    """What `serve` would find in the credentials chain (never a credential); a warning on stderr if
+    nothing. Not a configuration error (exit 0): the server starts, and credentials may come later."""
+    import asyncio
+    import os
+
+    from paramsecrets.aws.credential_check import find_credentials, missing_message
+
+    try:
+        from paramsecrets.aws.transport import CrtRuntime
+
+        reason = asyncio.run(find_credentials(CrtRuntime(ca_bundle).credentials))
+    except Exception as error:  # awscrt missing or broken: the check cannot run, say so
+        return f"not checked ({type(error).__name__}: {error})"
+    if reason is None:
+        return "found by the default chain"
+    print(f"paramsecrets: warning: {missing_message(os.environ, reason)}", file=sys.stderr)
+    return f"NONE FOUND ({reason})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,7 +119,7 @@ class ExtensionsApi:
 class Lifecycle:
     """Carries SHUTDOWN from the event thread to whoever runs the server, even if it is not up yet."""
 
-    def __init__(self) -> None:
+    def __init__(self, started: float = 0.0) -> None:
         import _thread  # not threading: ~1.4 ms of CPU to import, spent during INIT
 
         self._lock = _thread.allocate_lock()
@@ -127,6 +127,10 @@ class Lifecycle:
         self._invoke_handler: Callable[[], None] | None = None
         self._invoked_early = False  # an INVOKE came before the server was up to be told
         self.shutdown_reason: str | None = None
+        self.started = started
+        """When the process started (time.monotonic()): INIT began then (init_window.py)."""
+        self.init_over = False
+        """True from the first event Lambda sends: INIT is over then."""
 
     def on_invoke(self, handler: Callable[[], None]) -> None:
         """Call `handler` (from the event thread: it must only hand over, e.g. call_soon_threadsafe)
@@ -172,6 +176,7 @@ def run_events(api: ExtensionsApi, lifecycle: Lifecycle, log_error: Callable[[st
         try:
             raw = api.next_event(first_sent)
             first_sent = None
+            lifecycle.init_over = True
             if b'"SHUTDOWN"' not in raw:
                 # An INVOKE: nothing to do but ask again, at once (Lambda's invoke waits for it). No
                 # JSON: right after INIT the import thread holds the GIL and the locks of json's imports.

@@ -38,6 +38,7 @@ DEBIAN_PACKAGES = (
     "libc6",                  # glibc and its dynamic loader: the host's C library is never used
     "zlib1g",                 # libz.so.1, linked by the interpreter
     "libexpat1",              # libexpat.so.1, linked by the interpreter
+    "libgcc-s1",              # libgcc_s.so.1, which glibc dlopens when a thread ends (pthread_exit)
     "ca-certificates",        # Mozilla's CA certificates, the trust store used when the host has none
 )
 WHEELS = ("awscrt",)

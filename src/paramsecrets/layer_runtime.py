@@ -42,8 +42,12 @@ STDLIB = f"lib/{PYTHON}"
 LOADER = {"x86_64": "ld-linux-x86-64.so.2", "arm64": "ld-linux-aarch64.so.1"}
 MULTIARCH = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 SHARED_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "librt.so.1", "libdl.so.2",
-                    "libz.so.1", "libexpat.so.1")
-"""What the interpreter, its kept lib-dynload modules and awscrt's _awscrt.abi3.so link (checked by ELF)."""
+                    "libz.so.1", "libexpat.so.1", "libgcc_s.so.1")
+"""What the interpreter, its kept lib-dynload modules and awscrt's _awscrt.abi3.so link (checked by ELF),
+and libgcc_s.so.1, which no file links: glibc 2.34+ dlopens it to unwind a thread that ends while
+the process exits (pthread_exit). Without it in the layer's library path the loader finds none (it
+never searches /usr/lib64, where Amazon Linux keeps its own) and glibc aborts: `libgcc_s.so.1 must
+be installed for pthread_exit to work`, SIGABRT."""
 CA_BUNDLE = "etc/ssl/ca-certificates.crt"
 PACKAGES_FILE = ".packages.json"
 RUNTIME_PREFIX = "/opt/paramsecrets/runtime"

@@ -53,24 +53,52 @@ def _listener(family: int, address: str, port: int, v6only: bool = True) -> _soc
     return sock
 
 
-def bind(port: int, address: str = "") -> tuple[list[_socket.socket], str | None]:
+def bind(port: int, address: str = "", in_lambda: bool = False) -> tuple[list[_socket.socket], str | None]:
     """Listening sockets, or ([], why not). "" means 127.0.0.1 and (where the host has IPv6) ::1;
-    `::` accepts IPv4 too (dual stack), as a container's "all interfaces" is expected to."""
+    `::` accepts IPv4 too (dual stack), as a container's "all interfaces" is expected to.
+    `in_lambda` picks the likely cause named when the port is taken (see `busy_port_hint`)."""
     if address:
         family = _socket.AF_INET6 if ":" in address else _socket.AF_INET
         try:
             return [_listener(family, address, port, v6only=address != "::")], None
         except OSError as error:
-            return [], f"cannot listen on {shown(address, port)}: {error.strerror}"
+            return [], _bind_failure(shown(address, port), error, in_lambda)
     try:
         sockets = [_listener(_socket.AF_INET, "127.0.0.1", port)]
     except OSError as error:
-        return [], f"cannot listen on 127.0.0.1:{port}: {error.strerror}"
+        return [], _bind_failure(f"127.0.0.1:{port}", error, in_lambda)
     try:  # noqa: SIM105 - contextlib is one more import before `register`
         sockets.append(_listener(_socket.AF_INET6, "::1", port))
     except OSError:
         pass  # no IPv6 loopback here: 127.0.0.1 alone
     return sockets, None
+
+
+def _bind_failure(where: str, error: OSError, in_lambda: bool) -> str:
+    import errno  # a built-in module, and only on this path
+
+    message = f"cannot listen on {where}: {error.strerror}"
+    if error.errno == errno.EADDRINUSE:
+        message += f": {busy_port_hint(in_lambda)}"
+    return message
+
+
+def busy_port_hint(in_lambda: bool) -> str:
+    """Who most likely holds the port, and what to do about it.
+
+    In Lambda only the function's other extensions run beside us before INIT ends. The AWS
+    Parameters and Secrets Lambda Extension reads the same PARAMETERS_SECRETS_EXTENSION_HTTP_PORT,
+    so moving the port cannot separate the two: its layer has to go."""
+    if in_lambda:
+        return ("another extension of this function already listens on it: most likely the AWS Parameters "
+                "and Secrets Lambda Extension layer is still attached (it reads the same "
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, so remove that layer: paramsecrets answers the same "
+                "requests), or another extension such as AWS Systems Manager Cloud Extensions uses the port "
+                "(then move paramsecrets with PARAMETERS_SECRETS_EXTENSION_HTTP_PORT and read from that port "
+                "in the function)")
+    return ("another process already listens on it (another paramsecrets, `paramsecrets dev` or `make dev`, "
+            "or the AWS extension): stop it, or choose another port with --port or "
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
 
 
 def exposure_problem(address: str, token_variable: str, token_value: str,

@@ -81,7 +81,9 @@ def _unpacked(build, arch: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o222)
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o555)
+    os.chmod(dest, 0o555)  # /opt itself too (mktemp made it 0700): Lambda's user is not root
     yield dest
+    os.chmod(dest, 0o755)
     for root, dirs, _files in os.walk(dest):
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o755)

@@ -76,6 +76,7 @@ def test_layout(build, arch: str) -> None:
             assert int.from_bytes(head[18:20], "little") == ELF_MACHINE[arch], name
         assert "paramsecrets/lib/_awscrt.abi3.so" in elves
         assert f"{RUNTIME}/lib/libc.so.6" in elves and f"{RUNTIME}/bin/python3.11" in elves
+        assert f"{RUNTIME}/lib/libgcc_s.so.1" in elves  # glibc dlopens it when a thread ends (pthread_exit)
         stdlib = f"{RUNTIME}/lib/python3.11/"
         for module in ("asyncio/__init__.py", "json/__init__.py", "http/client.py", "encodings/utf_8.py",
                        "tomllib/__init__.py"):

@@ -110,4 +110,4 @@ def test_connect_failures_say_what_to_do() -> None:
     assert refused.startswith("the proxy http://p:3128 (from HTTPS_PROXY) refused or failed to CONNECT")
     assert "pw" not in bundle + refused
     assert connect_failure("AWS_IO_SOCKET_CONNECTION_REFUSED", LOCAL, None, None) == (
-        "AWS_IO_SOCKET_CONNECTION_REFUSED connecting to 127.0.0.1:5000")
+        "127.0.0.1:5000 refused the connection: nothing listens there (AWS_IO_SOCKET_CONNECTION_REFUSED)")

@@ -12,8 +12,10 @@ from paramsecrets.aws.transport import (
     AwsJsonTransport,
     CrtRuntime,
     OutcomeRecorder,
+    lambda_network_hint,
 )
 from paramsecrets.config import Settings
+from paramsecrets.init_window import InitWindow
 
 
 def _timeout_s(millis: int) -> float:
@@ -23,15 +25,19 @@ def _timeout_s(millis: int) -> float:
 class Upstream:
     """What the reader calls: `ssm` and `secrets`."""
 
-    def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder) -> None:
+    def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder, *,
+                 init_window: InitWindow | None = None, in_lambda: bool = False) -> None:
         runtime = CrtRuntime(aws.ca_bundle)
-        self.ssm = Ssm(AwsJsonTransport(SSM, aws.ssm, aws.region, runtime, settings.max_connections,
-                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy),
-                       PathLimits(settings.max_path_pages, settings.max_path_parameters,
-                                  settings.path_timeout_millis / 1000))
+        self.runtime = runtime
+        self.ssm = Ssm(AwsJsonTransport(
+            SSM, aws.ssm, aws.region, runtime, settings.max_connections, _timeout_s(settings.ssm_timeout_millis),
+            record, proxy=aws.ssm_proxy, init_window=init_window,
+            network_hint=lambda_network_hint(SSM, aws.region) if in_lambda else None),
+            PathLimits(settings.max_path_pages, settings.max_path_parameters, settings.path_timeout_millis / 1000))
         self.secrets = SecretsManager(AwsJsonTransport(
             SECRETS_MANAGER, aws.secrets, aws.region, runtime, settings.max_connections,
-            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy))
+            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy, init_window=init_window,
+            network_hint=lambda_network_hint(SECRETS_MANAGER, aws.region) if in_lambda else None))
 
     async def warm(self) -> dict[str, str | None]:
         """One connection per service, opened together; {service title: why it failed, or None}."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import io
 import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from awscrt.auth import AwsCredentialsProvider, AwsSigningConfig, aws_sign_request
 from awscrt.exceptions import AwsCrtError
@@ -42,6 +43,9 @@ from paramsecrets.aws import trust
 from paramsecrets.aws.endpoints import Endpoint
 from paramsecrets.aws.errors import Kind, UpstreamError, from_response, network_error, timeout_error
 from paramsecrets.aws.proxy import Proxy
+
+if TYPE_CHECKING:
+    from paramsecrets.init_window import InitWindow
 
 USER_AGENT = f"paramsecrets/{__version__}"
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -162,14 +166,41 @@ class Exchange:
         return None
 
 
+class AttemptState:
+    """How far one attempt got (signing, connecting, waiting for the answer), so that a timeout
+    names what did not happen; and its connection timeout, when shorter than the runtime's."""
+
+    __slots__ = ("connect_s", "stage")
+
+    def __init__(self, connect_s: float | None = None) -> None:
+        self.connect_s = connect_s
+        self.stage = ""
+
+
+_ATTEMPT: contextvars.ContextVar[AttemptState | None] = contextvars.ContextVar("paramsecrets_attempt", default=None)
+SIGNING, CONNECTING, WAITING = "signing", "connecting", "waiting"
+
+
+def _seconds(value: float) -> str:
+    """3 -> "3s", 0.8734 -> "0.87s"."""
+    return f"{round(value, 2):g}s"
+
+
 class AwsJsonTransport:
-    """One service endpoint: signing, a pool bounded by MAX_CONNECTIONS, timeouts, retries."""
+    """One service endpoint: signing, a pool bounded by MAX_CONNECTIONS, timeouts, retries.
+
+    `init_window` (Lambda's INIT, see init_window.py) bounds calls made during INIT; `network_hint`
+    (in Lambda: the VPC endpoint or NAT a function needs) is added to failures to reach AWS at all.
+    """
 
     def __init__(self, spec: ServiceSpec, endpoint: Endpoint, region: str, runtime: CrtRuntime,
                  max_connections: int, timeout_s: float = DEFAULT_TIMEOUT_S,
                  record: OutcomeRecorder | None = None, attempts: int = ATTEMPTS,
-                 proxy: Proxy | None = None) -> None:
+                 proxy: Proxy | None = None, init_window: InitWindow | None = None,
+                 network_hint: str | None = None) -> None:
         self.spec = spec
+        self.init_window = init_window
+        self.network_hint = network_hint
         self.proxy = proxy
         self.endpoint = endpoint
         self.region = region
@@ -185,6 +216,7 @@ class AwsJsonTransport:
         # are reported by awscrt only after s2n's 10-30 s "blinding" delay, long after a request's
         # timeout: a timed-out request then says what the warm-up (or an earlier attempt) found.
         self.last_connect_failure: str | None = None
+        self._last_failure_name = ""
 
     async def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Call `operation` with retries (full jitter) on throttling, 5xx, network errors, timeouts.
@@ -196,13 +228,25 @@ class AwsJsonTransport:
         body = json.dumps(payload, separators=(",", ":")).encode()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s * self.attempts
+        init_left = self.init_window.remaining() if self.init_window is not None else None
+        retry_room = 0.0
+        if init_left is not None:  # during Lambda's INIT: end before it does
+            if init_left <= 0:
+                self._record(operation, Kind.TIMEOUT.name.lower())
+                raise UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
+                                    f"no time left in Lambda's INIT phase for a call to {self.spec.title}")
+            deadline = min(deadline, loop.time() + init_left)
+            retry_room = self.init_window.min_attempt_s  # type: ignore[union-attr]
         for attempt in range(1, self.attempts + 1):
+            connect_s = None
+            if init_left is not None and attempt == 1:
+                connect_s = self.init_window.first_connect_s  # type: ignore[union-attr]
             try:
-                result = await self._attempt(operation, body, deadline)
+                result = await self._attempt(operation, body, deadline, connect_s, init_left is not None)
             except UpstreamError as error:
                 self._record(operation, error.kind.name.lower())
                 pause = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
-                if not error.transient or attempt == self.attempts or loop.time() + pause >= deadline:
+                if not error.transient or attempt == self.attempts or loop.time() + pause + retry_room >= deadline:
                     raise
                 await asyncio.sleep(pause)
             else:
@@ -210,28 +254,51 @@ class AwsJsonTransport:
                 return result
         raise AssertionError("unreachable")
 
-    async def _attempt(self, operation: str, body: bytes, deadline: float) -> dict[str, Any]:
+    async def _attempt(self, operation: str, body: bytes, deadline: float,
+                       connect_s: float | None = None, in_init: bool = False) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        overall = self.timeout_s * self.attempts
+        overall = deadline - loop.time()
         try:
             async with asyncio.timeout_at(deadline):
                 await self._slots.acquire()
         except TimeoutError:
             raise UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
-                                f"no connection to {self.spec.title} became free within {overall:g}s "
+                                f"no connection to {self.spec.title} became free within {_seconds(overall)} "
                                 f"(MAX_CONNECTIONS={self._max_connections} are all busy)") from None
+        state = AttemptState(connect_s)
+        token = _ATTEMPT.set(state)  # wait_for's task copies this context: it reports its stage here
         try:
             limit = min(self.timeout_s, deadline - loop.time())
             try:
                 return await asyncio.wait_for(self._send(operation, body), limit)
             except TimeoutError:
-                error = timeout_error(self.spec.title, self.timeout_s)
-                if self.last_connect_failure:
-                    error = UpstreamError(error.kind, error.code, f"{error.message}; the last connection "
-                                                                  f"attempt failed: {self.last_connect_failure}")
-                raise error from None
+                # The configured timeout, as set; during INIT the bound actually applied.
+                raise self._timed_out(state, limit if in_init else self.timeout_s) from None
         finally:
+            _ATTEMPT.reset(token)
             self._slots.release()
+
+    def _timed_out(self, state: AttemptState, limit: float) -> UpstreamError:
+        """The timeout of one attempt, named by how far it got."""
+        target = f"{self.endpoint.host}:{self.endpoint.port}" if state.stage in (CONNECTING, WAITING) else ""
+        if state.stage == CONNECTING:
+            via = f" through the proxy {self.proxy.shown}" if self.proxy else ""
+            message = (f"could not connect to {self.spec.title} at {target}{via} within {_seconds(limit)}: no "
+                       "answer (or no TLS handshake)")
+            if self.last_connect_failure and self._last_failure_name not in CONNECT_TIMEOUTS:  # new news only
+                message += f"; the last connection attempt failed: {self.last_connect_failure}"
+            return UpstreamError(Kind.TIMEOUT, "GatewayTimeout", self._with_hint(message))
+        if state.stage == SIGNING:
+            return UpstreamError(Kind.TIMEOUT, "GatewayTimeout",
+                                 f"getting AWS credentials to sign a call to {self.spec.title} took longer "
+                                 f"than {_seconds(limit)}")
+        if state.stage == WAITING:
+            return UpstreamError(Kind.TIMEOUT, "GatewayTimeout", f"{self.spec.title} at {target} accepted the "
+                                 f"connection but did not answer within {_seconds(limit)}")
+        return timeout_error(self.spec.title, limit)
+
+    def _with_hint(self, message: str) -> str:
+        return f"{message}; {self.network_hint}" if self.network_hint else message
 
     async def relay(self, operation: str, body: bytes) -> Exchange:
         """One signed exchange, AWS's raw answer returned unparsed and never retried (the SDK
@@ -280,8 +347,15 @@ class AwsJsonTransport:
     async def _exchange(self, operation: str, body: bytes) -> Exchange:
         """Sign, send on a pooled connection (a fresh one if the pooled one was closed), collect the
         answer; the connection goes back to the pool only after a complete exchange."""
+        state = _ATTEMPT.get()
+        if state is not None:
+            state.stage = SIGNING
         request = await self._signed_request(operation, body)
+        if state is not None:
+            state.stage = CONNECTING
         connection = await self._checkout()
+        if state is not None:
+            state.stage = WAITING
         exchange = Exchange()
         try:
             try:
@@ -317,7 +391,8 @@ class AwsJsonTransport:
             await crt_result(aws_sign_request(request, config))
         except AwsCrtError as error:
             raise UpstreamError(Kind.DENIED, "CredentialsUnavailable",
-                                f"no usable AWS credentials to sign with ({error.name})") from None
+                                f"no usable AWS credentials to sign with ({error.name}); `paramsecrets config "
+                                "check` shows where the credentials chain looked") from None
         request.body_stream = io.BytesIO(body)  # signing read the stream to hash it
         return request
 
@@ -333,17 +408,26 @@ class AwsJsonTransport:
         if self.endpoint.tls:
             tls_options = self.runtime.tls.new_connection_options()
             tls_options.set_server_name(self.endpoint.host)
+        socket_options = self.runtime.socket_options
+        state = _ATTEMPT.get()
+        if state is not None and state.connect_s is not None:  # a short first connect, during INIT
+            socket_options = SocketOptions()
+            socket_options.connect_timeout_ms = max(1, int(state.connect_s * 1000))
         try:
             future = HttpClientConnection.new(
                 host_name=self.endpoint.host, port=self.endpoint.port, bootstrap=self.runtime.bootstrap,
-                socket_options=self.runtime.socket_options, tls_connection_options=tls_options,
+                socket_options=socket_options, tls_connection_options=tls_options,
                 proxy_options=proxy_options(self.proxy, self.endpoint.tls),
             )
             connection = await crt_result(future)
         except AwsCrtError as error:
             self.last_connect_failure = connect_failure(error.name, self.endpoint, self.proxy,
                                                         self.runtime.ca_bundle)
-            raise network_error(self.last_connect_failure) from None
+            self._last_failure_name = error.name
+            detail = self.last_connect_failure
+            if error.name in NETWORK_PATH_FAILURES:
+                detail = self._with_hint(detail)
+            raise network_error(detail) from None
         self.last_connect_failure = None
         return connection
 
@@ -394,6 +478,18 @@ CERTIFICATE_FAILURES = {
 }
 PROXY_FAILURES = ("AWS_ERROR_HTTP_PROXY_CONNECT_FAILED", "AWS_ERROR_HTTP_PROXY_STRATEGY_TOKEN_RETRY_REQUIRED",
                   "AWS_ERROR_HTTP_PROXY_STRATEGY_NTLM_CHALLENGE_TOKEN_MISSING")
+DNS_FAILURES = ("AWS_IO_DNS_QUERY_FAILED", "AWS_IO_DNS_INVALID_NAME", "AWS_IO_DNS_NO_ADDRESS_FOR_HOST",
+                "AWS_IO_DNS_HOST_REMOVED_FROM_CACHE")
+UNREACHABLE_FAILURES = ("AWS_IO_SOCKET_NO_ROUTE_TO_HOST", "AWS_IO_SOCKET_NETWORK_DOWN")
+CONNECT_TIMEOUTS = ("AWS_IO_SOCKET_TIMEOUT",)
+NETWORK_PATH_FAILURES = frozenset((*DNS_FAILURES, *UNREACHABLE_FAILURES, *CONNECT_TIMEOUTS))
+"""Failures that say the network has no way to AWS (in Lambda: a VPC with no endpoint or NAT)."""
+
+
+def lambda_network_hint(spec: ServiceSpec, region: str) -> str:
+    """What a Lambda function that cannot reach `spec` most likely lacks."""
+    return (f"in Lambda, a function in a VPC needs an interface VPC endpoint "
+            f"(com.amazonaws.{region}.{spec.signing_name}) or a NAT gateway to reach {spec.title}")
 
 
 def connect_failure(name: str, endpoint: Endpoint, proxy: Proxy | None, ca_bundle: str | None) -> str:
@@ -409,4 +505,12 @@ def connect_failure(name: str, endpoint: Endpoint, proxy: Proxy | None, ca_bundl
         return f"the TLS handshake with {target}{via} did not finish in time ({name})"
     if name in PROXY_FAILURES:
         return f"the proxy {proxy.shown if proxy else ''} refused or failed to CONNECT to {target} ({name})"
+    if name in DNS_FAILURES:
+        return f"DNS could not resolve {endpoint.host}{via} ({name})"
+    if name == "AWS_IO_SOCKET_CONNECTION_REFUSED":
+        return f"{target}{via} refused the connection: nothing listens there ({name})"
+    if name in UNREACHABLE_FAILURES:
+        return f"{target}{via} is unreachable: the network has no route to it ({name})"
+    if name in CONNECT_TIMEOUTS:
+        return f"the connection to {target}{via} timed out: nothing answered ({name})"
     return f"{name} connecting to {target}{via}"

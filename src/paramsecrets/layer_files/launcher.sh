@@ -12,7 +12,10 @@
 #   --inhibit-cache   never read the host's /etc/ld.so.cache
 #   --library-path    the layer's libraries first (replaces LD_LIBRARY_PATH for this process)
 #   LD_PRELOAD        unset: a function's preload is built for the host's C library, not for ours
-#   LC_ALL=C.UTF-8    built into glibc 2.35+: no locale file of the host is read
+#   LC_ALL=C.UTF-8    for Python (UTF-8 whatever the host's locales), never LANG's locale of the host;
+#                     assigned with stderr closed: bash loads a locale as soon as LC_ALL is assigned
+#                     and, on a host without C.UTF-8, would warn `setlocale: LC_ALL: cannot change
+#                     locale` at every start (closing needs no /dev/null, and the value is kept)
 #   -I -S             isolated mode, no site-packages: PYTHON* variables and the function's own
 #                     packages are ignored, and start-up skips the site scan
 # The extension's name is this file's name (Lambda refuses a mismatch).
@@ -36,7 +39,7 @@ export _PARAMSECRETS_LAUNCHER
 if [ -n "${LD_PRELOAD+set}" ]; then _PARAMSECRETS_SAVED_LD_PRELOAD=$LD_PRELOAD; export _PARAMSECRETS_SAVED_LD_PRELOAD; fi
 if [ -n "${LC_ALL+set}" ]; then _PARAMSECRETS_SAVED_LC_ALL=$LC_ALL; export _PARAMSECRETS_SAVED_LC_ALL; fi
 unset LD_PRELOAD
-LC_ALL=C.UTF-8
+{ LC_ALL=C.UTF-8; } 2>&-
 export LC_ALL
 exec "$rt/lib/@LOADER@" --inhibit-cache --library-path "$rt/lib" "$rt/bin/python3.11" -I -S \
   "$dir/../paramsecrets/run.py" "$@"
