@@ -24,8 +24,9 @@ from paramsecrets.batching import BACKING_OFF, Outcome, RefreshCoalescer
 from paramsecrets.cache import Cache, Entry, Flights
 from paramsecrets.clock import Clock
 from paramsecrets.config import Settings
-from paramsecrets.keys import Key, ParameterKey, PathKey, RefreshGroup, SecretKey
+from paramsecrets.keys import Key, ParameterKey, PathKey, RefreshGroup, SecretKey, split_selector
 from paramsecrets.metrics import Metrics
+from paramsecrets.superseded import drop_superseded
 from paramsecrets.upstream import Item, Upstream
 
 __all__ = ["BACKING_OFF", "Outcome", "Reader"]
@@ -177,6 +178,8 @@ class Reader:
         upstream = await self._upstream()
         log.debug("fetching parameter %s", key.name)
         parameter = await upstream.ssm.get_parameter(key.name, key.decrypt)
+        if key.selector is None:  # a version or label names another value than the parameter's forms
+            drop_superseded(self.cache, [parameter], keep=key)
         return self._store_parameter(key, parameter)
 
     def _store_parameter(self, key: ParameterKey, parameter: Item) -> Entry:
@@ -211,6 +214,7 @@ class Reader:
         log.debug("fetching parameters under %s", key.path)
         found = await upstream.ssm.get_parameters_by_path(key.path, key.recursive, key.decrypt)
         wire = aws_items(found)  # in AWS's order, before the extension's sort by name
+        drop_superseded(self.cache, found, keep=key)
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
             self._store_parameter(ParameterKey(parameter["Name"], key.decrypt), parameter)
@@ -278,6 +282,7 @@ class Reader:
         matched: dict[str, Item] = {}
         for batch, found in await upstream.ssm.get_parameters(names, decrypt):
             matched.update(match_parameters(batch, found))
+        drop_superseded(self.cache, [item for name, item in matched.items() if split_selector(name)[1] is None])
         for name in names:
             parameter = matched.get(name)
             if parameter is None:
