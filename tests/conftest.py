@@ -7,6 +7,7 @@ of these names for something else."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,23 @@ import pytest
 
 from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer, start_moto
+from paramsecrets.testing.net import PortHolder
 from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
+
+LEAVE_DEFAULT_PORT = "PARAMSECRETS_TESTS_LEAVE_2773"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_port_held() -> Iterator[PortHolder]:
+    """2773 is taken for the whole run, as when `make dev` runs beside `make test`: a test that
+    binds the default port (instead of a free one) fails here on every run, not only sometimes.
+    Set PARAMSECRETS_TESTS_LEAVE_2773=1 to leave the port alone (then nothing checks it)."""
+    holder = PortHolder()
+    if os.environ.get(LEAVE_DEFAULT_PORT) == "1":
+        yield holder
+        return
+    with holder:
+        yield holder
 
 
 @pytest.fixture(scope="session")
