@@ -198,8 +198,21 @@ class Reader:
 
     def _store(self, key: Key, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
         entry = self.cache.store(key, body, ttl, self.clock.time(), variant_free, wire)
-        log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
+        if self.cache.too_large(entry, ttl):
+            self._note_too_large(key, entry.size)
+        else:
+            log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry
+
+    def _note_too_large(self, key: Key, size: int) -> None:
+        """Served but never cached: every read of it calls AWS. Counted; logged at the 1st, 2nd,
+        4th, 8th... time, so a hot oversized value cannot flood the log (never the value)."""
+        self.metrics.too_large += 1
+        count = self.metrics.too_large
+        if count & (count - 1) == 0:
+            log.warn("%s is %d bytes with its overhead, more than PARAMETERS_SECRETS_EXTENSION_CACHE_MAX_BYTES "
+                     "(%d): served but not cached, so every read of it calls AWS (%d such answers so far)",
+                     _what(key), size, self.cache.max_bytes, count)
 
     # Path reads -----------------------------------------------------------------------------
 
@@ -307,6 +320,15 @@ class Reader:
             code = error.get("ErrorCode") or "ResourceNotFoundException"
             futures[secret_id].set_exception(UpstreamError(
                 classify(400, code), code, error.get("Message") or "secret not found", per_item=True))
+
+
+def _what(key: Key) -> str:
+    """A key in a log line: what it names, never a value."""
+    if isinstance(key, ParameterKey):
+        return f"parameter {key.name}"
+    if isinstance(key, SecretKey):
+        return f"secret {key.secret_id}"
+    return f"the listing of {key.path}"
 
 
 def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[Entry]]) -> None:

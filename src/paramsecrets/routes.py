@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from paramsecrets.http.parser import Request
+from paramsecrets.http.parser import FORWARDING_NAMES, Request
 from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
 from paramsecrets.tokens import Token
 
@@ -356,8 +356,8 @@ class Router:
     def route(self, request: Request, strict: bool) -> Route:
         """The route for `request`; `strict` is the detailed profile's query validation."""
         if request.forwarded:
-            raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
-                                                 "are refused (local callers only)")
+            raise RequestError(400, "Forwarded", f"requests carrying {FORWARDING_NAMES} are refused "
+                                                 "(local callers only)")
         # The one method check: every route here is GET (`POST /`, the SDK protocol, is dispatched
         # before the router is asked).
         if request.method != b"GET":

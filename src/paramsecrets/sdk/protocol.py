@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
-from paramsecrets.http.parser import Request
+from paramsecrets.http.parser import FORWARDING_NAMES, Request
 from paramsecrets.sdk import wire
 from paramsecrets.sdk.cached import CachedReads
 from paramsecrets.sdk.wire import SdkError
@@ -53,8 +53,8 @@ class SdkProtocol:
     async def _respond(self, request: Request) -> bytes:
         try:
             if request.forwarded:
-                raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
-                               "are refused: paramsecrets is not a proxy for remote callers")
+                raise SdkError("AccessDeniedException", f"requests carrying {FORWARDING_NAMES} are refused: "
+                               "paramsecrets is not a proxy for remote callers")
             _, service, operation = wire.target(request)
             from paramsecrets.sdk import sigv4
 
