@@ -288,6 +288,20 @@ def test_every_banner_curl_line_works_when_pasted(dev: Dev) -> None:
     assert answers["the previous version of a secret"]["SecretString"] == "itest-key-1"
 
 
+def test_the_banners_sdk_lines_work_when_pasted(dev: Dev, tmp_path: Path) -> None:
+    """An AWS SDK signing with the credentials the banner prints is answered through paramsecrets."""
+    lines = dev.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Or with an AWS SDK"))
+    exports = [line.strip() for line in lines[start:start + 8] if line.startswith("    export ")]
+    assert len(exports) == 3 and any("AWS_SECRET_ACCESS_KEY=" in line for line in exports)
+    read = ("import boto3; print(boto3.client('ssm').get_parameter(Name='/itest/db/host')['Parameter']['Value'])")
+    script = "\n".join([*exports, f"exec {sys.executable} -c \"{read}\""])
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "AWS_PROFILE": "no-such-profile",
+           "AWS_SESSION_TOKEN": "not-for-paramsecrets"}
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60, text=True, env=env)
+    assert (ran.returncode, ran.stdout.strip()) == (0, "itest-host"), ran.stderr
+
+
 def test_banner_and_logs(dev: Dev) -> None:
     out = dev.stdout
     assert out.startswith("paramsecrets dev: starting the embedded AWS backend (moto) and seeding it from ")

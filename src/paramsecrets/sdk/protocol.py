@@ -39,6 +39,7 @@ class SdkProtocol:
         self.cache = service.cache
         self.flights = service.reader.flights
         self.metrics = service.metrics
+        self.log_refusal = service.log_refusal
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
         self.cached = CachedReads(service)
@@ -75,8 +76,12 @@ class SdkProtocol:
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
-            level = log.debug if error.status < 500 else log.warn
-            level("SDK request refused: %s (%d)", error.code, error.status)
+            if error.status < 500:  # at info, as the GET routes' refusals, and as rate-limited
+                self.log_refusal("SDK request refused: %s, %s (answered %d)", error.code,
+                                 log.scrub(error.reason)[:300], error.status)
+            else:
+                log.warn("SDK request failed: %s, %s (answered %d)", error.code, log.scrub(error.reason)[:300],
+                         error.status)
             return wire.error_answer(error, request.keep_alive)
 
     async def _held_credentials(self) -> Any:
