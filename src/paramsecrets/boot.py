@@ -14,6 +14,10 @@ import os
 import sys
 import time
 
+TYPE_CHECKING = False  # typing costs an import of `re` before `register`; mypy reads this name as true
+if TYPE_CHECKING:
+    from typing import Any
+
 USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--listen ADDRESS] [--log-level LEVEL]"
 HELP = USAGE + """
 
@@ -149,24 +153,13 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
                          bind_error: str | None, bound: tuple[int | None, str | None], extension: object | None,
                          register_cpu_ms: float) -> int:
     from paramsecrets import config, log, tokens
-    from paramsecrets.aws.settings import resolve_aws
 
     try:
-        settings = config.load(environ, {"http_port": args.get("port"), "listen_address": args.get("listen"),
-                                         "log_level": args.get("log-level")}, args.get("config"))
-        log.configure(settings.log_level)
-        if bind_error:
-            raise config.ConfigError(PORT_ENV, bind_error)
-        if (settings.http_port, settings.listen_address) != bound:
-            raise config.ConfigError(PORT_ENV, f"port {settings.http_port} on {settings.listen_address or 'loopback'} "
-                                               "could not be bound early")
-        token = tokens.resolve(settings.token_env, environ)
-        _check_exposure(settings.listen_address, token)
-        aws = resolve_aws(environ, settings.http_port)
+        settings, token, aws = _configuration(args, environ, bind_error, bound)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
-        log.error("%s", message)
-        if extension is not None:
+        if extension is not None:  # Lambda: the log is what CloudWatch keeps; stderr is a terminal's
+            log.error("%s", message)
             from paramsecrets.lambda_ext import ExtensionsApiError
 
             try:
@@ -195,6 +188,45 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle)
+
+
+def _configuration(args: dict[str, str], environ: os._Environ[str], bind_error: str | None,
+                   bound: tuple[int | None, str | None]) -> tuple[Any, Any, Any]:
+    """(settings, token, AWS settings), or one ConfigError listing every problem found.
+
+    A port that could not be bound is one problem among the others, not a reason to stop looking:
+    with 2773 taken and no token, both are said in one run.
+    """
+    from paramsecrets import config, log, tokens
+    from paramsecrets.aws.settings import resolve_aws
+
+    problems: list[config.ConfigError] = []
+    settings = token = aws = None
+    try:
+        settings = config.load(environ, {"http_port": args.get("port"), "listen_address": args.get("listen"),
+                                         "log_level": args.get("log-level")}, args.get("config"))
+        log.configure(settings.log_level)
+    except config.ConfigError as error:
+        problems += error.problems
+    if bind_error:
+        problems.append(config.ConfigError(PORT_ENV, bind_error))
+    elif settings is not None and (settings.http_port, settings.listen_address) != bound:
+        where = settings.listen_address or "loopback"
+        problems.append(config.ConfigError(PORT_ENV, f"port {settings.http_port} on {where} could not be bound early"))
+    if settings is not None:
+        try:
+            token = tokens.resolve(settings.token_env, environ)
+            _check_exposure(settings.listen_address, token)
+        except config.ConfigError as error:
+            problems += error.problems
+        except tokens.TokenError as error:
+            problems.append(config.ConfigError(error.variable, str(error)))
+        try:
+            aws = resolve_aws(environ, settings.http_port)
+        except config.ConfigError as error:
+            problems += error.problems
+    config.raise_all(problems)
+    return settings, token, aws
 
 
 def _check_exposure(address: str, token: object) -> None:

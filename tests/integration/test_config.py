@@ -73,6 +73,18 @@ def test_port_in_use(aws_env: dict[str, str], tmp_path: Path, server: ServerProc
     assert f"cannot listen on 127.0.0.1:{server.port}" in result.stderr.decode()
 
 
+def test_a_busy_port_is_said_once_and_hides_no_other_problem(aws_env: dict[str, str], tmp_path: Path,
+                                                             server: ServerProcess) -> None:
+    env = {k: v for k, v in aws_env.items() if k not in ("AWS_TOKEN", "AWS_REGION")}
+    result = run_command(["serve", "--port", str(server.port)], {**env, "SSM_PARAMETER_STORE_TTL": "-1"}, tmp_path)
+    stderr, stdout = result.stderr.decode(), result.stdout.decode()
+    assert result.returncode == 2
+    assert stderr.count(f"cannot listen on 127.0.0.1:{server.port}") == 1 and stdout == ""  # once, not twice
+    assert "SSM_PARAMETER_STORE_TTL" in stderr  # an invalid setting: still said
+    settings_ok = run_command(["serve", "--port", str(server.port)], env, tmp_path).stderr.decode()
+    assert "cannot listen on" in settings_ok and "no token" in settings_ok and "AWS_REGION" in settings_ok
+
+
 def test_toml_file_and_precedence(start: Callable[..., ServerProcess], tmp_path: Path, seeded: Seeded) -> None:
     config = tmp_path / "paramsecrets.toml"
     config.write_text('ssm_ttl = 0\nlog_level = "debug"\nprefetch_parameters = ["/app/plain", "/app/list"]\n')
