@@ -20,16 +20,23 @@ Run `paramsecrets <command> --help` for a command's options."""
 
 
 GROUPS = {
-    "layer": ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
-    "config": ("check", "validate the configuration and print the effective values "
-                        "(`paramsecrets config check --help` for its options)"),
+    "layer": (("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
+              ("lock", "pin the layer's Debian packages and wheels to the newest versions "
+                       "(`paramsecrets layer lock --help`)")),
+    "config": (("check", "validate the configuration and print the effective values "
+                         "(`paramsecrets config check --help` for its options)"),),
 }
+VERSION_HELP = """usage: paramsecrets version
+
+Print the version of paramsecrets (also: paramsecrets --version)."""
 
 
 def group_usage(command: str, rest: list[str]) -> int:
-    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its one subcommand."""
-    subcommand, what = GROUPS[command]
-    text = f"usage: paramsecrets {command} {subcommand} [options]\n\n  {subcommand:<6} {what}"
+    """`paramsecrets layer` / `config` with no or an unknown subcommand: list its subcommands."""
+    subcommands = GROUPS[command]
+    names = " | ".join(name for name, _ in subcommands)
+    text = f"usage: paramsecrets {command} {names} [options]\n\n" + "\n".join(
+        f"  {name:<6} {what}" for name, what in subcommands)
     if rest[:1] in (["-h"], ["--help"]):
         print(text)
         return 0
@@ -129,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     if command in GROUPS:
         return group_usage(command, rest)
     if command in ("version", "--version"):
+        if rest[:1] in (["-h"], ["--help"]):
+            print(VERSION_HELP)
+            return 0
+        if rest:
+            print(f"paramsecrets version: unexpected argument {rest[0]!r}\n{VERSION_HELP}", file=sys.stderr)
+            return 2
         from paramsecrets import __version__
 
         print(f"paramsecrets {__version__}")
