@@ -18,7 +18,8 @@ resource "aws_lambda_layer_version" "paramsecrets" {
   filename                 = var.layer_zip
   source_code_hash         = filebase64sha256(var.layer_zip)
   compatible_architectures = [var.architecture]
-  compatible_runtimes      = ["python3.11", "python3.12", "python3.13"]
+  # No compatible_runtimes: the layer brings its own Python and C library and works with every
+  # Lambda runtime (Node.js, Python, Java, .NET, Ruby, provided.al2023/al2).
 }
 
 data "archive_file" "function" {
