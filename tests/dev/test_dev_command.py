@@ -317,6 +317,26 @@ def test_banner_and_logs(dev: Dev) -> None:
     assert dev.stderr == ""
 
 
+def test_a_binary_secret_by_reference_is_a_502_and_one_line_not_a_traceback(processes: dict[str, Dev]) -> None:
+    """moto fails on /aws/reference/secretsmanager/<binary secret> (docs/dev.md, Limits): the
+    detailed answer is 502 and the terminal shows one line, not moto's traceback."""
+    process = processes["example"]
+    conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=30)
+    try:
+        target = "/systemsmanager/parameters/get?name=%2Faws%2Freference%2Fsecretsmanager%2Fapp%2Ftls-cert"
+        conn.request("GET", target + "&withDecryption=true",
+                     headers={HEADER: process.token, "X-Paramsecrets-Profile": "detailed"})
+        answer = conn.getresponse()
+        status, body = answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+    assert (status, body["__type"]) == (502, "HTTP500"), body  # an upstream 5xx, named by its status
+    assert wait_until(lambda: "the embedded backend (moto) failed on a request and answered 500" in process.stderr,
+                      timeout=30)
+    assert "Traceback" not in process.stderr and "Traceback" not in process.stdout
+    assert process.stderr.count("failed on a request") >= 1 and "TypeError" in process.stderr
+
+
 def test_packaged_example_then_ctrl_c(processes: dict[str, Dev]) -> None:
     """No --seed: the packaged example. Ctrl-C (SIGINT) exits 0 and frees the port."""
     process = processes["example"]
