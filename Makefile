@@ -56,7 +56,7 @@ test: $(STAMP) deps lint rie
 
 bench: $(STAMP) rie
 	$(BIN)/python bench/imports.py --markdown docs/performance-imports.md
-	$(BIN)/python bench/hit.py
+	$(BIN)/python bench/hit.py --write-docs
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py
