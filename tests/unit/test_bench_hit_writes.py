@@ -15,10 +15,12 @@ def hit_module() -> object:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     before = list(sys.path)
+    sys.modules["bench_hit"] = module  # dataclasses look their module up there
     try:
         spec.loader.exec_module(module)
     finally:
         sys.path[:] = before
+        del sys.modules["bench_hit"]
     return module
 
 
