@@ -113,7 +113,8 @@ def test_refusals_are_logged_at_info_with_their_reason(moto: MotoServer, seeded:
     assert error_code(lambda: wrong_secret.get_parameter(Name="/app/plain")) == "InvalidSignatureException"
     output = sdk_server.output()
     assert " INFO SDK request refused: UnrecognizedClientException, signed with another access key id" in output
-    assert " INFO SDK request refused: InvalidSignatureException, The request signature we calculated" in output
+    assert " INFO SDK request refused: InvalidSignatureException, the signature does not match: signed with the " \
+           "access key id paramsecrets holds but another secret access key" in output
     from paramsecrets.testing.moto import SECRET_KEY
 
     assert "not-the-secret-key-xyz" not in output and SECRET_KEY not in output

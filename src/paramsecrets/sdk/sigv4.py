@@ -175,5 +175,8 @@ async def verify(request: Request, service: str, credentials: Credentials, now: 
     authorization, signed_at = check_claims(request, service, credentials, now or datetime.now(UTC))
     expected = await recompute(request, authorization, signed_at, credentials)
     if not expected or not hmac.compare_digest(expected.encode(), authorization.signature.encode("ascii", "replace")):
-        raise SdkError("InvalidSignatureException", BAD_SIGNATURE)
+        raise SdkError("InvalidSignatureException", BAD_SIGNATURE, reason=(
+            "the signature does not match: signed with the access key id paramsecrets holds but another secret "
+            "access key, or the request changed after signing; sign with the same credentials as paramsecrets "
+            "(docs/sdk.md)"))
     return authorization.region
