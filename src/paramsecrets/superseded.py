@@ -14,7 +14,9 @@ that name a label (`/a:prod`) may or may not follow the change, and stay until t
 
 The candidates are found by direct lookups (both decryption forms of the name and the ARN; every
 path prefix of the name, recursive or not, with or without its trailing `/`), never by scanning
-the cache, so the cost of a fetch does not grow with the number of entries.
+the cache, so the cost of a fetch does not grow with the number of entries. A candidate listing
+that does not hold the name (a non-recursive one of a higher folder) holds no version of it, so
+it is left alone.
 """
 
 from __future__ import annotations
@@ -39,15 +41,6 @@ def path_prefixes(name: str) -> list[str]:
     return found
 
 
-def _forms(parameter: Item) -> tuple[list[ParameterKey], list[PathKey]]:
-    names = [str(parameter.get(field)) for field in ("Name", "ARN") if parameter.get(field)]
-    single = [ParameterKey(name, decrypt) for name in names for decrypt in (False, True)]
-    name = str(parameter.get("Name") or "")
-    paths = [PathKey(path, recursive, decrypt) for path in path_prefixes(name)
-             for recursive in (True, False) for decrypt in (False, True)]
-    return single, [key for key in paths if key.covers(name)]
-
-
 def _versions(wire: bytes) -> dict[str, object]:
     """Name -> Version in an entry's AWS fields (one item, or a path's list of items)."""
     try:
@@ -61,24 +54,35 @@ def _versions(wire: bytes) -> dict[str, object]:
 def drop_superseded(cache: Cache, fetched: Iterable[Item], keep: Key | None = None) -> int:
     """Drop the cached forms of the `fetched` parameters that hold another version; how many.
 
-    `keep` is the key the fetch itself is about to store (its old entry is replaced anyway).
+    `keep` is the key the fetch itself is about to store (its old entry is replaced anyway). The
+    work is a few dictionary lookups per fetched parameter, plus one per path prefix shared by
+    them and one JSON parse per path listing actually cached.
     """
     latest: dict[str, object] = {}
     candidates: dict[Key, None] = {}  # ordered, without repeats
+    folders: set[str] = set()
     for parameter in fetched:
         name = parameter.get("Name")
         if not name or parameter.get("Version") is None or parameter.get("Selector"):
             continue
         latest[str(name)] = parameter["Version"]
-        single, paths = _forms(parameter)
-        candidates.update(dict.fromkeys([*single, *paths]))
+        for form in (name, parameter.get("ARN")):
+            if form:
+                candidates[ParameterKey(str(form), False)] = None
+                candidates[ParameterKey(str(form), True)] = None
+        folders.add(str(name).rpartition("/")[0] + "/")
+    for folder in folders:
+        for path in path_prefixes(folder):
+            for recursive in (True, False):
+                for decrypt in (False, True):
+                    candidates[PathKey(path, recursive, decrypt)] = None
     dropped = 0
     for key in candidates:
         entry = cache.peek(key) if key != keep else None
         if entry is None:
             continue
         held = _versions(entry.wire)
-        if any(name in held and held[name] != version for name, version in latest.items()):
+        if any(name in latest and latest[name] != version for name, version in held.items()):
             cache.discard(key)
             dropped += 1
     return dropped
