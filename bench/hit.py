@@ -1,6 +1,6 @@
 """Cached-hit throughput and latency of `paramsecrets serve` against nginx `return 200`, same run.
 
-    .venv/bin/python bench/hit.py [--duration 8] [--rounds 3] [--asyncio-floor] [--profile FILE]
+    .venv/bin/python bench/hit.py [--duration 8] [--rounds 3] [--asyncio-floor] [--profile FILE] [--write-docs]
 
 moto_server holds one ~300-byte String parameter; the server is warmed with one read (a miss)
 and checked to answer the next from its cache. nginx (1 worker, no access log) returns the exact
@@ -13,7 +13,9 @@ round also records the server's CPU time, so CPU per request (the figure that su
 machine) is reported beside requests/s. `--asyncio-floor` adds a third target, a bare asyncio
 Protocol server sending our exact response bytes, to separate asyncio's cost from ours;
 `--profile FILE` samples the server with py-spy during one extra round (pip install py-spy).
-Prints the table with PASS/FAIL, writes docs/performance-hit.md (its section) and docs/hit.png.
+Prints the table with PASS/FAIL; only with --write-docs (what `make bench` passes) does it rewrite
+docs/performance-hit.md (its section) and docs/hit.png: a quick run on a busy machine must not
+replace the published figures by accident.
 Exits 0 whether or not the budget is met (it is a report); exits 1 if the run itself is broken
 (errors or non-2xx answers under load, a server that died, a response that was not a hit).
 """
@@ -120,7 +122,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk -t")
     parser.add_argument("--value-bytes", type=int, default=300, help="size of the parameter value")
     parser.add_argument("--no-pin", action="store_true", help="do not pin wrk and the servers to CPUs")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="rewrite docs/performance-hit.md's section and docs/hit.png (default: print only)")
+    parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)  # the default now; kept
     parser.add_argument("--asyncio-floor", action="store_true",
                         help="add a third target to the rounds: a bare asyncio Protocol server sending our exact "
                              "response bytes without parsing (shows how much of the gap is asyncio itself)")
@@ -416,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL: the cached-hit budget is not met ({' and '.join(missed)})")
         else:
             print("PASS: the cached-hit budget is met")
-        if not args.no_write:
+        if args.write_docs and not args.no_write:
             summaries = [item for item in (nginx_summary, ours_summary, floor_summary) if item is not None]
             common.publish(DOC, "bench/hit.py", markdown, SECTION_ORDER, CHART,
                            lambda: chart(rounds, summaries, CHART))

@@ -7,6 +7,7 @@ of these names for something else."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,30 @@ import pytest
 
 from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer, start_moto
+from paramsecrets.testing.net import PortHolder
 from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
+
+HOLD_DEFAULT_PORT = "PARAMSECRETS_TESTS_HOLD_2773"
+
+
+def holds_default_port() -> bool:
+    """In CI (CI=true, where no `make dev` runs) or when asked: on a developer's machine 2773 is
+    left alone, so `make dev` can start while `make test` runs."""
+    return os.environ.get(HOLD_DEFAULT_PORT, "1" if os.environ.get("CI") == "true" else "0") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_port_held() -> Iterator[PortHolder]:
+    """2773 is taken for the whole run in CI, as when `make dev` runs beside `make test`: a test
+    that binds the default port (instead of a free one) fails there on every run, not only
+    sometimes. Elsewhere PARAMSECRETS_TESTS_HOLD_2773=1 does the same; by default the port is left
+    for `make dev` (and the scan in tests/unit/test_fixed_ports.py still checks every test file)."""
+    holder = PortHolder()
+    if not holds_default_port():
+        yield holder
+        return
+    with holder:
+        yield holder
 
 
 @pytest.fixture(scope="session")

@@ -41,3 +41,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Use credentials["password"] to connect; never return or log it.
     body = {"db_host": db_host, "db_user": credentials["username"], "new_ui": feature_enabled()}
     return {"statusCode": 200, "body": json.dumps(body)}
+
+
+if __name__ == "__main__":  # `python path/to/app.py` from any directory: one invocation, printed
+    print(json.dumps(handler({}, None)))

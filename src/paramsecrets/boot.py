@@ -17,6 +17,10 @@ import time
 STARTED = time.monotonic()
 """When boot was first imported, a few ms after the process started: under Lambda, INIT's start."""
 
+TYPE_CHECKING = False  # typing costs an import of `re` before `register`; mypy reads this name as true
+if TYPE_CHECKING:
+    from typing import Any
+
 USAGE = "usage: paramsecrets serve [--config FILE] [--port N] [--listen ADDRESS] [--log-level LEVEL]"
 HELP = USAGE + """
 
@@ -190,27 +194,14 @@ def main(argv: list[str] | None = None) -> int:
 def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], sockets: list[_socket.socket],
                          bind_error: str | None, bound: tuple[int | None, str | None, tuple[int, ...] | None],
                          extension: object | None, register_cpu_ms: float) -> int:
-    from paramsecrets import clientkey, config, log, tokens
-    from paramsecrets.aws.settings import resolve_aws
+    from paramsecrets import config, log, tokens
 
     try:
-        settings = config.load(environ, {"http_port": args.get("port"), "listen_address": args.get("listen"),
-                                         "log_level": args.get("log-level")}, args.get("config"))
-        log.configure(settings.log_level)
-        if bind_error:
-            variable = EXTRA_PORTS_ENV if bind_error.startswith(EXTRA_PORTS_ENV) else PORT_ENV
-            raise config.ConfigError(variable, bind_error)
-        if (settings.http_port, settings.listen_address, settings.extra_ports) != bound:
-            raise config.ConfigError(PORT_ENV, f"port {settings.http_port} on {settings.listen_address or 'loopback'} "
-                                               "could not be bound early")
-        token = tokens.resolve(settings.token_env, environ)
-        _check_exposure(settings.listen_address, token)
-        client_key = clientkey.resolve(settings, environ)
-        aws = resolve_aws(environ, settings.http_port, settings.listen_address)
+        settings, token, aws, client_key = _configuration(args, environ, bind_error, bound)
     except (config.ConfigError, tokens.TokenError) as error:
         message = f"configuration error: {error}"
-        log.error("%s", message)
-        if extension is not None:
+        if extension is not None:  # Lambda: the log is what CloudWatch keeps; stderr is a terminal's
+            log.error("%s", message)
             from paramsecrets.lambda_ext import ExtensionsApiError
 
             try:
@@ -242,6 +233,50 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
     from paramsecrets.app import run
 
     return run(settings, token, aws, sockets, lifecycle, client_key)
+
+
+def _configuration(args: dict[str, str], environ: os._Environ[str], bind_error: str | None,
+                   bound: tuple[int | None, str | None, tuple[int, ...] | None]) -> tuple[Any, Any, Any, Any]:
+    """(settings, token, AWS settings, client key), or one ConfigError listing every problem found.
+
+    A port that could not be bound is one problem among the others, not a reason to stop looking:
+    with 2773 taken and no token, both are said in one run.
+    """
+    from paramsecrets import clientkey, config, log, tokens
+    from paramsecrets.aws.settings import resolve_aws
+
+    problems: list[config.ConfigError] = []
+    settings = token = aws = client_key = None
+    try:
+        settings = config.load(environ, {"http_port": args.get("port"), "listen_address": args.get("listen"),
+                                         "log_level": args.get("log-level")}, args.get("config"))
+        log.configure(settings.log_level)
+    except config.ConfigError as error:
+        problems += error.problems
+    if bind_error:
+        variable = EXTRA_PORTS_ENV if bind_error.startswith(EXTRA_PORTS_ENV) else PORT_ENV
+        problems.append(config.ConfigError(variable, bind_error))
+    elif settings is not None and (settings.http_port, settings.listen_address, settings.extra_ports) != bound:
+        where = settings.listen_address or "loopback"
+        problems.append(config.ConfigError(PORT_ENV, f"port {settings.http_port} on {where} could not be bound early"))
+    if settings is not None:
+        try:
+            token = tokens.resolve(settings.token_env, environ)
+            _check_exposure(settings.listen_address, token)
+        except config.ConfigError as error:
+            problems += error.problems
+        except tokens.TokenError as error:
+            problems.append(config.ConfigError(error.variable, str(error)))
+        try:
+            client_key = clientkey.resolve(settings, environ)
+        except config.ConfigError as error:
+            problems += error.problems
+        try:
+            aws = resolve_aws(environ, settings.http_port, settings.listen_address)
+        except config.ConfigError as error:
+            problems += error.problems
+    config.raise_all(problems)
+    return settings, token, aws, client_key
 
 
 def _check_exposure(address: str, token: object) -> None:

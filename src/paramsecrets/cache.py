@@ -124,6 +124,10 @@ class Cache:
             self._remove(next(iter(self._entries.values())))
         return entry
 
+    def too_large(self, entry: Entry, ttl: float) -> bool:
+        """Whether `store` left this answer out only because it exceeds the byte bound."""
+        return ttl > 0 and self.enabled and entry.size > self.max_bytes
+
     def note_failure(self, entry: Entry, now: float) -> None:
         """A refresh of `entry` failed transiently: back off (exponential, jittered) before the next attempt.
 

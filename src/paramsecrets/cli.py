@@ -24,12 +24,16 @@ Run `paramsecrets <command> --help` for a command's options."""
 GROUPS = {
     "layer": (
         ("build", "build the Lambda layer zip (`paramsecrets layer build --help` for its options)"),
-        ("lock", "pin the layer's Debian packages and wheels to the newest versions"),
+        ("lock", "pin the layer's Debian packages and wheels to the newest versions "
+                 "(`paramsecrets layer lock --help`)"),
         ("publish", "publish a layer zip as a Lambda layer version (`paramsecrets layer publish --help`)"),
     ),
     "config": (("check", "validate the configuration and print the effective values "
                          "(`paramsecrets config check --help` for its options)"),),
 }
+VERSION_HELP = """usage: paramsecrets version
+
+Print the version of paramsecrets (also: paramsecrets --version)."""
 
 
 def group_usage(command: str, rest: list[str]) -> int:
@@ -175,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     if command in GROUPS:
         return group_usage(command, rest)
     if command in ("version", "--version"):
+        if rest[:1] in (["-h"], ["--help"]):
+            print(VERSION_HELP)
+            return 0
+        if rest:
+            print(f"paramsecrets version: unexpected argument {rest[0]!r}\n{VERSION_HELP}", file=sys.stderr)
+            return 2
         from paramsecrets.version_info import describe
 
         print("\n".join(describe()))

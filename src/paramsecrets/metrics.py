@@ -14,6 +14,8 @@ COUNTERS = (
     ("refresh_ahead", "paramsecrets_refresh_ahead_total", "Background refreshes of entries near expiry."),
     ("refresh_now", "paramsecrets_refresh_now_total", "Reads with refreshNow=true."),
     ("errors", "paramsecrets_request_errors_total", "Requests answered with an error status."),
+    ("too_large", "paramsecrets_cache_too_large_total",
+     "Answers served but not cached: larger than the cache's byte bound (CACHE_MAX_BYTES)."),
 )
 
 
@@ -27,6 +29,7 @@ class Metrics:
         self.refresh_ahead = 0
         self.refresh_now = 0
         self.errors = 0
+        self.too_large = 0
         self.prefetched = 0
         self.upstream: Counter[tuple[str, str]] = Counter()
         self.error_codes: Counter[str] = Counter()  # answered errors by code (EMF; never a name)

@@ -24,8 +24,9 @@ from paramsecrets.batching import BACKING_OFF, Outcome, RefreshCoalescer
 from paramsecrets.cache import Cache, Entry, Flights
 from paramsecrets.clock import Clock
 from paramsecrets.config import Settings
-from paramsecrets.keys import Key, ParameterKey, PathKey, RefreshGroup, SecretKey
+from paramsecrets.keys import Key, ParameterKey, PathKey, RefreshGroup, SecretKey, split_selector
 from paramsecrets.metrics import Metrics
+from paramsecrets.superseded import drop_superseded
 from paramsecrets.upstream import Item, Upstream
 
 __all__ = ["BACKING_OFF", "Outcome", "Reader"]
@@ -177,6 +178,8 @@ class Reader:
         upstream = await self._upstream()
         log.debug("fetching parameter %s", key.name)
         parameter = await upstream.ssm.get_parameter(key.name, key.decrypt)
+        if key.selector is None:  # a version or label names another value than the parameter's forms
+            drop_superseded(self.cache, [parameter], keep=key)
         return self._store_parameter(key, parameter)
 
     def _store_parameter(self, key: ParameterKey, parameter: Item) -> Entry:
@@ -195,8 +198,21 @@ class Reader:
 
     def _store(self, key: Key, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
         entry = self.cache.store(key, body, ttl, self.clock.time(), variant_free, wire)
-        log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
+        if self.cache.too_large(entry, ttl):
+            self._note_too_large(key, entry.size)
+        else:
+            log.debug("cached %s (%d bytes, ttl %gs)", key, len(body), ttl)
         return entry
+
+    def _note_too_large(self, key: Key, size: int) -> None:
+        """Served but never cached: every read of it calls AWS. Counted; logged at the 1st, 2nd,
+        4th, 8th... time, so a hot oversized value cannot flood the log (never the value)."""
+        self.metrics.too_large += 1
+        count = self.metrics.too_large
+        if count & (count - 1) == 0:
+            log.warn("%s is %d bytes with its overhead, more than PARAMETERS_SECRETS_EXTENSION_CACHE_MAX_BYTES "
+                     "(%d): served but not cached, so every read of it calls AWS (%d such answers so far)",
+                     _what(key), size, self.cache.max_bytes, count)
 
     # Path reads -----------------------------------------------------------------------------
 
@@ -211,6 +227,7 @@ class Reader:
         log.debug("fetching parameters under %s", key.path)
         found = await upstream.ssm.get_parameters_by_path(key.path, key.recursive, key.decrypt)
         wire = aws_items(found)  # in AWS's order, before the extension's sort by name
+        drop_superseded(self.cache, found, keep=key)
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
             self._store_parameter(ParameterKey(parameter["Name"], key.decrypt), parameter)
@@ -278,6 +295,7 @@ class Reader:
         matched: dict[str, Item] = {}
         for batch, found in await upstream.ssm.get_parameters(names, decrypt):
             matched.update(match_parameters(batch, found))
+        drop_superseded(self.cache, [item for name, item in matched.items() if split_selector(name)[1] is None])
         for name in names:
             parameter = matched.get(name)
             if parameter is None:
@@ -302,6 +320,15 @@ class Reader:
             code = error.get("ErrorCode") or "ResourceNotFoundException"
             futures[secret_id].set_exception(UpstreamError(
                 classify(400, code), code, error.get("Message") or "secret not found", per_item=True))
+
+
+def _what(key: Key) -> str:
+    """A key in a log line: what it names, never a value."""
+    if isinstance(key, ParameterKey):
+        return f"parameter {key.name}"
+    if isinstance(key, SecretKey):
+        return f"secret {key.secret_id}"
+    return f"the listing of {key.path}"
 
 
 def _fail_pending(task: asyncio.Future[None], futures: dict[str, asyncio.Future[Entry]]) -> None:

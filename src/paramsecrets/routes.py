@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from paramsecrets.http.parser import Request
+from paramsecrets.http.parser import FORWARDING_NAMES, Request
 from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
 from paramsecrets.tokens import Token
 
@@ -388,8 +388,8 @@ class Router:
         `authenticated`: the request's SigV4 signature was verified (service.py), in place of the token.
         """
         if request.forwarded:
-            raise RequestError(400, "Forwarded", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
-                                                 "are refused (local callers only)")
+            raise RequestError(400, "Forwarded", f"requests carrying {FORWARDING_NAMES} are refused "
+                                                 "(local callers only)")
         # The one method check: every route here is GET (`POST /`, the SDK protocol, is dispatched
         # before the router is asked).
         if request.method != b"GET":

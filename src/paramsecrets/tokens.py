@@ -10,7 +10,15 @@ least MIN_TOKEN_LENGTH characters of UTF-8 text without control characters, and 
 must be a regular file (symlinks to one are followed: Kubernetes mounts secrets that way) of at
 most MAX_TOKEN_FILE_BYTES, owned by root or the server's user and writable by nobody else. It is
 checked with stat before it is opened (a FIFO or device is never opened) and read with
-O_NONBLOCK, so a file swapped for something else can never stall the event loop.
+O_NONBLOCK, so a file swapped for something else can never stall the event loop. A file every
+user can read is accepted with a warning (any local user could then read secrets).
+
+A token longer than MAX_TOKEN_LENGTH is refused at start: no request could carry it in the 32 KiB
+of headers the HTTP parser accepts (with room for the request's other headers).
+
+A token file that disappears revokes the token: every request is refused (401) until the file is
+back, as revoking a Kubernetes secret or deleting the file is meant to do. A file that is still
+there but unusable (being rewritten, wrong mode) keeps the last good token, with one warning.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ FILE_PREFIX = "file://"
 RECHECK_S = 1.0
 MIN_TOKEN_LENGTH = 16  # characters: a guessable token protects nothing
 MAX_TOKEN_FILE_BYTES = 64 * 1024  # session tokens are a few KiB at most
+# The parser's header limit is 32 KiB (http/parser.py MAX_HEADER_BYTES, not imported before
+# `register`); half of it leaves room for the request's other headers. Session tokens are 1-2 KiB.
+MAX_TOKEN_LENGTH = 16 * 1024
 GENERATE_HINT = "(for example: openssl rand -hex 16)"
 
 
@@ -51,6 +62,7 @@ class Token:
         self.variable = variable
         self._value = value
         self._path = path
+        self._revoked = False  # the token file is gone: nothing matches until it is back
         self._stamp = self._file_stamp() if path else None
         self._next_check = time.monotonic() + RECHECK_S
 
@@ -62,7 +74,7 @@ class Token:
     def matches(self, candidate: bytes | None) -> bool:
         if self._path is not None and time.monotonic() >= self._next_check:
             self._reload()
-        if candidate is None:
+        if candidate is None or self._revoked:
             return False
         return _compare_digest(candidate, self._value)
 
@@ -85,14 +97,34 @@ class Token:
         if stamp == self._stamp:
             return
         self._stamp = stamp
+        if stamp is None and _gone(self._path or ""):
+            if not self._revoked:
+                log.error("token file %s is gone: every request is refused (401) until it is back", self._path)
+            self._revoked = True
+            return
         try:
             value = read_token_file(self._path or "", self.variable)
         except TokenError as error:
-            log.warn("keeping the previous token: %s", error)
+            if self._revoked:
+                log.warn("token file %s is back but unusable; requests are still refused: %s", self._path, error)
+            else:
+                log.warn("keeping the previous token: %s", error)
             return
         self._value = value
+        self._revoked = False
         log.redact(value.decode())
         log.info("token file %s changed; new token in use", self._path)
+
+
+def _gone(path: str) -> bool:
+    """Whether nothing is at `path` any more (a dangling symlink included)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def read_token_file(path: str, variable: str) -> bytes:
@@ -104,7 +136,8 @@ def read_token_file(path: str, variable: str) -> bytes:
             raise TokenError(variable, f"{where} {problem}")
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         try:
-            problem = _file_problem(os.fstat(fd))  # what was opened: it may have been swapped meanwhile
+            opened = os.fstat(fd)
+            problem = _file_problem(opened)  # what was opened: it may have been swapped meanwhile
             if problem:
                 raise TokenError(variable, f"{where} {problem}")
             data = _read_bounded(fd)
@@ -114,7 +147,12 @@ def read_token_file(path: str, variable: str) -> bytes:
         raise TokenError(variable, f"{where} cannot be read: {error.strerror}") from None
     if len(data) > MAX_TOKEN_FILE_BYTES:
         raise TokenError(variable, f"{where} {_too_large()}")
-    return check_token(data.strip(), variable, where)
+    token = check_token(data.strip(), variable, where)
+    if opened.st_mode & stat.S_IROTH:
+        log.warn("the token file %s (%s) is readable by every user of this host, who could then read every "
+                 "secret the server can: chmod o-r (on Kubernetes: defaultMode 0440 and the pod's fsGroup)",
+                 path, variable)
+    return token
 
 
 def _file_problem(status: os.stat_result) -> str | None:
@@ -160,6 +198,10 @@ def check_token(value: bytes, variable: str, where: str | None = None) -> bytes:
     if len(text) < MIN_TOKEN_LENGTH:
         raise TokenError(variable, f"{where} holds a token of {len(text)} characters; tokens must have at "
                                    f"least {MIN_TOKEN_LENGTH} {GENERATE_HINT}")
+    if len(value) > MAX_TOKEN_LENGTH:
+        raise TokenError(variable, f"{where} holds a token of {len(value)} bytes; no request could carry it "
+                                   f"(request headers are limited to 32 KiB): tokens may have at most "
+                                   f"{MAX_TOKEN_LENGTH} bytes")
     return value
 
 

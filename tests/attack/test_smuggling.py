@@ -35,6 +35,8 @@ CASES = {
     "forwarded": (outer("GET", "/ping", "X-Forwarded-For: 10.0.0.1\r\n"), 400),
     "forwarded-rfc7239": (outer("GET", "/ping", "Forwarded: for=10.0.0.1\r\n"), 400),
     "x-real-ip": (outer("GET", "/ping", "X-Real-IP: 10.0.0.1\r\n"), 400),
+    "x-forwarded-host": (outer("GET", "/ping", "X-Forwarded-Host: internal.example\r\n"), 400),
+    "via": (outer("GET", "/ping", "Via: 1.1 proxy.example\r\n"), 400),
     "body-on-get": (outer("GET", "/ping"), 400),
 }
 

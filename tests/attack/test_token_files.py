@@ -9,6 +9,7 @@ import pytest
 
 from paramsecrets import tokens
 from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.net import free_port
 from paramsecrets.testing.server import TOKEN_HEADER, ServerProcess, run_command, start_server
 from paramsecrets.tokens import MAX_TOKEN_FILE_BYTES, MIN_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
 from tests.integration.conftest import Seeded
@@ -105,7 +106,7 @@ def test_a_bad_reread_keeps_the_last_good_token(tmp_path: Path, monkeypatch: pyt
 
 def test_refused_at_start_is_a_configuration_error(aws_env: dict[str, str], tmp_path: Path) -> None:
     path = token_file(tmp_path, b"\xff\xfe-not-utf8-but-long-enough")
-    result = run_command(["serve"], {**aws_env, "AWS_TOKEN": f"file://{path}"}, tmp_path)
+    result = run_command(["serve", "--port", str(free_port())], {**aws_env, "AWS_TOKEN": f"file://{path}"}, tmp_path)
     stderr = result.stderr.decode() + result.stdout.decode()
     assert result.returncode == 2 and "does not hold UTF-8 text" in stderr and "Traceback" not in stderr
 

@@ -157,6 +157,15 @@ def test_python_example(server: ServerProcess, aws_env: dict[str, str], examples
     assert json.loads(result["body"]) == {"db_host": "db.internal", "db_user": "app_user", "new_ui": False}
 
 
+def test_python_example_runs_from_any_directory(server: ServerProcess, aws_env: dict[str, str],
+                                               examples_seeded: MotoServer, tmp_path: Path) -> None:
+    """As its README says: `python path/to/app.py` from an unrelated working directory."""
+    done = subprocess.run([sys.executable, str(EXAMPLES / "python" / "app.py")], cwd=tmp_path,
+                          env=function_env(server, aws_env), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["body"])["db_host"] == "db.internal"
+
+
 def test_python_example_with_the_client_vendored(server: ServerProcess, aws_env: dict[str, str],
                                                  examples_seeded: MotoServer, tmp_path: Path) -> None:
     """The README's other way: client.py copied next to app.py; no site-packages at all."""

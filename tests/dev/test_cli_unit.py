@@ -282,3 +282,18 @@ def test_client_command_names_what_the_shell_can_run(tmp_path: Path) -> None:
     (other / "paramsecrets").write_text("#!/bin/sh\n")
     (other / "paramsecrets").chmod(0o755)
     assert cli.client_command({"PATH": f"{other}:{venv_bin}"}, str(python)) == str(script)  # another install first
+
+
+def test_banner_says_which_credentials_an_sdk_signs_with() -> None:
+    from paramsecrets.dev.backend import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    text = cli.banner(SEED, "http://127.0.0.1:5555", "5.2.5", 2900, "tok-123", "AWS_TOKEN")
+    exports = [shlex.split(line.strip().split(";")[0]) for line in text.splitlines()
+               if line.startswith("    export AWS_") and "AWS_TOKEN" not in line]
+    assigned = dict(part.split("=", 1) for words in exports for part in words[1:])
+    assert assigned == {"AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:2900",
+                        "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:2900",
+                        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    assert "unset AWS_SESSION_TOKEN AWS_PROFILE" in text
+    assert "aws ssm get-parameter --name /svc/db/host" in text

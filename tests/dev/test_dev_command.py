@@ -288,6 +288,20 @@ def test_every_banner_curl_line_works_when_pasted(dev: Dev) -> None:
     assert answers["the previous version of a secret"]["SecretString"] == "itest-key-1"
 
 
+def test_the_banners_sdk_lines_work_when_pasted(dev: Dev, tmp_path: Path) -> None:
+    """An AWS SDK signing with the credentials the banner prints is answered through paramsecrets."""
+    lines = dev.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Or with an AWS SDK"))
+    exports = [line.strip() for line in lines[start:start + 8] if line.startswith("    export ")]
+    assert len(exports) == 3 and any("AWS_SECRET_ACCESS_KEY=" in line for line in exports)
+    read = ("import boto3; print(boto3.client('ssm').get_parameter(Name='/itest/db/host')['Parameter']['Value'])")
+    script = "\n".join([*exports, f"exec {sys.executable} -c \"{read}\""])
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "AWS_PROFILE": "no-such-profile",
+           "AWS_SESSION_TOKEN": "not-for-paramsecrets"}
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60, text=True, env=env)
+    assert (ran.returncode, ran.stdout.strip()) == (0, "itest-host"), ran.stderr
+
+
 def test_banner_and_logs(dev: Dev) -> None:
     out = dev.stdout
     assert out.startswith("paramsecrets dev: starting the embedded AWS backend (moto) and seeding it from ")
@@ -301,6 +315,26 @@ def test_banner_and_logs(dev: Dev) -> None:
     for value in SECRET_VALUES:
         assert value not in out and value not in dev.stderr
     assert dev.stderr == ""
+
+
+def test_a_binary_secret_by_reference_is_a_502_and_one_line_not_a_traceback(processes: dict[str, Dev]) -> None:
+    """moto fails on /aws/reference/secretsmanager/<binary secret> (docs/dev.md, Limits): the
+    detailed answer is 502 and the terminal shows one line, not moto's traceback."""
+    process = processes["example"]
+    conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=30)
+    try:
+        target = "/systemsmanager/parameters/get?name=%2Faws%2Freference%2Fsecretsmanager%2Fapp%2Ftls-cert"
+        conn.request("GET", target + "&withDecryption=true",
+                     headers={HEADER: process.token, "X-Paramsecrets-Profile": "detailed"})
+        answer = conn.getresponse()
+        status, body = answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+    assert (status, body["__type"]) == (502, "HTTP500"), body  # an upstream 5xx, named by its status
+    assert wait_until(lambda: "the embedded backend (moto) failed on a request and answered 500" in process.stderr,
+                      timeout=30)
+    assert "Traceback" not in process.stderr and "Traceback" not in process.stdout
+    assert process.stderr.count("failed on a request") >= 1 and "TypeError" in process.stderr
 
 
 def test_packaged_example_then_ctrl_c(processes: dict[str, Dev]) -> None:

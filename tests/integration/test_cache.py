@@ -139,3 +139,26 @@ def test_lru_bounded_by_bytes(start: Callable[..., ServerProcess], moto: MotoSer
     assert server.get("/systemsmanager/parameters/get?name=/big/19").cache == "hit"
     assert server.get("/systemsmanager/parameters/get?name=/big/0").cache == "miss"
 
+
+
+def test_refresh_now_on_one_form_reaches_every_form(server: ServerProcess, seeded: Seeded, moto: MotoServer) -> None:
+    """refreshNow on the plain form of a String: the decrypted form, the get-many entry and the
+    get-by-path listing read with decryption all answer the new value afterwards."""
+    many = "/systemsmanager/parameters/get-many?name=/app/plain&name=/app/list&withDecryption=true"
+    by_path = "/systemsmanager/parameters/get-by-path?path=/app/&withDecryption=true"
+
+    def plain_in(answer_json: dict[str, list[dict[str, str]]]) -> str:
+        return next(p["Value"] for p in answer_json["Parameters"] if p["Name"] == "/app/plain")
+
+    assert server.get(PLAIN + "&withDecryption=true").json()["Parameter"]["Value"] == "plain-value"
+    assert server.get(PLAIN).cache == "hit"
+    assert plain_in(server.get(many).json()) == "plain-value"
+    assert plain_in(server.get(by_path).json()) == "plain-value"
+    moto.client("ssm").put_parameter(Name="/app/plain", Value="changed", Type="String", Overwrite=True)
+    refreshed = server.get(PLAIN + "&refreshNow=true")
+    assert (refreshed.json()["Parameter"]["Value"], refreshed.cache) == ("changed", "refresh")
+    decrypted = server.get(PLAIN + "&withDecryption=true")
+    assert (decrypted.json()["Parameter"]["Value"], decrypted.cache) == ("changed", "hit")
+    assert plain_in(server.get(many).json()) == "changed"
+    assert plain_in(server.get(by_path).json()) == "changed"
+    assert moto.count(GET_PARAMETER) == 2

@@ -55,13 +55,13 @@ def test_bad_flags(aws_env: dict[str, str], tmp_path: Path) -> None:
 
 def test_no_region_refuses_to_start(aws_env: dict[str, str], tmp_path: Path) -> None:
     env = {k: v for k, v in aws_env.items() if k != "AWS_REGION"}
-    result = run_command(["serve"], env, tmp_path)
+    result = run_command(["serve", "--port", str(free_port())], env, tmp_path)
     assert result.returncode == 2 and "AWS_REGION" in result.stderr.decode()
 
 
 def test_no_token_refuses_to_start(aws_env: dict[str, str], tmp_path: Path) -> None:
     env = {k: v for k, v in aws_env.items() if k != "AWS_TOKEN"}
-    result = run_command(["serve"], env, tmp_path)
+    result = run_command(["serve", "--port", str(free_port())], env, tmp_path)
     message = result.stderr.decode()
     assert result.returncode == 2
     assert "no token" in message and "AWS_SESSION_TOKEN" in message
@@ -71,6 +71,18 @@ def test_port_in_use(aws_env: dict[str, str], tmp_path: Path, server: ServerProc
     result = run_command(["serve", "--port", str(server.port)], aws_env, tmp_path)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{server.port}" in result.stderr.decode()
+
+
+def test_a_busy_port_is_said_once_and_hides_no_other_problem(aws_env: dict[str, str], tmp_path: Path,
+                                                             server: ServerProcess) -> None:
+    env = {k: v for k, v in aws_env.items() if k not in ("AWS_TOKEN", "AWS_REGION")}
+    result = run_command(["serve", "--port", str(server.port)], {**env, "SSM_PARAMETER_STORE_TTL": "-1"}, tmp_path)
+    stderr, stdout = result.stderr.decode(), result.stdout.decode()
+    assert result.returncode == 2
+    assert stderr.count(f"cannot listen on 127.0.0.1:{server.port}") == 1 and stdout == ""  # once, not twice
+    assert "SSM_PARAMETER_STORE_TTL" in stderr  # an invalid setting: still said
+    settings_ok = run_command(["serve", "--port", str(server.port)], env, tmp_path).stderr.decode()
+    assert "cannot listen on" in settings_ok and "no token" in settings_ok and "AWS_REGION" in settings_ok
 
 
 def test_toml_file_and_precedence(start: Callable[..., ServerProcess], tmp_path: Path, seeded: Seeded) -> None:
@@ -86,22 +98,24 @@ def test_toml_file_and_precedence(start: Callable[..., ServerProcess], tmp_path:
 def test_toml_unknown_key_and_bad_value(aws_env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("cache_sise = 10\n")
-    result = run_command(["serve", "--config", str(config)], aws_env, tmp_path)
+    result = run_command(["serve", "--port", str(free_port()), "--config", str(config)], aws_env, tmp_path)
     assert result.returncode == 2
     assert "unknown key 'cache_sise'" in result.stderr.decode() and "cache_size" in result.stderr.decode()
     config.write_text("cache_size = true\n")
-    result = run_command(["serve"], {**aws_env, "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE": str(config)}, tmp_path)
+    result = run_command(["serve", "--port", str(free_port())],
+                         {**aws_env, "PARAMETERS_SECRETS_EXTENSION_CONFIG_FILE": str(config)}, tmp_path)
     assert result.returncode == 2 and "cache_size" in result.stderr.decode() and "0 to 100000" in result.stderr.decode()
     config.write_text("cache_size = [\n")
-    result = run_command(["serve", "--config", str(config)], aws_env, tmp_path)
+    result = run_command(["serve", "--port", str(free_port()), "--config", str(config)], aws_env, tmp_path)
     assert result.returncode == 2 and "not valid TOML" in result.stderr.decode()
-    result = run_command(["serve", "--config", str(tmp_path / "missing.toml")], aws_env, tmp_path)
+    result = run_command(["serve", "--port", str(free_port()), "--config", str(tmp_path / "missing.toml")], aws_env,
+                         tmp_path)
     assert result.returncode == 2 and "cannot read config file" in result.stderr.decode()
 
 
 def test_config_check_prints_effective_values_without_the_token(aws_env: dict[str, str], tmp_path: Path) -> None:
     env = {**aws_env, "SECRETS_MANAGER_TTL": "60", "AWS_SESSION_TOKEN": "session-token-value-xyz"}
-    result = run_command(["config", "check", "--port", "9999"], env, tmp_path)
+    result = run_command(["config", "check", "--port", "9999"], env, tmp_path)  # not bound: a check only
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     assert "SECRETS_MANAGER_TTL" in out and "60  (env)" in out
@@ -146,7 +160,8 @@ def test_token_from_file_is_reread_when_it_changes(aws_env: dict[str, str], tmp_
 
 
 def test_unreadable_token_file_refuses_to_start(aws_env: dict[str, str], tmp_path: Path) -> None:
-    result = run_command(["serve"], {**aws_env, "AWS_TOKEN": f"file://{tmp_path}/none"}, tmp_path)
+    result = run_command(["serve", "--port", str(free_port())], {**aws_env, "AWS_TOKEN": f"file://{tmp_path}/none"},
+                         tmp_path)
     assert result.returncode == 2 and "cannot be read" in result.stderr.decode()
 
 

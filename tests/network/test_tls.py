@@ -94,14 +94,15 @@ def test_an_untrusted_certificate_is_refused_with_its_reason(tls_start: Start, p
 
 def test_bad_ca_bundle_or_proxy_settings_stop_the_start(pki: Pki, https_moto: MotoServer, tmp_path: Path) -> None:
     env = base_env(https_moto.url, tmp_path)
-    missing = run_command(["serve"], {**env, "AWS_CA_BUNDLE": str(tmp_path / "nope.pem")}, tmp_path)
+    serve = ["serve", "--port", str(free_port())]
+    missing = run_command(serve, {**env, "AWS_CA_BUNDLE": str(tmp_path / "nope.pem")}, tmp_path)
     assert missing.returncode == 2
     assert f"AWS_CA_BUNDLE names {tmp_path / 'nope.pem'}, which cannot be read" in missing.stderr.decode()
     not_pem = tmp_path / "key.pem"
     not_pem.write_text("not a certificate\n")
-    wrong = run_command(["serve"], {**env, "AWS_CA_BUNDLE": str(not_pem)}, tmp_path)
+    wrong = run_command(serve, {**env, "AWS_CA_BUNDLE": str(not_pem)}, tmp_path)
     assert wrong.returncode == 2 and "which holds no PEM certificate" in wrong.stderr.decode()
-    tls_proxy = run_command(["serve"], {**env, "HTTPS_PROXY": "https://proxy.example:3128"}, tmp_path)
+    tls_proxy = run_command(serve, {**env, "HTTPS_PROXY": "https://proxy.example:3128"}, tmp_path)
     assert tls_proxy.returncode == 2
     assert "HTTPS_PROXY: a proxy reached over TLS (https://) is not supported" in tls_proxy.stderr.decode()
     check = run_command(["config", "check"], {**env, "AWS_CA_BUNDLE": str(pki.ca),

@@ -101,3 +101,20 @@ def test_the_protocol_can_be_turned_off(moto: MotoServer, seeded: Seeded,
     assert status == 400  # the default profile: the AWS extension's answer to any method but GET
     assert headers["x-paramsecrets-error"] == "MethodNotAllowed"
     assert moto.count() == 0
+
+
+def test_refusals_are_logged_at_info_with_their_reason(moto: MotoServer, seeded: Seeded, sdk_server: ServerProcess,
+                                                       via: Client) -> None:
+    """A newcomer signing with the wrong credentials finds out why in the server's log (default
+    level info), without any secret in it."""
+    wrong_key = via("ssm", access_key="AKIAOTHEROTHEROTHER0", secret_key="not-the-secret-key-xyz")
+    assert error_code(lambda: wrong_key.get_parameter(Name="/app/plain")) == "UnrecognizedClientException"
+    wrong_secret = via("ssm", secret_key="not-the-secret-key-xyz")
+    assert error_code(lambda: wrong_secret.get_parameter(Name="/app/plain")) == "InvalidSignatureException"
+    output = sdk_server.output()
+    assert " INFO SDK request refused: UnrecognizedClientException, signed with another access key id" in output
+    assert " INFO SDK request refused: InvalidSignatureException, the signature does not match: signed with the " \
+           "access key id paramsecrets holds but another secret access key" in output
+    from paramsecrets.testing.moto import SECRET_KEY
+
+    assert "not-the-secret-key-xyz" not in output and SECRET_KEY not in output

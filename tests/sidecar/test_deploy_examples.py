@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from paramsecrets.client import Client
@@ -92,3 +93,44 @@ def test_ecs_task_definition(start: Start, moto: MotoServer) -> None:
     app_env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(port)
     assert Client(environ=app_env, retry_seconds=0).get_secret_json(app_env["DB_SECRET_ID"]) == {"username": "orders"}
     assert moto.count("secretsmanager.BatchGetSecretValue") == 1  # the sidecar's prefetch
+
+
+def test_the_kubernetes_token_is_readable_by_the_sidecar_user() -> None:
+    """The Secret volume as Kubernetes lays it out (owner root, group fsGroup, defaultMode), read by
+    a process with the sidecar's uid and gid and the pod's supplementary groups: the kernel lets it
+    read the file and paramsecrets' own token-file rules accept it, without the world-readable
+    warning. Without fsGroup (the example before) the same read is refused."""
+    import os
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to read as another user")
+    from paramsecrets import tokens
+
+    deployment = yaml.safe_load((REPO / "examples" / "kubernetes" / "sidecar.yaml").read_text())
+    spec = deployment["spec"]["template"]["spec"]
+    sidecar = next(c for c in spec["initContainers"] if c["name"] == "paramsecrets")
+    user, group = sidecar["securityContext"]["runAsUser"], sidecar["securityContext"]["runAsGroup"]
+    fs_group = spec["securityContext"]["fsGroup"]
+    mode = next(v for v in spec["volumes"] if v["name"] == "paramsecrets-token")["secret"]["defaultMode"]
+    volume = Path(tempfile.mkdtemp())  # pytest's tmp_path is private to root: the sidecar user could not enter
+    try:
+        volume.chmod(0o755)
+        token = volume / "token"
+        token.write_text("k8s-example-token-0123456789")
+        os.chown(token, 0, fs_group)
+        token.chmod(mode)
+
+        def read_as(groups: list[int]) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["cat", str(token)], user=user, group=group, extra_groups=groups,
+                                  capture_output=True, text=True, timeout=10)
+
+        assert read_as([fs_group]).stdout == "k8s-example-token-0123456789"
+        assert tokens.read_token_file(str(token), "AWS_TOKEN") == b"k8s-example-token-0123456789"
+        assert not token.stat().st_mode & 0o004  # not every user's: no warning
+        os.chown(token, 0, 0)  # no fsGroup: the volume's files stay root's group
+        assert read_as([]).returncode != 0
+    finally:
+        for child in volume.iterdir():
+            child.unlink()
+        volume.rmdir()

@@ -71,3 +71,24 @@ def test_its_environment_starts_the_server(tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"from AWS_TOKEN (file {token})" in done.stdout
+
+
+def install_lines() -> list[str]:
+    """The shell lines of the unit's install comment (as the README and docs/sidecar.md repeat them)."""
+    lines = UNIT.read_text().split("[Unit]", 1)[0].splitlines()
+    return [line[len("#   "):] for line in lines if line.startswith("#   ")]
+
+
+def test_the_install_lines_work_on_a_host_without_etc_paramsecrets(tmp_path: Path) -> None:
+    """Pasted in order on a fresh host, the lines that set up /etc/paramsecrets succeed: the folder is
+    made before the token is written into it. (/etc is a temporary folder here; the venv and the
+    systemctl lines are left out: they need the network and systemd.)"""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    setup = [line.replace("/etc/", f"{etc}/") for line in install_lines() if "/etc/paramsecrets" in line
+             and not line.startswith(("python3", "cp "))]
+    assert any("token" in line for line in setup)
+    done = subprocess.run(["bash", "-euc", "\n".join(setup)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, (setup, done.stderr)
+    token = etc / "paramsecrets" / "token"
+    assert oct(token.stat().st_mode & 0o777) == "0o600" and len(token.read_text().strip()) == 48

@@ -68,7 +68,8 @@ def test_http10_always_closes() -> None:
 
 
 @pytest.mark.parametrize("header", [b"X-Forwarded-For: 1.1.1.1", b"Forwarded: for=1.1.1.1", b"X-Real-IP: 1.1.1.1",
-                                    b"x-real-ip: ::1"])
+                                    b"x-real-ip: ::1", b"X-Forwarded-Host: internal.example",
+                                    b"Via: 1.1 proxy.example", b"via: HTTP/1.1 squid"])
 def test_every_forwarding_header_marks_the_request(header: bytes) -> None:
     assert one(b"GET / HTTP/1.1\r\n" + header + b"\r\n\r\n").forwarded is True
 

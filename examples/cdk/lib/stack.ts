@@ -27,7 +27,9 @@ export class ParamSecretsStack extends Stack {
       description: "paramsecrets: cache for SSM parameters and Secrets Manager secrets on localhost:2773",
       code: lambda.Code.fromAsset(props.layerZip),
       compatibleArchitectures: [architecture],
-      compatibleRuntimes: [lambda.Runtime.PYTHON_3_11, lambda.Runtime.PYTHON_3_12, lambda.Runtime.PYTHON_3_13],
+      // No compatibleRuntimes: the layer brings its own Python and C library and works with every
+      // Lambda runtime (Node.js, Python, Java, .NET, Ruby, provided.al2023/al2). Listing some
+      // would make CDK refuse the others (IncompatibleLayerRuntime).
     });
 
     const fn = new lambda.Function(this, "Reader", {
@@ -54,11 +56,33 @@ export class ParamSecretsStack extends Stack {
       },
     });
 
-    // What the layer calls on the function's behalf: GetParameter(s) and GetSecretValue.
-    ssm.StringParameter.fromStringParameterName(this, "Parameter", props.parameterName).grantRead(fn);
-    secretsmanager.Secret.fromSecretNameV2(this, "Secret", props.secretName).grantRead(fn);
+    // The same layer on a Node.js 20 function (examples/node/index.mjs): one layer, every runtime.
+    const nodeFn = new lambda.Function(this, "NodeReader", {
+      runtime: lambda.Runtime.NODEJS_20_X,
+      architecture,
+      handler: "index.handler",
+      code: lambda.Code.fromAsset(path.join(__dirname, "..", "..", "..", "node"), { exclude: ["*.md"] }),
+      layers: [layer],
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        CONFIG_PARAMETER: props.parameterName,
+        DB_SECRET_ID: props.secretName,
+        SSM_PARAMETER_STORE_TTL: "300",
+        SECRETS_MANAGER_TTL: "300",
+      },
+    });
+
+    // What the layer calls on the functions' behalf: GetParameter(s) and GetSecretValue.
+    const parameter = ssm.StringParameter.fromStringParameterName(this, "Parameter", props.parameterName);
+    const secret = secretsmanager.Secret.fromSecretNameV2(this, "Secret", props.secretName);
+    for (const reader of [fn, nodeFn]) {
+      parameter.grantRead(reader);
+      secret.grantRead(reader);
+    }
 
     new CfnOutput(this, "LayerArn", { value: layer.layerVersionArn });
     new CfnOutput(this, "FunctionName", { value: fn.functionName });
+    new CfnOutput(this, "NodeFunctionName", { value: nodeFn.functionName });
   }
 }

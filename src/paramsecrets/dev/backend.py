@@ -85,6 +85,20 @@ def missing_problem() -> str | None:
     return None
 
 
+class OneLineErrors(logging.Filter):
+    """werkzeug's "Error on request:" + traceback (a request moto itself failed on, answered 500)
+    becomes one line naming the exception, and what the client saw."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Error on request:"):
+            lines = [line for line in message.splitlines() if line.strip()]
+            record.msg = ("the embedded backend (moto) failed on a request and answered 500 (%s); the server "
+                          "answers 502 for it (a moto limitation, see docs/dev.md, Limits)")
+            record.args = (lines[-1].strip()[:200] if len(lines) > 1 else "no detail",)
+        return True
+
+
 def start() -> Backend:
     """Import moto (the slow part: ~1 s) and start it on a free loopback port."""
     try:
@@ -94,8 +108,12 @@ def start() -> Backend:
     except ImportError as error:  # installed but incomplete, e.g. moto without its server extra
         raise BackendError(f"moto is installed but cannot be imported ({error}).\n"
                            f"Reinstall it with: {INSTALL_COMMAND}") from None
-    # werkzeug logs every request moto serves to stderr; only its warnings and errors matter here.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # werkzeug logs every request moto serves to stderr; only its warnings and errors matter here,
+    # and a moto bug is one line, not a traceback in the middle of the server's log.
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.setLevel(logging.WARNING)
+    if not any(isinstance(existing, OneLineErrors) for existing in werkzeug.filters):
+        werkzeug.addFilter(OneLineErrors())
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     try:
         server.start()

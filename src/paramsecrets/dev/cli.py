@@ -186,7 +186,7 @@ def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: st
            packaged: bool = False, command: str = "paramsecrets") -> str:
     """What dev mode prints before serving: where things are, what was seeded (names, never values),
     and commands to paste (`command` is how to run paramsecrets from the user's shell)."""
-    from paramsecrets.dev.backend import ACCOUNT, REGION
+    from paramsecrets.dev.backend import ACCESS_KEY_ID, ACCOUNT, REGION, SECRET_ACCESS_KEY
 
     lines = [
         "",
@@ -214,6 +214,14 @@ def banner(seed: Seed, backend_url: str, moto_version: str, port: int, token: st
         lines.append(f"    {command} get-parameter {shlex.quote(strings[0].name)}")
     if seed.secrets:
         lines.append(f"    {command} get-secret {shlex.quote(seed.secrets[0].name)}")
+    url = f"http://127.0.0.1:{port}"
+    lines += ["", "Or with an AWS SDK or the AWS CLI, unchanged (cached through paramsecrets): sign with dev mode's",
+              "credentials, the ones paramsecrets holds (any others are refused; docs/sdk.md):",
+              f"    export AWS_ENDPOINT_URL_SSM={url} AWS_ENDPOINT_URL_SECRETS_MANAGER={url}",
+              f"    export AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY}",
+              f"    export AWS_REGION={REGION} AWS_DEFAULT_REGION={REGION}; unset AWS_SESSION_TOKEN AWS_PROFILE"]
+    if strings:
+        lines.append(f"    aws ssm get-parameter --name {shlex.quote(strings[0].name)}")
     lines += ["", "Answers are cached (300 s by default); add &refreshNow=true to the URL to read the backend again.",
               "Ctrl-C stops the server and the backend; the backend keeps nothing.", ""]
     return "\n".join(lines)

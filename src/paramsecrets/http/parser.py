@@ -58,7 +58,7 @@ class Request(NamedTuple):
     version: bytes
     token: bytes | None = None
     profile: bytes | None = None  # the X-Paramsecrets-Profile value, lower-cased
-    forwarded: bool = False  # X-Forwarded-For, Forwarded or X-Real-IP was sent
+    forwarded: bool = False  # a FORWARDING header was sent
     # HTTP/1.0 always closes: its keep-alive would need a `Connection: keep-alive` answer.
     keep_alive: bool = True
     has_body: bool = False
@@ -95,7 +95,8 @@ REQUEST_LINE = re.compile(_TCHAR + rb"+ /[\x21-\x7e]* HTTP/1\.[01]")
 # The whole header block in one match (C speed): name ":" value lines, no folding, no bare CR/LF.
 HEADER_BLOCK = re.compile(rb"(?:" + _TCHAR + rb"+:[\t\x20-\x7e\x80-\xff]*(?:\r\n|\Z))+")
 # Any of these says a proxy relayed the request: the sidecar serves local callers only.
-FORWARDING = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
+FORWARDING = frozenset({b"x-forwarded-for", b"x-forwarded-host", b"forwarded", b"via", b"x-real-ip"})
+FORWARDING_NAMES = "X-Forwarded-For, X-Forwarded-Host, Forwarded, Via or X-Real-IP"  # for messages
 AUTHORIZATION = b"authorization"
 INTERESTING = frozenset({TOKEN_HEADER, PROFILE_HEADER, b"content-length", b"transfer-encoding",
                          b"connection", AUTHORIZATION}) | FORWARDING

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from paramsecrets import log
 from paramsecrets.aws.settings import AwsSettings
-from paramsecrets.http.parser import Request
+from paramsecrets.http.parser import FORWARDING_NAMES, Request
 from paramsecrets.sdk import auth, foreign, wire
 from paramsecrets.sdk.auth import CredentialSource, HeldCredentials, Verifier
 from paramsecrets.sdk.cached import CachedReads
@@ -62,6 +62,7 @@ class SdkProtocol:
         self.cache = service.cache
         self.flights = service.reader.flights
         self.metrics = service.metrics
+        self.log_refusal = service.log_refusal
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
         self.cached = CachedReads(service)
@@ -94,8 +95,8 @@ class SdkProtocol:
             if other_service is not None:
                 return other_service
             if request.forwarded:
-                raise SdkError("AccessDeniedException", "requests carrying X-Forwarded-For, Forwarded or X-Real-IP "
-                               "are refused: paramsecrets is not a proxy for remote callers")
+                raise SdkError("AccessDeniedException", f"requests carrying {FORWARDING_NAMES} are refused: "
+                               "paramsecrets is not a proxy for remote callers")
             try:
                 _, service, operation = wire.target(request)
             except SdkError as error:
@@ -127,8 +128,12 @@ class SdkProtocol:
         except SdkError as error:
             self.metrics.errors += 1
             self.metrics.count_error(error.code)
-            level = log.debug if error.status < 500 else log.warn
-            level("SDK request refused: %s (%d)", error.code, error.status)
+            if error.status < 500:  # at info, as the GET routes' refusals, and as rate-limited
+                self.log_refusal("SDK request refused: %s, %s (answered %d)", error.code,
+                                 log.scrub(error.detail)[:300], error.status)
+            else:
+                log.warn("SDK request failed: %s, %s (answered %d)", error.code, log.scrub(error.detail)[:300],
+                         error.status)
             return wire.error_answer(error, request.keep_alive, only is not None)
 
     async def _verify(self, request: Request, service: str, cloud_extensions: bool) -> tuple[str, bool]:

@@ -121,12 +121,18 @@ def check_claims(request: Request, service: str, credentials: Credentials, now: 
         raise SdkError("MissingAuthenticationTokenException", "Missing Authentication Token")
     authorization = Authorization(raw)
     if not hmac.compare_digest(authorization.access_key.encode(), credentials.access_key.encode()):
-        raise SdkError("UnrecognizedClientException", BAD_TOKEN)
+        raise SdkError("UnrecognizedClientException", BAD_TOKEN, detail=(
+            "signed with another access key id than the one paramsecrets holds (it holds one ending in "
+            f"'{credentials.access_key[-4:]}'): sign with the same credentials as paramsecrets (docs/sdk.md)"))
     token = header(request, b"x-amz-security-token")
     expected = credentials.session_token
     if (token is None) != (expected is None) or (
             token is not None and not hmac.compare_digest(token, expected.encode())):  # type: ignore[union-attr]
-        raise SdkError("UnrecognizedClientException", BAD_TOKEN)
+        held = "holds a session token and the request carries none" if token is None else (
+            "holds no session token and the request carries one" if expected is None
+            else "holds another session token than the request carries")
+        raise SdkError("UnrecognizedClientException", BAD_TOKEN, detail=f"paramsecrets {held} "
+                       "(X-Amz-Security-Token): sign with the same credentials as paramsecrets (docs/sdk.md)")
     signed_at = _signing_time(header(request, b"x-amz-date"))
     check_window(signed_at, now)
     if authorization.day != signed_at.strftime("%Y%m%d"):
@@ -205,4 +211,7 @@ async def verify(request: Request, service: str, credentials: Credentials, now: 
         expected = await recompute(request, authorization, signed_at, credentials, double_encode=False)
         if expected and hmac.compare_digest(expected.encode(), given):
             return authorization.region
-    raise SdkError("InvalidSignatureException", BAD_SIGNATURE)
+    raise SdkError("InvalidSignatureException", BAD_SIGNATURE, detail=(
+        "the signature does not match: signed with the access key id paramsecrets holds but another secret "
+        "access key, or the request changed after signing; sign with the same credentials as paramsecrets "
+        "(docs/sdk.md)"))

@@ -23,14 +23,21 @@ UNAVAILABLE_STATUS = {"BadGateway": 502, "GatewayTimeout": 504, "ServiceUnavaila
 
 
 class SdkError(Exception):
-    """A refusal in AWS's shape: status, `__type` code and message (never a value or a token)."""
+    """A refusal in AWS's shape: status, `__type` code and message (never a value or a token).
 
-    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None) -> None:
+    `reason` names why an authentication refusal was made (Cloud Extensions' reason header);
+    `detail` is for our log only, when AWS's message would mislead the reader of the log (AWS says
+    "The security token included in the request is invalid." for a wrong access key id too).
+    """
+
+    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None,
+                 detail: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.reason = reason  # the cloudextensions-error-reason of an authentication refusal
+        self.detail = detail or message
 
 
 def validation(message: str) -> SdkError:

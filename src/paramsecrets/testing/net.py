@@ -67,3 +67,56 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeo
             if strict:
                 raise
     return proc.returncode
+
+
+DEFAULT_PORT = 2773  # the server's default port, which `make dev` (or the AWS layer) may hold
+
+
+class PortHolder:
+    """Listens on 127.0.0.1 and ::1 at `port` for as long as it is open, as `make dev` would.
+
+    The test suite holds 2773 this way for its whole run, so a test that binds the default port
+    fails on every run, not only on the machines where something else happens to hold it.
+    `held` says whether this holder owns the port (False when someone else already does).
+    """
+
+    def __init__(self, port: int = DEFAULT_PORT) -> None:
+        self.port = port
+        self.sockets: list[socket.socket] = []
+
+    @property
+    def held(self) -> bool:
+        return bool(self.sockets)
+
+    def __enter__(self) -> PortHolder:
+        for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError:
+                continue  # no IPv6 here
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+                sock.bind((address, self.port))
+                sock.listen(1)
+            except OSError:
+                sock.close()  # taken already (make dev), or no such address: either way not ours
+                continue
+            self.sockets.append(sock)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
+
+
+def port_is_bindable(port: int, address: str = "127.0.0.1") -> bool:
+    """Whether a listener could take `address`:`port` now (False while something holds it)."""
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+            sock.listen(1)
+        except OSError:
+            return False
+        return True
