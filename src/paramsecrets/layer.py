@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paramsecrets
-from paramsecrets import layer_lock, layer_runtime
+from paramsecrets import layer_lock, layer_runtime, layer_slim
 from paramsecrets.layer_lock import Lock, LockError, Pinned
 from paramsecrets.layer_runtime import RuntimeBuildError
 
@@ -51,6 +51,7 @@ ARCHES = {"x86_64": 62, "arm64": 183}
 PACKAGE = "paramsecrets"
 EXCLUDED_PACKAGE_ENTRIES = frozenset({
     "dev", "testing", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
+    "layer_slim.py", "elf_strip.py",
 })
 """dev/ needs moto (not shipped), testing/ is the test support; the builder and its templates are
 not needed at run time."""
@@ -348,6 +349,7 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
         compile_bytecode(command, [(lib, LIB_PREFIX),
                                    (runtime / layer_runtime.STDLIB,
                                     f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
+        layer_slim.slim(stage, progress)
         try:
             count, unpacked = _write_zip(stage, output)
         except OSError as exc:
