@@ -349,7 +349,10 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
         compile_bytecode(command, [(lib, LIB_PREFIX),
                                    (runtime / layer_runtime.STDLIB,
                                     f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
-        layer_slim.slim(stage, progress)
+        try:
+            layer_slim.slim(stage, command, progress)
+        except layer_slim.SlimError as error:
+            raise LayerBuildError(str(error)) from None
         try:
             count, unpacked = _write_zip(stage, output)
         except OSError as exc:
