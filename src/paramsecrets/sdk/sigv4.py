@@ -41,12 +41,19 @@ BAD_TOKEN = "The security token included in the request is invalid."
 class Credentials:
     """The access key, secret key and session token paramsecrets signs its own calls with."""
 
-    __slots__ = ("access_key", "secret_key", "session_token")
+    __slots__ = ("_provider", "access_key", "secret_key", "session_token")
 
     def __init__(self, access_key: str, secret_key: str, session_token: str | None) -> None:
         self.access_key = access_key
         self.secret_key = secret_key
         self.session_token = session_token or None
+        self._provider: AwsCredentialsProvider | None = None
+
+    def provider(self) -> AwsCredentialsProvider:
+        """awscrt's static provider for these keys, made once (not per verified request)."""
+        if self._provider is None:
+            self._provider = AwsCredentialsProvider.new_static(self.access_key, self.secret_key, self.session_token)
+        return self._provider
 
 
 class Authorization:
@@ -150,8 +157,7 @@ async def recompute(request: Request, authorization: Authorization, signed_at: d
     body_header = (AwsSignedBodyHeaderType.X_AMZ_CONTENT_SHA_256 if b"x-amz-content-sha256" in signed
                    else AwsSignedBodyHeaderType.NONE)
     config = AwsSigningConfig(
-        credentials_provider=AwsCredentialsProvider.new_static(
-            credentials.access_key, credentials.secret_key, credentials.session_token),
+        credentials_provider=credentials.provider(),
         region=authorization.region, service=authorization.service, date=signed_at,
         signed_body_header_type=body_header,
         omit_session_token=b"x-amz-security-token" not in signed,
