@@ -47,8 +47,38 @@ class SdkProtocol:
         self._credentials: Any = None
         self._credentials_until = 0.0
 
-    def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
-        return self._respond(request)
+    def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        answer = self._hit_now(request)
+        return answer if answer is not None else self._respond(request)
+
+    def _hit_now(self, request: Request) -> bytes | None:
+        """A cached GetParameter answered inline, as a GET hit is (no task, one event-loop turn),
+        when everything it needs is at hand: our credentials already held, a signature the fast
+        path proves ours, an entry that answers now. Anything else, refusals included, goes the
+        awaited way, which words every error."""
+        credentials = self._credentials
+        if (credentials is None or request.forwarded or self.credentials != self._held_credentials
+                or time.monotonic() >= self._credentials_until):
+            return None
+        try:
+            _, service, operation = wire.target(request)
+        except SdkError:
+            return None
+        if operation != "GetParameter" or service != "ssm":
+            return None
+        from paramsecrets.sdk import sigv4  # loaded already: the credentials above came with it
+
+        if sigv4.verified_now(request, service, credentials) != self.aws.region:
+            return None
+        try:
+            doc = wire.document(request.body)
+        except SdkError:
+            return None
+        answer = self.cached.parameter_now(doc)
+        if answer is None:
+            return None
+        body, state, age = answer
+        return wire.answer(body, request.keep_alive, state, age)
 
     async def _respond(self, request: Request) -> bytes:
         try:

@@ -240,7 +240,21 @@ def fast_signature(request: Request, authorization: Authorization, signed_at: da
     scope = f"{stamp[:8]}/{authorization.region}/{authorization.service}/aws4_request"
     to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical).hexdigest()}".encode()
     key = credentials.signing_key(stamp[:8], authorization.region, authorization.service)
-    return hmac.new(key, to_sign, "sha256").hexdigest()
+    return hmac.digest(key, to_sign, "sha256").hex()
+
+
+def verified_now(request: Request, service: str, credentials: Credentials) -> str | None:
+    """The region of a request whose signature the fast path proves ours, without awaiting;
+    None when awscrt must decide or the request is refused (verify() then answers it)."""
+    try:
+        authorization, signed_at = check_claims(request, service, credentials, datetime.now(UTC))
+    except SdkError:
+        return None
+    expected = fast_signature(request, authorization, signed_at, credentials)
+    if expected is None or not hmac.compare_digest(expected.encode(),
+                                                   authorization.signature.encode("ascii", "replace")):
+        return None
+    return authorization.region
 
 
 async def verify(request: Request, service: str, credentials: Credentials, now: datetime | None = None) -> str:
