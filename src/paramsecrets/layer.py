@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import paramsecrets
-from paramsecrets import layer_lock, layer_runtime
+from paramsecrets import layer_lock, layer_runtime, layer_slim
 from paramsecrets.debian_fetch import ENV_ALLOW_NEWER, ENV_SNAPSHOT, DebianOptions
 from paramsecrets.debian_sources import ENV_MIRROR
 from paramsecrets.layer_lock import Lock, LockError, Pinned
@@ -59,7 +59,7 @@ PACKAGE = "paramsecrets"
 EXCLUDED_PACKAGE_ENTRIES = frozenset({
     "dev", "testing", "layer_files", "layer.py", "layer_lock.py", "layer_runtime.py", "__pycache__",
     "ar_unpack.py", "debian_fetch.py", "debian_index.py", "debian_sources.py", "sbom.py", "layer_publish.py",
-    "dist.py", "release_notes.py",
+    "dist.py", "release_notes.py", "layer_slim.py", "elf_strip.py",
 })
 """dev/ needs moto (not shipped), testing/ is the test support; the builder and its templates are
 not needed at run time."""
@@ -383,6 +383,10 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
         compile_bytecode(command, [(lib, LIB_PREFIX),
                                    (runtime / layer_runtime.STDLIB,
                                     f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
+        try:
+            layer_slim.slim(stage, command, progress)
+        except layer_slim.SlimError as error:
+            raise LayerBuildError(str(error)) from None
         try:
             count, unpacked = _write_zip(stage, output)
         except OSError as exc:

@@ -133,9 +133,10 @@ def percent_decode(raw: bytes, what: str, plus_is_space: bool = True) -> str:
     if plus_is_space:
         raw = raw.replace(b"+", b" ")
     if b"%" in raw:
-        from urllib.parse import unquote_to_bytes
-
-        raw = unquote_to_bytes(raw)
+        # Every `%` is followed by two hex digits (checked above), so this is unquote_to_bytes
+        # without importing urllib.parse (and the ipaddress module it imports: 0.3 MiB of RSS).
+        first, *rest = raw.split(b"%")
+        raw = first + b"".join(bytes((int(part[:2], 16),)) + part[2:] for part in rest)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -65,7 +65,7 @@ def test_layout(build, arch: str) -> None:
         assert [n for n in names if n.startswith("extensions/")] == ["extensions/paramsecrets"]
         assert "from paramsecrets.cli import main" in zf.read("paramsecrets/run.py").decode()
 
-        assert "paramsecrets/lib/paramsecrets/__init__.py" in names
+        assert "paramsecrets/lib/paramsecrets/__init__.pyc" in names  # sourceless: see layer_slim.py
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/dev/")], "dev/ needs moto"
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/testing/")], "test support"
         assert not [n for n in names if "layer_files" in n or n.endswith(("/layer.py", "/layer_runtime.py"))]
@@ -78,11 +78,11 @@ def test_layout(build, arch: str) -> None:
         assert f"{RUNTIME}/lib/libc.so.6" in elves and f"{RUNTIME}/bin/python3.11" in elves
         assert f"{RUNTIME}/lib/libgcc_s.so.1" in elves  # glibc dlopens it when a thread ends (pthread_exit)
         stdlib = f"{RUNTIME}/lib/python3.11/"
-        for module in ("asyncio/__init__.py", "json/__init__.py", "http/client.py", "encodings/utf_8.py",
-                       "tomllib/__init__.py"):
+        for module in ("asyncio/__init__.pyc", "json/__init__.pyc", "http/client.pyc", "encodings/utf_8.pyc",
+                       "tomllib/__init__.pyc"):
             assert stdlib + module in names, module
-        for absent in ("ssl.py", "unittest/__init__.py", "tkinter/__init__.py", "sitecustomize.py"):
-            assert stdlib + absent not in names, absent
+        for absent in ("ssl", "unittest/__init__", "tkinter/__init__", "sitecustomize", "zipfile"):
+            assert stdlib + absent + ".py" not in names and stdlib + absent + ".pyc" not in names, absent
         assert f"{RUNTIME}/etc/ssl/ca-certificates.crt" in names
         assert zf.read(f"{RUNTIME}/etc/ssl/ca-certificates.crt").count(b"-----BEGIN CERTIFICATE-----") > 100
         licence = r"paramsecrets/lib/awscrt-[\d.]+\.dist-info/licenses/LICENSE"
@@ -97,15 +97,20 @@ def test_layout(build, arch: str) -> None:
 
 
 def test_bytecode_for_the_bundled_python(build) -> None:
-    """Every shipped .py (package, awscrt, kept standard library) has its cpython-311 pyc."""
+    """Every shipped module (package, awscrt, kept standard library) is a pyc of the bundled
+    Python 3.11, in place of its source (sourceless); only run.py, started by path, is a .py."""
     info, lines = build("x86_64")
     assert any("compiling bytecode with the bundled Python 3.11" in line for line in lines)
-    names = set(_names(info.path))
-    sources = [n for n in names if n.startswith("paramsecrets/") and n.endswith(".py") and n != "paramsecrets/run.py"]
-    assert len(sources) > 100
-    missing = [s for s in sources if _pyc_name(s, TAG) not in names]
-    assert not missing, f"no pyc for {missing[:5]}"
-    assert not [n for n in names if n.endswith(".pyc") and f".{TAG}." not in n]
+    with zipfile.ZipFile(info.path) as zf:
+        names = set(zf.namelist())
+        pycs = [n for n in names if n.endswith(".pyc")]
+        assert len(pycs) > 100
+        magic = {zf.read(n)[:4] for n in pycs}
+    assert [n for n in names if n.endswith(".py")] == ["paramsecrets/run.py"]
+    assert not [n for n in names if "__pycache__" in n]
+    if sys.version_info[:2] == (3, 11):
+        assert magic == {importlib.util.MAGIC_NUMBER}
+    assert len(magic) == 1
 
 
 def test_pycs_are_unchecked_hash_with_opt_paths(build) -> None:
@@ -114,9 +119,9 @@ def test_pycs_are_unchecked_hash_with_opt_paths(build) -> None:
     info, _ = build("x86_64")
     with zipfile.ZipFile(info.path) as zf:
         for name, source in (
-            (f"paramsecrets/lib/paramsecrets/__pycache__/__init__.{TAG}.pyc",
+            ("paramsecrets/lib/paramsecrets/__init__.pyc",
              "/opt/paramsecrets/lib/paramsecrets/__init__.py"),
-            (f"{RUNTIME}/lib/python3.11/asyncio/__pycache__/events.{TAG}.pyc",
+            (f"{RUNTIME}/lib/python3.11/asyncio/events.pyc",
              "/opt/paramsecrets/runtime/lib/python3.11/asyncio/events.py"),
         ):
             data = zf.read(name)
@@ -142,8 +147,8 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     lines = proc.stderr.splitlines()
     compiled = [ln for ln in lines if ln.startswith("# code object from") and ln.endswith(".py'")]
     assert not compiled, f"compiled at import: {compiled[:3]}"
-    assert f"asyncio/__pycache__/__init__.{TAG}.pyc matches" in proc.stderr
-    assert f"paramsecrets/__pycache__/app.{TAG}.pyc matches" in proc.stderr
+    assert "code object from '" + str(layer_dir / RUNTIME / "lib/python3.11/asyncio/__init__.pyc'") in proc.stderr
+    assert "code object from '" + str(layer_dir / "paramsecrets/lib/paramsecrets/app.pyc'") in proc.stderr
 
 
 def test_version_from_the_layer(layer_dir: Path, build) -> None:

@@ -58,6 +58,10 @@ class HeldCredentials:
         self._credentials: Any = None
         self._until = 0.0
 
+    def current(self) -> Any:
+        """The credentials held now, without awaiting; None when they must be asked for again."""
+        return self._credentials if self._credentials is not None and time.monotonic() < self._until else None
+
     async def __call__(self) -> Any:
         now = time.monotonic()
         if self._credentials is not None and now < self._until:

@@ -42,6 +42,10 @@ def page_offset(token: object) -> int | None:
     return int(digits)
 
 
+MAX_MEMO = 256
+"""SDK bodies remembered (the parameters an SDK reads repeatedly; a function reads a handful)."""
+
+
 class CachedReads:
     """GetParameter, GetParameters, GetParametersByPath, GetSecretValue, BatchGetSecretValue."""
 
@@ -50,6 +54,9 @@ class CachedReads:
         self.cache = service.cache
         self.reader = service.reader
         self.metrics = service.metrics
+        # GetParameter's SDK body per entry (an entry's body and wire never change): a repeated hit
+        # skips two json.loads and a json.dumps. Bounded; an entry replaced by a refresh is rebuilt.
+        self._parameter_bodies: dict[Key, tuple[Entry, bytes]] = {}
         self.operations: dict[tuple[str, str], Operation] = {
             ("ssm", "GetParameter"): self.get_parameter,
             ("ssm", "GetParameters"): self.get_parameters,
@@ -105,11 +112,37 @@ class CachedReads:
 
     # SSM ---------------------------------------------------------------------------------------
 
+    def parameter_now(self, doc: dict[str, Any]) -> Answer | None:
+        """GetParameter answered from the cache without awaiting (a hit or a stale answer), else
+        None: get_parameter then fetches. Counts the hit as get_parameter would."""
+        try:
+            name = wire.text(doc, "Name", required=True)
+            decrypt = wire.flag(doc, "WithDecryption")
+        except wire.SdkError:
+            return None  # get_parameter words the error
+        assert name is not None
+        key = ParameterKey(name, decrypt)
+        found = self.service.cached(key, key.alternate, self.service.clock.time(), need_wire=True)
+        if found is None or found[1] is None:
+            return None
+        return self._parameter_answer(key, found[0], found[1])
+
     async def get_parameter(self, doc: dict[str, Any]) -> Answer:
         name = wire.text(doc, "Name", required=True)
         assert name is not None
-        entry, state = await self._entry(ParameterKey(name, wire.flag(doc, "WithDecryption")))
-        return items.encode({"Parameter": items.parameter(entry)}), state, self._age(entry)
+        key = ParameterKey(name, wire.flag(doc, "WithDecryption"))
+        entry, state = await self._entry(key)
+        return self._parameter_answer(key, entry, state)
+
+    def _parameter_answer(self, key: Key, entry: Entry, state: bytes) -> Answer:
+        known = self._parameter_bodies.get(key)
+        if known is not None and known[0] is entry:
+            return known[1], state, self._age(entry)
+        body = items.encode({"Parameter": items.parameter(entry)})
+        if len(self._parameter_bodies) >= MAX_MEMO:
+            self._parameter_bodies.clear()
+        self._parameter_bodies[key] = (entry, body)
+        return body, state, self._age(entry)
 
     async def get_parameters(self, doc: dict[str, Any]) -> Answer:
         names = wire.names(doc, "Names", GET_PARAMETERS_MAX)

@@ -70,8 +70,41 @@ class SdkProtocol:
         self.credentials = credentials or HeldCredentials(upstream_ready)
         self.verifier = verifier or Verifier(None, True, self.credentials)
 
-    def respond(self, request: Request) -> Coroutine[Any, Any, bytes]:
-        return self._respond(request)
+    def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
+        answer = self._hit_now(request)
+        return answer if answer is not None else self._respond(request)
+
+    def _hit_now(self, request: Request) -> bytes | None:
+        """A cached GetParameter answered inline, as a GET hit is (no task, one event-loop turn),
+        when everything it needs is at hand: our credentials already held, a signature the fast
+        path proves ours, an entry that answers now. Anything else, refusals included, goes the
+        awaited way, which words every error."""
+        held = self.credentials
+        if (request.forwarded or self.required_token is not None or not self.verifier.accept_aws
+                or not isinstance(held, HeldCredentials)):
+            return None  # beyond loopback, a client key alone, or credentials given by a test: awaited
+        credentials = held.current()
+        if credentials is None:
+            return None
+        try:
+            _, service, operation = wire.target(request)
+        except SdkError:
+            return None
+        if operation != "GetParameter" or service != "ssm":
+            return None
+        from paramsecrets.sdk import sigv4  # loaded already: the credentials above came with it
+
+        if sigv4.verified_now(request, service, credentials) != self.aws.region:
+            return None
+        try:
+            doc = wire.document(request.body)
+        except SdkError:
+            return None
+        answer = self.cached.parameter_now(doc)
+        if answer is None:
+            return None
+        body, state, age = answer
+        return wire.answer(body, request.keep_alive, state, age)
 
     def foreign(self, request: Request) -> bytes | None:
         """The answer to another AWS service's REST call (S3, Lambda, ...) that a global
