@@ -15,7 +15,7 @@ import pytest
 
 from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer, start_moto
-from paramsecrets.testing.net import PortHolder
+from paramsecrets.testing.net import BlackholedPort, PortHolder
 from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
 
 HOLD_DEFAULT_PORT = "PARAMSECRETS_TESTS_HOLD_2773"
@@ -39,6 +39,14 @@ def default_port_held() -> Iterator[PortHolder]:
         return
     with holder:
         yield holder
+
+
+@pytest.fixture
+def blackholed_port() -> Iterator[int]:
+    """A loopback port nobody answers (see BlackholedPort)."""
+    port = BlackholedPort()
+    yield port.port
+    port.close()
 
 
 @pytest.fixture(scope="session")

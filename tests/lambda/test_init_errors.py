@@ -7,13 +7,10 @@ extension. Item 2: AWS unreachable during INIT is named, with the fix a VPC func
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import SECURE_PARAM, STRING_PARAM
 
 from paramsecrets.testing.lambda_sandbox import LambdaSandbox, http_get
@@ -39,26 +36,6 @@ def test_a_taken_port_names_the_aws_layer(make_sandbox, layer_dir: Path, lambda_
                and "AWS Parameters and Secrets Lambda Extension layer is still attached" in line
                and "Cloud Extensions" in line for line in errors), errors
     assert "Traceback" not in log
-
-
-@pytest.fixture
-def blackholed_port() -> Iterator[int]:
-    """A loopback port whose accept queue is full: the kernel drops connection attempts unanswered,
-    as a VPC with no route to AWS does."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    yield port
-    for item in (*fillers, listener):
-        item.close()
 
 
 def test_init_reads_with_aws_unreachable_end_within_init_and_name_the_fix(

@@ -7,7 +7,6 @@ the classified error and the number of attempts (from /metrics), never a duratio
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import socket
@@ -35,15 +34,15 @@ def _env(port: int, home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
+def start_on(tmp_path: Path) -> Iterator:
     started: list[ServerProcess] = []
 
-    def _serve(port: int) -> ServerProcess:
+    def _start_on(port: int) -> ServerProcess:
         server = start_server(_env(port, tmp_path), tmp_path)
         started.append(server)
         return server
 
-    yield _serve
+    yield _start_on
     for server in started:
         server.stop()
 
@@ -55,9 +54,9 @@ def _attempts(server: ServerProcess, outcome: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def test_a_refused_connection_is_named(serve) -> None:
+def test_a_refused_connection_is_named(start_on) -> None:
     port = free_port()  # nobody listens there
-    server = serve(port)
+    server = start_on(port)
     answer = server.get(PATH, detailed=True)
     assert answer.status == 502
     body = answer.json()
@@ -67,27 +66,8 @@ def test_a_refused_connection_is_named(serve) -> None:
     assert _attempts(server, "unavailable") == 3
 
 
-@pytest.fixture
-def blackholed_port() -> Iterator[int]:
-    """A port whose accept queue is full: the kernel drops further connection attempts unanswered."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    yield port
-    for item in (*fillers, listener):
-        item.close()
-
-
-def test_a_connection_nobody_answers_is_not_called_a_slow_answer(serve, blackholed_port: int) -> None:
-    server = serve(blackholed_port)
+def test_a_connection_nobody_answers_is_not_called_a_slow_answer(start_on, blackholed_port: int) -> None:
+    server = start_on(blackholed_port)
     answer = server.get(PATH, detailed=True)
     assert answer.status == 504
     message = answer.json()["message"]
@@ -98,12 +78,12 @@ def test_a_connection_nobody_answers_is_not_called_a_slow_answer(serve, blackhol
     assert _attempts(server, "timeout") == 3
 
 
-def test_a_peer_that_never_answers_is_named(serve) -> None:
+def test_a_peer_that_never_answers_is_named(start_on) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # the kernel completes connections; nothing is ever read or written
         port = silent.getsockname()[1]
-        server = serve(port)
+        server = start_on(port)
         answer = server.get(PATH, detailed=True)
         assert answer.status == 504
         message = answer.json()["message"]

@@ -1,5 +1,5 @@
 """README says exactly what `make test` does to the host: every Debian package the Makefile may
-install is named there, and so is the arm64 architecture it adds."""
+install is named there, and it claims no change the Makefile does not make."""
 
 from __future__ import annotations
 
@@ -28,5 +28,7 @@ def test_every_debian_package_make_test_may_install_is_named_in_the_readme() -> 
     assert len(packages) >= 10 and "qemu-user-static" in packages and "npm" in packages
     for package in packages:
         assert f"`{package}`" in section, package
-    assert "dpkg --add-architecture arm64" in section
-    assert "dpkg --add-architecture arm64" in (REPO / "Makefile").read_text()
+    # The layer build downloads arm64 packages itself (no apt): the host's dpkg is left alone,
+    # and the README must not say otherwise.
+    adds_architecture = "dpkg --add-architecture" in (REPO / "Makefile").read_text()
+    assert ("--add-architecture" in section) == adds_architecture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -120,3 +121,25 @@ def port_is_bindable(port: int, address: str = "127.0.0.1") -> bool:
         except OSError:
             return False
         return True
+
+
+class BlackholedPort:
+    """A loopback port whose accept queue is full: the kernel drops further connection attempts
+    unanswered, as a VPC with no route to AWS does (tests of unreachable upstreams)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port: int = self.listener.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):  # the queue is full: it stays pending, as wanted
+                filler.connect(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for item in (*self.fillers, self.listener):
+            item.close()
