@@ -14,6 +14,7 @@ from paramsecrets.aws.transport import (
     OutcomeRecorder,
 )
 from paramsecrets.config import Settings
+from paramsecrets.upstream import Credentials
 
 
 def _timeout_s(millis: int) -> float:
@@ -21,15 +22,30 @@ def _timeout_s(millis: int) -> float:
 
 
 class Upstream:
-    """What the reader calls: `ssm` and `secrets`."""
+    """What the reader calls: `ssm` and `secrets`, and `sts` for roles; `with_credentials` gives the
+    same clients signing as a role (sharing the runtime: one event-loop thread, one TLS context)."""
 
-    def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder) -> None:
-        runtime = CrtRuntime(aws.ca_bundle)
+    def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder,
+                 runtime: CrtRuntime | None = None, credentials: Credentials | None = None) -> None:
+        from paramsecrets.aws.sts import STS, AwsQueryTransport, SecurityTokenService, static_provider
+
+        self.aws = aws
+        self.settings = settings
+        self.record = record
+        self.runtime = runtime = runtime or CrtRuntime(aws.ca_bundle)
+        provider = static_provider(credentials) if credentials is not None else None
         self.ssm = Ssm(AwsJsonTransport(SSM, aws.ssm, aws.region, runtime, settings.max_connections,
-                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy))
+                                        _timeout_s(settings.ssm_timeout_millis), record, proxy=aws.ssm_proxy,
+                                        credentials=provider))
         self.secrets = SecretsManager(AwsJsonTransport(
             SECRETS_MANAGER, aws.secrets, aws.region, runtime, settings.max_connections,
-            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy))
+            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy, credentials=provider))
+        self.sts = SecurityTokenService(AwsQueryTransport(
+            STS, aws.sts, aws.region, runtime, settings.max_connections,
+            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.sts_proxy))
+
+    def with_credentials(self, credentials: Credentials) -> Upstream:
+        return Upstream(self.aws, self.settings, self.record, self.runtime, credentials)
 
     async def warm(self) -> dict[str, str | None]:
         """One connection per service, opened together; {service title: why it failed, or None}."""
@@ -42,3 +58,4 @@ class Upstream:
     def close(self) -> None:
         self.ssm.transport.close()
         self.secrets.transport.close()
+        self.sts.transport.close()

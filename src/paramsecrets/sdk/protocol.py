@@ -38,6 +38,7 @@ class SdkProtocol:
         self.aws = aws
         self.cache = service.cache
         self.flights = service.reader.flights
+        self.errors = service.reader.errors
         self.metrics = service.metrics
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
@@ -71,7 +72,7 @@ class SdkProtocol:
                 from paramsecrets.sdk.forward import Forwarder
 
                 self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
-                                           self.flights)
+                                           self.flights, self.errors)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
