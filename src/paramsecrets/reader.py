@@ -260,12 +260,18 @@ class Reader:
         """A fetched value, its TTL cut to the secret's next rotation when DescribeSecret told us it."""
         rotation = revalidation.next_rotation(described) if described is not None else None
         now = self.clock.time()
-        ttl = policy.secret_ttl(self.secrets_ttl, now, rotation, 0, self.cache.draw())
+        ttl = self._secret_ttl(now, rotation, 0)
         entry = self._store(key, shapes.secret_body(secret), ttl, wire=aws_item(secret))
         version = secret.get("VersionId")
         entry.version_id = version if isinstance(version, str) else None
         entry.next_rotation = rotation
         return entry
+
+    def _secret_ttl(self, now: float, rotation: float | None, polls: int) -> float:
+        """The secrets TTL, cut by the rotation schedule (a jitter draw only when there is one)."""
+        if rotation is None:
+            return self.secrets_ttl
+        return policy.secret_ttl(self.secrets_ttl, now, rotation, polls, self.cache.draw())
 
     def _extend_secret(self, held: Entry, described: Item | None) -> Entry:
         """The version has not changed: the same bytes, a new TTL (short while a rotation is due)."""
@@ -273,7 +279,7 @@ class Reader:
         rotation = revalidation.next_rotation(described) if described is not None else None
         past_due = rotation is not None and now >= rotation + policy.ROTATION_GRACE_S
         polls = held.rotation_polls if past_due else 0
-        ttl = policy.secret_ttl(self.secrets_ttl, now, rotation, polls, self.cache.draw())
+        ttl = self._secret_ttl(now, rotation, polls)
         entry = self.cache.store(held.key, held.body, ttl, now, held.variant_free, held.wire)
         entry.version_id = held.version_id
         entry.next_rotation = rotation
@@ -309,7 +315,7 @@ class Reader:
             return
         entry.next_rotation = rotation
         now = self.clock.time()
-        self.cache.shorten(entry, now + policy.secret_ttl(self.secrets_ttl, now, rotation, 0, self.cache.draw()))
+        self.cache.shorten(entry, now + self._secret_ttl(now, rotation, 0))
 
     def _store(self, key: Key, body: bytes, ttl: float, variant_free: bool = False, *, wire: bytes) -> Entry:
         entry = self.cache.store(key, body, ttl, self.clock.time(), variant_free, wire)
@@ -443,6 +449,18 @@ class Reader:
             futures[secret_id].set_exception(UpstreamError(
                 classify(400, code), code, error.get("Message") or "secret not found", per_item=True))
 
+
+    async def secrets_by_filters(self, filters: list[Item], role: str | None = None) -> int:
+        """BatchGetSecretValue with filters (prefetch by tag), every page; each secret stored under
+        its name (as `GET /secretsmanager/get?secretId=NAME` reads it). How many were stored."""
+        upstream = await self._upstream(role)
+        values = await upstream.secrets.batch_get_secret_value_filtered(filters)
+        for value in values:
+            name = value.get("Name")
+            if isinstance(name, str) and name:
+                self._store_secret(SecretKey(name, role=role), value, None)
+        log.debug("fetched %d secrets by filter", len(values))
+        return len(values)
 
     async def _revalidate_batch(self, upstream: Upstream, secret_ids: list[str],
                                 futures: dict[str, asyncio.Future[Entry]], role: str | None
