@@ -122,9 +122,10 @@ def _query_action(record: dict[str, Any]) -> str | None:
     except ValueError:
         return None
     fields = parse_qs(text)
-    action = (fields.get("Action") or [None])[0]
-    if action is None:
+    actions = fields.get("Action")
+    if not actions:
         return None
+    action = actions[0]
     return ("sts." if (fields.get("Version") or [""])[0] == "2011-06-15" else "query.") + action
 
 
