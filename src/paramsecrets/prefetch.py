@@ -1,7 +1,8 @@
 """Start-up prefetch: configured names, paths, secrets and tagged secrets fetched in batches, in the background.
 
 Names go through GetParameters (x10), paths (ending in `/`) through GetParametersByPath
-(recursive, every page), secrets through BatchGetSecretValue (x20), and `tag:KEY=VALUE` entries
+(recursive, every page), secrets through BatchGetSecretValue (x20; a single secret through
+GetSecretValue, whose quota is 100 times BatchGetSecretValue's), and `tag:KEY=VALUE` entries
 through BatchGetSecretValue with the filters tag-key=KEY and tag-value=VALUE (every page; each
 secret found is stored under its name). Any entry may end in `|ROLE_ARN`: it is then read as that
 role, and so are the cache entries it fills. Parameters are fetched with decryption, so
@@ -23,7 +24,7 @@ from typing import NamedTuple
 
 from paramsecrets import log
 from paramsecrets.config import Settings
-from paramsecrets.keys import PathKey
+from paramsecrets.keys import PathKey, SecretKey
 from paramsecrets.metrics import Metrics
 from paramsecrets.reader import Reader
 from paramsecrets.roles import RoleArnError, check_role_arn
@@ -100,7 +101,9 @@ def plan(settings: Settings, reader: Reader) -> list[Awaitable[object]]:
                 ids.append(what)
             else:
                 jobs.append(reader.secrets_by_filters(tag_filters(tag), role))
-        if ids:
+        if len(ids) == 1:  # one secret: GetSecretValue (10,000/s), not BatchGetSecretValue (100/s)
+            jobs.append(reader.load(SecretKey(ids[0], role=role)))
+        elif ids:
             jobs.append(reader.secrets(tuple(ids), role=role))
     return jobs
 

@@ -31,8 +31,8 @@ async def test_prefetch_by_tag_makes_the_first_reads_hits() -> None:
     stack.upstream.put_secret("plain", "4")
     metrics = Metrics()
     await prefetch(stack.settings, stack.reader, metrics)
-    assert stack.upstream.asked["BatchGetSecretValue"] == [
-        {"Filters": tag_filters(Tag("team", "payments"))}, ["plain"]]
+    assert stack.upstream.asked["BatchGetSecretValue"] == [{"Filters": tag_filters(Tag("team", "payments"))}]
+    assert stack.upstream.asked["GetSecretValue"] == [("plain", None, None)]  # one id: the single call
     for name in ("pay/db", "pay/api", "plain"):
         assert stack.answered_at_once(f"/v1/{name}").cache == "hit"
     assert (await stack.get("/v1/other")).cache == "miss"
@@ -49,7 +49,7 @@ async def test_prefetch_entries_as_a_role() -> None:
     assert stack.answered_at_once(param("/b")).cache == "hit"
     assert stack.answered_at_once(f"/v1/s?roleArn={ROLE}").cache == "hit"
     assert stack.upstream.by_role[("GetParameters", ROLE)] == 1
-    assert stack.upstream.by_role[("BatchGetSecretValue", ROLE)] == 1
+    assert stack.upstream.by_role[("GetSecretValue", ROLE)] == 1
     assert stack.upstream.calls["AssumeRole"] == 1
 
 

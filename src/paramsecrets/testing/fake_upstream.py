@@ -354,8 +354,10 @@ class FakeRoleStore:
 class FakeUpstream:
     """Both stores on one script (see paramsecrets.upstream.Upstream)."""
 
-    def __init__(self, clock: Clock, role: str | None = None, shared: FakeUpstream | None = None) -> None:
-        self.script: Script = Script(clock) if shared is None else shared.script
+    def __init__(self, clock: Clock, role: str | None = None, shared: FakeUpstream | None = None,
+                 script: Script | None = None) -> None:
+        """`script` replaces the default one (bench/fleet_sim.py's throttling quotas)."""
+        self.script: Script = shared.script if shared is not None else script or Script(clock)
         self.role = role
         self.ssm: FakeParameterStore = FakeParameterStore(self.script, role,
                                                           None if shared is None else shared.ssm.parameters)
