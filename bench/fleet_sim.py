@@ -44,7 +44,6 @@ import argparse
 import asyncio
 import heapq
 import json
-import math
 import platform
 import random
 import sys
@@ -175,8 +174,8 @@ class Result:
     wall_s: float
 
 
-TARGETS = tuple(f"/systemsmanager/parameters/get?name={name}".encode() for name in PARAMETERS) + (
-    f"/secretsmanager/get?secretId={SECRET}".encode(),)
+TARGETS = (*(f"/systemsmanager/parameters/get?name={name}".encode() for name in PARAMETERS),
+           f"/secretsmanager/get?secretId={SECRET}".encode())
 
 
 async def simulate(mode: str, args: argparse.Namespace) -> Result:
