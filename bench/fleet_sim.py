@@ -164,6 +164,7 @@ class Result:
     mode: str
     envs: int
     duration: float
+    interval: float
     windows: dict[str, dict[str, Any]]
     calls: dict[str, int]
     throttled: dict[str, int]
@@ -171,6 +172,7 @@ class Result:
     rotation_lag_p99: float | None
     rotation_lag_max: float | None
     old_after_rotation: int
+    old_reads_after_60s: int
     wall_s: float
 
 
@@ -203,6 +205,7 @@ async def simulate(mode: str, args: argparse.Namespace) -> Result:
         heapq.heappush(queue, (rng.uniform(0, args.storm), index))
     first_new: dict[int, float] = {}
     old_after: set[int] = set()
+    late_old = [0]  # reads answering the old value more than 60 s after the rotation
     pending: set[asyncio.Future[Any]] = set()
 
     def record(window_time: float, waited: float, ok: bool, index: int, body: bytes, target: bytes) -> None:
@@ -215,6 +218,8 @@ async def simulate(mode: str, args: argparse.Namespace) -> Result:
         if target is TARGETS[-1] and ok and clock.now >= rotate_at:
             if b'"SecretString":"old"' in body:
                 old_after.add(index)
+                if clock.now - rotate_at > 60:
+                    late_old[0] += 1
             elif index not in first_new:
                 first_new[index] = clock.now - rotate_at
 
@@ -295,10 +300,10 @@ async def simulate(mode: str, args: argparse.Namespace) -> Result:
             "calls_per_s": {key: count / span for key, count in in_window.items()}, "peak_per_s": peaks,
         }
     lags = sorted(first_new.values())
-    return Result(mode, args.envs, args.duration, summary, dict(calls), dict(throttled),
+    return Result(mode, args.envs, args.duration, args.interval, summary, dict(calls), dict(throttled),
                   {key: float(max(seconds.values(), default=0)) for key, seconds in per_second.items()},
                   percentile(lags, 0.99) if lags else None, lags[-1] if lags else None,
-                  len(old_after - set(first_new)), time.monotonic() - started)
+                  len(old_after - set(first_new)), late_old[0], time.monotonic() - started)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -332,8 +337,11 @@ def rotation_lines(results: list[Result]) -> list[str]:
             lines.append(f"- {result.mode}: no environment read the rotated value before the end.")
             continue
         lines.append(f"- {result.mode}: after the rotation, environments first answered the new value "
-                     f"p99 {result.rotation_lag_p99:.0f} s, at most {result.rotation_lag_max:.0f} s later"
-                     + (f"; {result.old_after_rotation} never did before the end" if result.old_after_rotation else ""))
+                     f"p99 {result.rotation_lag_p99:.0f} s, at most {result.rotation_lag_max:.0f} s later (each "
+                     f"reads every {result.interval:.0f} s); {result.old_reads_after_60s:,} reads answered the old "
+                     "value more than 60 s after the rotation"
+                     + (f"; {result.old_after_rotation} environments never answered the new one before the end"
+                        if result.old_after_rotation else ""))
     return lines
 
 
