@@ -73,3 +73,29 @@ def test_one_problem_is_raised_as_itself() -> None:
         config.load({"SECRETS_MANAGER_TTL": "-3"})
     assert caught.value.problems == [caught.value]
     assert caught.value.variable == "SECRETS_MANAGER_TTL"
+
+
+def test_freshness_and_reach_settings() -> None:
+    defaults = config.load({})
+    assert (defaults.revalidate_secrets, defaults.max_roles, defaults.error_ttl, defaults.prefetch_jitter_ms) == (
+        True, 20, 5, 0)
+    settings = config.load({"PARAMETERS_SECRETS_EXTENSION_REVALIDATE_SECRETS": "FALSE",
+                            "PARAMETERS_SECRETS_EXTENSION_MAX_ROLES": "3",
+                            "PARAMETERS_SECRETS_EXTENSION_ERROR_TTL": "0",
+                            "PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS": "1500",
+                            "PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS": "db,tag:team=pay"})
+    assert (settings.revalidate_secrets, settings.max_roles, settings.error_ttl, settings.prefetch_jitter_ms) == (
+        False, 3, 0, 1500)
+    assert settings.prefetch_secrets == ("db", "tag:team=pay")
+
+
+@pytest.mark.parametrize(("variable", "value", "accepted"), [
+    ("PARAMETERS_SECRETS_EXTENSION_MAX_ROLES", "0", "an integer from 1 to 1000"),
+    ("PARAMETERS_SECRETS_EXTENSION_ERROR_TTL", "-1", "an integer from 0 to 86400 seconds"),
+    ("PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS", "600001", "an integer from 0 to 600000 milliseconds"),
+    ("PARAMETERS_SECRETS_EXTENSION_REVALIDATE_SECRETS", "yes", "true or false"),
+])
+def test_freshness_and_reach_settings_are_bounded(variable: str, value: str, accepted: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({variable: value})
+    assert caught.value.variable == variable and accepted in caught.value.message
