@@ -279,7 +279,8 @@ class Service:
         status = profiles.answered_status(profile, error.status)
         level = log.info if error.kind is Kind.NOT_FOUND else log.warn
         message = log.scrub(error.message)
-        if error.cached:  # remembered (paramsecrets.error_cache): said once when it was fetched
+        if error.cached:  # remembered (paramsecrets.error_cache): logged at info when it was fetched
+            log.debug("remembered upstream error %s (answered %d)", error.code, status)
             return profiles.error(profile, error.status, error.code, message, request.keep_alive,
                                   cache_state=rendering.HIT)
         level("upstream error %s: %s (answered %d)", error.code, message[:300], status)
