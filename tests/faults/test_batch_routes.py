@@ -50,7 +50,7 @@ def test_get_many_answers_in_request_order_with_invalid_parameters(moto, proxy, 
         single = server.get(param_url(name))
         assert (single.cache, parameter_value(single)) == ("hit", "v:" + name)
     missing = server.get(param_url("/b/missing1"))
-    assert (missing.status, missing.cache) == (400, "hit")  # the AWS profile's 400, from memory
+    assert (missing.status, missing.cache) == (404, "hit")  # from memory, no call
     assert moto.count("AmazonSSM.GetParameter") == 0
 
 
