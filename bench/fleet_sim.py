@@ -382,7 +382,7 @@ def write_doc(results: list[Result], sweep: list[Result], args: argparse.Namespa
     largest = max(clean, default=None)
     lines = [
         SECTION, "",
-        f"`{' '.join(['.venv/bin/python', 'bench/fleet_sim.py', *sys.argv[1:]])}` — "
+        f"{' and '.join('`' + command + '`' for command in commands_of(args))} — "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {platform.python_version()}; the main run "
         f"took {results[-1].wall_s:.0f} s (ours) and {results[0].wall_s:.0f} s (aws) of wall time for "
         f"{args.envs:,} environments and {args.duration:.0f} simulated seconds.",
@@ -414,6 +414,11 @@ def write_doc(results: list[Result], sweep: list[Result], args: argparse.Namespa
     if SECTION in text:
         text = text[:text.index(SECTION)].rstrip() + "\n"
     DOC.write_text(text.rstrip() + "\n\n" + "\n".join(lines).replace("\n;", ";").replace("\n.", ".") + "\n")
+
+
+def commands_of(args: argparse.Namespace) -> list[str]:
+    """The command lines that produced the figures (several when the modes ran side by side)."""
+    return getattr(args, "commands", None) or [" ".join([".venv/bin/python", "bench/fleet_sim.py", *sys.argv[1:]])]
 
 
 def reasoning(args: argparse.Namespace) -> list[str]:
@@ -460,16 +465,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-main", action="store_true", help="only the sweep")
+    parser.add_argument("--from-json", type=Path, nargs="+",
+                        help="write the docs from the --json files of earlier runs (e.g. one process per mode)")
+    parser.add_argument("--commands", nargs="+", help="with --from-json: the command lines of those runs")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return report_from_json(args)
     if args.quick:
         args.envs, args.duration, args.rotate_at, args.no_docs = 200, 600.0, 400.0, True
     from paramsecrets import log
 
     log.configure("none")  # a fleet's worth of log lines would cost more than the simulation
     modes = [mode for mode in args.modes.split(",") if mode]
-    results = [asyncio.run(simulate(mode, args)) for mode in modes]
-    print(table(results, args.ssm_quota))
-    print("\n".join(rotation_lines(results)))
+    results = [] if args.no_main else [asyncio.run(simulate(mode, args)) for mode in modes]
+    if results:
+        print(table(results, args.ssm_quota))
+        print("\n".join(rotation_lines(results)))
     sweep: list[Result] = []
     for envs in [int(size) for size in args.sweep.split(",") if size]:
         sized = argparse.Namespace(**{**vars(args), "envs": envs, "duration": args.sweep_duration,
@@ -486,6 +498,25 @@ def main(argv: list[str] | None = None) -> int:
         chart(results, sweep, CHART, args.ssm_quota)
         write_doc(results, sweep, args)
         print(f"wrote {DOC.relative_to(REPO)} and {CHART.relative_to(REPO)}")
+    return 0
+
+
+def report_from_json(args: argparse.Namespace) -> int:
+    """Docs from runs made in separate processes (the modes and the sweep can run side by side)."""
+    results: list[Result] = []
+    sweep: list[Result] = []
+    for path in args.from_json:
+        document = json.loads(path.read_text())
+        results += [Result(**item) for item in document["results"]]
+        sweep += [Result(**item) for item in document["sweep"]]
+    results.sort(key=lambda result: MODES.index(result.mode))
+    if results:
+        main_run = results[0]
+        args.envs, args.duration = main_run.envs, main_run.duration
+    print(table(results, args.ssm_quota))
+    chart(results, sweep, CHART, args.ssm_quota)
+    write_doc(results, sweep, args)
+    print(f"wrote {DOC.relative_to(REPO)} and {CHART.relative_to(REPO)}")
     return 0
 
 
