@@ -20,8 +20,9 @@ of paramsecrets.aws.transport), then the read fails (or goes stale) as it would 
 Every call that gets through takes `--latency` (20 ms) of fake time.
 
 The workload: N environments start within `--storm` seconds (a cold-start storm: a deploy, or a
-traffic spike scaling a function out); each then runs an invocation every `--interval` seconds
-(30 s, random phase), which reads the same 3 parameters and 1 secret through the GET routes. At
+traffic spike scaling a function out); `--init` (0.3 s) after its start (Lambda's INIT, during
+which the extension is already prefetching) each runs its first invocation, then one every
+`--interval` seconds (30 s), which reads the same 3 parameters and 1 secret through the GET routes. At
 `--rotate-at` (2,400 s) the secret rotates: its NextRotationDate is that instant and the new
 version appears then. Modes (the same code, settings only):
 
@@ -251,12 +252,14 @@ async def simulate(mode: str, args: argparse.Namespace) -> Result:
         while queue and queue[0][0] < horizon:
             offset, index = heapq.heappop(queue)
             clock.advance_to(START + offset)
-            if envs[index] is None:  # its first invocation: the environment starts (INIT)
+            if envs[index] is None:  # the environment starts (INIT): the first invocation follows it
                 env = envs[index] = Environment(settings, router, clock, ready, args.seed * 1_000_003 + index)
                 if settings.prefetch_parameters or settings.prefetch_secrets:
                     work = asyncio.ensure_future(prefetch(settings, env.reader, env.metrics))
                     pending.add(work)
                     work.add_done_callback(pending.discard)
+                heapq.heappush(queue, (offset + args.init, index))
+                continue
             for target in TARGETS:
                 read(index, target, offset)
             if offset + args.interval < args.duration:
@@ -455,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--rotate-at", type=float, default=2400.0)
     parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--init", type=float, default=0.3,
+                        help="INIT: from the environment's start to its first invocation")
     parser.add_argument("--tick", type=float, default=0.01)
     parser.add_argument("--ssm-quota", type=float, default=QUOTAS["ssm"])
     parser.add_argument("--seed", type=int, default=17)
