@@ -440,28 +440,31 @@ def commands_of(args: argparse.Namespace) -> list[str]:
 
 
 def reasoning(args: argparse.Namespace) -> list[str]:
-    quota = args.ssm_quota
+    quota, storm = args.ssm_quota, args.storm
     return [
         "Why these numbers, and what lies beyond them:", "",
-        f"- Steady state, ours: each environment refreshes its parameters ahead of expiry in one "
-        f"`GetParameters` call per TTL (refresh ahead, gathered), so N environments cost about N / 240 calls/s "
-        f"(refreshed at 80% of 300 s); the Parameter Store quota of {quota:.0f}/s is reached near "
-        f"{quota * 240:,.0f} environments. The secret costs one `DescribeSecret` per TTL (quota 40,000/s), "
-        "and a `GetSecretValue` only when it changed.",
-        "- Steady state, aws: every environment fetches each parameter on its own at expiry (`GetParameter` x3 "
-        f"per TTL): about 3N / 300 calls/s, so the quota is reached near {quota * 100:,.0f} environments, and the "
-        "reads that land on a throttled expiry fail (no stale value, no retry beyond the transport's).",
-        "- The cold-start storm is the hard part for both: every new environment must fetch once. Ours "
-        "fetches its parameters in one `GetParameters` (the prefetch) instead of three `GetParameter`, so a storm "
-        "costs a third of the calls; beyond the quota, retries spread the rest over a few seconds and what "
-        "still fails is seen by the function. Spreading starts (`PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS`) "
-        "does not help reads that come first: they fetch for themselves. The higher-throughput setting "
-        "(`--ssm-quota 10000`) removes the Parameter Store limit for any fleet run here.",
-        "- Secrets: prefetching through `BatchGetSecretValue` meets its 100/s quota in a storm, where a "
-        "single `GetSecretValue` has 10,000/s; the reader falls back to the single call for a read that "
-        "comes before the prefetch, and a failed prefetch costs nothing but its call.",
-        "- Rotation: ours never keeps a secret past NextRotationDate + 5 s, then revalidates every 5-30 s "
-        "until the new version appears; the AWS layer keeps the old value for up to a TTL.",
+        f"- The cold-start storm is the hard limit for both, because a new environment has nothing to fall "
+        f"back on. Ours costs one `GetParameters` per environment start (the prefetch, during INIT; reads wait "
+        f"for it), the AWS layer's behaviour three `GetParameter`: with starts spread over {storm:.0f} s, the "
+        f"Parameter Store quota of {quota:.0f}/s holds about {quota * storm:,.0f} starts for ours and "
+        f"{quota * storm / 3:,.0f} for the AWS layer. Beyond that, the transport's three attempts spread the "
+        "excess over about half a second and what still fails reaches the function; starts spread over a "
+        "longer time, fewer parameters per call batch, or the higher-throughput setting (`--ssm-quota 10000`) "
+        "move the limit. Prefetch jitter does not: a read that comes first fetches for itself.",
+        "- Steady state, ours: each environment refreshes its 3 parameters ahead of expiry in one "
+        "`GetParameters` per TTL (refresh ahead, gathered), about N / 240 calls/s (refreshed at 80% of 300 s): "
+        f"the quota is reached near {quota * 240:,.0f} environments, and beyond it a refused refresh keeps "
+        "serving the value it had (stale on error, backing off) instead of failing the read. The secret costs "
+        "one `DescribeSecret` per TTL (quota 40,000/s) and a `GetSecretValue` only when it changed.",
+        "- Steady state, the AWS layer's behaviour: every environment fetches each parameter on its own when it "
+        f"has expired (`GetParameter` x3 per TTL): about 3N / 300 calls/s, the quota reached near "
+        f"{quota * 100:,.0f} environments, and a read that lands on a throttled fetch fails (no stale value).",
+        "- Rotation: ours never keeps the secret past NextRotationDate + 5 s, then revalidates until the new "
+        "version appears; so each environment answers the new value at its first read after that (here reads "
+        f"come every {args.interval:.0f} s). The AWS layer keeps the old value for up to a TTL.",
+        "- What is not simulated: the network, other functions of the account sharing the quota, and AWS's "
+        "own burst allowance beyond one second of tokens. Waits are measured in steps of the tick "
+        f"({args.tick * 1000:.0f} ms) and include the fake AWS latency ({args.latency * 1000:.0f} ms a call).",
     ]
 
 
