@@ -36,8 +36,8 @@ class Entry:
     value from `body`, the AWS SDK protocol (paramsecrets.sdk) answers from the same entry.
     """
 
-    __slots__ = ("body", "expires_at", "failures", "fetched_at", "key", "refresh_at", "refreshing", "rendered",
-                 "retry_after", "size", "variant_free", "wire")
+    __slots__ = ("body", "expires_at", "failures", "fetched_at", "key", "next_rotation", "refresh_at", "refreshing",
+                 "rendered", "retry_after", "rotation_polls", "size", "variant_free", "version_id", "wire")
 
     def __init__(self, key: Key, body: bytes, fetched_at: float, ttl: float, wire: bytes = b"") -> None:
         self.key = key
@@ -52,6 +52,10 @@ class Entry:
         self.rendered: HitMemo | None = None  # paramsecrets.rendering's memo of this entry's last hit head
         self.failures = 0  # transient failures to refresh this value, in a row
         self.retry_after = 0.0  # no new attempt before this (wall clock) after a failure
+        # A secret's version and rotation schedule, for revalidation (paramsecrets.revalidation).
+        self.version_id: str | None = None
+        self.next_rotation: float | None = None
+        self.rotation_polls = 0  # revalidations past the rotation instant that found no new version
 
 
 class Cache:
@@ -137,6 +141,13 @@ class Cache:
         entry.failures += 1
         entry.refreshing = False
         entry.retry_after = now + policy.retry_delay(entry.failures, self.draw())
+
+    def shorten(self, entry: Entry, expires_at: float) -> None:
+        """End `entry`'s life sooner (a secret's rotation learnt after it was stored); never later."""
+        if expires_at < entry.expires_at:
+            ttl = expires_at - entry.fetched_at
+            entry.expires_at = expires_at
+            entry.refresh_at = policy.refresh_at(entry.fetched_at, ttl)
 
     def discard(self, key: Key | None) -> None:
         entry = self._entries.get(key) if key is not None else None

@@ -183,12 +183,16 @@ OPTIONS: tuple[Option, ...] = (
     _int_option("ssm_timeout_millis", "SSM_PARAMETER_STORE_TIMEOUT_MILLIS", 0, 0, 600_000),
     _int_option("secrets_timeout_millis", "SECRETS_MANAGER_TIMEOUT_MILLIS", 0, 0, 600_000),
     Option("prefetch_parameters", _P + "PREFETCH_PARAMETERS", (), name_list,
-           "a comma-separated list of parameter names or paths ending in /"),
+           "a comma-separated list of parameter names or paths ending in /, each optionally |ROLE_ARN"),
     Option("prefetch_secrets", _P + "PREFETCH_SECRETS", (), name_list,
-           "a comma-separated list of secret ids"),
+           "a comma-separated list of secret ids or tag:KEY=VALUE filters, each optionally |ROLE_ARN"),
     _int_option("max_path_pages", _P + "MAX_PATH_PAGES", 200, 1, 10_000),
     _int_option("max_path_parameters", _P + "MAX_PATH_PARAMETERS", 1000, 1, 100_000),
     _int_option("path_timeout_millis", _P + "PATH_TIMEOUT_MILLIS", 20_000, 100, 600_000, " milliseconds"),
+    _int_option("prefetch_jitter_ms", _P + "PREFETCH_JITTER_MS", 0, 0, 600_000, " milliseconds"),
+    Option("revalidate_secrets", _P + "REVALIDATE_SECRETS", True, boolean, "true or false"),
+    _int_option("max_roles", _P + "MAX_ROLES", 20, 1, 1000),
+    _int_option("error_ttl", _P + "ERROR_TTL", 5, 0, 86_400, " seconds"),
     Option("stale_on_error", _P + "STALE_ON_ERROR", True, boolean, "true or false"),
     _int_option("max_staleness", _P + "MAX_STALENESS", 3600, 0, 604_800, " seconds"),
     Option("refresh_ahead", _P + "REFRESH_AHEAD", True, boolean, "true or false"),
@@ -237,6 +241,10 @@ class Settings:
     max_path_pages: int
     max_path_parameters: int
     path_timeout_millis: int
+    prefetch_jitter_ms: int
+    revalidate_secrets: bool
+    max_roles: int
+    error_ttl: int
     stale_on_error: bool
     max_staleness: int
     refresh_ahead: bool

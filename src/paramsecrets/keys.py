@@ -6,6 +6,11 @@ refreshed with (GetParameters x10, BatchGetSecretValue x20), and, for a path, wh
 names its listing covers. The routes (routes.py) and the SDK protocol produce them; the cache and
 the loader use them without knowing HTTP. They are named tuples: hashing one is as cheap as a
 tuple's, which the cached-hit path relies on.
+
+Every key ends with `role`: the IAM role ARN the read is made as (STS AssumeRole, paramsecrets.roles),
+or None for the process's own credentials. Any route may pass one; the same name read as two
+roles is two entries. Keys with a role are refreshed one by one (no refresh group): a batch call
+is made with one set of credentials.
 """
 
 from __future__ import annotations
@@ -40,17 +45,20 @@ class ParameterKey(NamedTuple):
 
     name: str
     decrypt: bool
+    role: str | None = None
 
     @property
     def alternate(self) -> ParameterKey:
-        return ParameterKey(self.name, not self.decrypt)
+        return ParameterKey(self.name, not self.decrypt, self.role)
 
     @property
     def selector(self) -> str | None:
         return split_selector(self.name)[1]
 
     @property
-    def refresh_group(self) -> RefreshGroup:
+    def refresh_group(self) -> RefreshGroup | None:
+        if self.role is not None:
+            return None
         return RefreshGroup.DECRYPTED_PARAMETERS if self.decrypt else RefreshGroup.PARAMETERS
 
     @property
@@ -65,6 +73,7 @@ class SecretKey(NamedTuple):
     secret_id: str
     version_id: str | None = None
     version_stage: str | None = None
+    role: str | None = None
 
     @property
     def alternate(self) -> None:
@@ -73,7 +82,7 @@ class SecretKey(NamedTuple):
     @property
     def refresh_group(self) -> RefreshGroup | None:
         current = self.version_id is None and self.version_stage is None
-        return RefreshGroup.SECRETS if current else None
+        return RefreshGroup.SECRETS if current and self.role is None else None
 
 
 class PathKey(NamedTuple):
@@ -82,10 +91,11 @@ class PathKey(NamedTuple):
     path: str
     recursive: bool
     decrypt: bool
+    role: str | None = None
 
     @property
     def alternate(self) -> PathKey:
-        return PathKey(self.path, self.recursive, not self.decrypt)
+        return PathKey(self.path, self.recursive, not self.decrypt, self.role)
 
     @property
     def refresh_group(self) -> None:

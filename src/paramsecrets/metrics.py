@@ -16,6 +16,15 @@ COUNTERS = (
     ("errors", "paramsecrets_request_errors_total", "Requests answered with an error status."),
     ("too_large", "paramsecrets_cache_too_large_total",
      "Answers served but not cached: larger than the cache's byte bound (CACHE_MAX_BYTES)."),
+    ("error_hits", "paramsecrets_cached_error_answers_total",
+     "Reads answered with a remembered not-found, denied or invalid error, without a call."),
+    ("errors_remembered", "paramsecrets_errors_remembered_total",
+     "Definitive errors remembered for the error TTL."),
+    ("revalidated", "paramsecrets_secrets_revalidated_total",
+     "Due secrets kept because DescribeSecret showed the same version (no GetSecretValue)."),
+    ("revalidation_fallbacks", "paramsecrets_revalidation_fallbacks_total",
+     "Revalidations that could not ask DescribeSecret and fetched the value instead."),
+    ("assume_role", "paramsecrets_assume_role_total", "STS AssumeRole calls for roleArn reads."),
 )
 
 
@@ -30,6 +39,11 @@ class Metrics:
         self.refresh_now = 0
         self.errors = 0
         self.too_large = 0
+        self.error_hits = 0
+        self.errors_remembered = 0
+        self.revalidated = 0
+        self.revalidation_fallbacks = 0
+        self.assume_role = 0
         self.prefetched = 0
         self.upstream: Counter[tuple[str, str]] = Counter()
         self.error_codes: Counter[str] = Counter()  # answered errors by code (EMF; never a name)

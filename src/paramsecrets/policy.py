@@ -100,3 +100,47 @@ def retry_delay(failures: int, draw: float) -> float:
     """
     step = min(RETRY_CAP_S, RETRY_BASE_S * 2.0 ** (failures - 1))
     return step * (0.5 + 0.5 * draw)
+
+
+# Rotation-aware expiry (Secrets Manager) ------------------------------------------------------
+# An entry never outlives its secret's next rotation: it expires at most ROTATION_GRACE_S after
+# NextRotationDate. Past that instant, while the version has not changed yet (the rotation runs
+# or waits in its window), it is revalidated often: ROTATION_POLL_BASE_S, doubling to
+# ROTATION_POLL_CAP_S, each shortened by up to ROTATION_POLL_JITTER; after ROTATION_WATCH_S past the
+# instant (a rotation that failed or never ran) the normal TTL returns.
+ROTATION_GRACE_S = 5.0
+ROTATION_POLL_BASE_S = 5.0
+ROTATION_POLL_CAP_S = 30.0
+ROTATION_POLL_JITTER = 0.2
+ROTATION_WATCH_S = 900.0
+
+
+def rotation_poll_delay(polls: int, draw: float) -> float:
+    """The wait before the `polls`+1-th revalidation past a rotation instant; `draw` uniform in [0, 1)."""
+    step = min(ROTATION_POLL_CAP_S, ROTATION_POLL_BASE_S * 2.0 ** polls)
+    return step * (1.0 - ROTATION_POLL_JITTER * draw)
+
+
+def secret_ttl(ttl: float, now: float, next_rotation: float | None, polls: int, draw: float) -> float:
+    """A secret entry's TTL at `now`, given its rotation schedule (None: rotation off or unknown).
+
+    Before the rotation instant (plus the grace): the TTL, cut to end there. Past it, while the
+    version stays the same: the short poll delay, for up to ROTATION_WATCH_S. Never longer than `ttl`.
+    """
+    if next_rotation is None or ttl <= 0:
+        return ttl
+    due = next_rotation + ROTATION_GRACE_S
+    if now < due:
+        return min(ttl, due - now)
+    if now - due < ROTATION_WATCH_S:
+        return min(ttl, rotation_poll_delay(polls, draw))
+    return ttl
+
+
+# Error caching -------------------------------------------------------------------------------
+
+
+def error_ttl(error_ttl_setting: float, service_ttl: float) -> float:
+    """How long a definitive error (not found, denied, invalid) is remembered: the setting, at
+    most the service's TTL (0: never)."""
+    return max(0.0, min(error_ttl_setting, service_ttl))

@@ -39,18 +39,20 @@ NAMES = ("aws", "detailed")
 
 
 def error(profile: Profile, status: int, code: str, message: str, keep_alive: bool, extra: bytes = b"",
-          send_body: bool = True, always: bytes = b"") -> bytes:
+          send_body: bool = True, always: bytes = b"", cache_state: bytes | None = None) -> bytes:
     """One error answer in `profile`'s form.
 
     Detailed: the real status and the JSON body (`extra` holds e.g. `Allow: GET` for a 405). AWS:
     `401` with its text for a bad token, otherwise `400` with the AWS extension's one sentence.
     `always`: header lines both profiles send (the `cloudextensions-error-reason` of a refusal).
+    `cache_state` (both profiles): `X-Paramsecrets-Cache` for a remembered error (`hit`).
     """
+    cache_line = b"X-Paramsecrets-Cache: %s\r\n" % cache_state if cache_state is not None else b""
     if profile.detailed:
-        return responses.error(status, code, message, keep_alive, extra + always, send_body)
+        return responses.error(status, code, message, keep_alive, extra + always + cache_line, send_body)
     body = UNAUTHORIZED_TEXT if status == 401 else AWS_ERROR_TEXT
     return responses.simple(401 if status == 401 else 400, responses.TEXT, body, keep_alive,
-                            responses.error_header(code) + always, send_body)
+                            responses.error_header(code) + always + cache_line, send_body)
 
 
 def answered_status(profile: Profile, status: int) -> int:

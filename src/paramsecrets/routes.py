@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from paramsecrets.http.parser import FORWARDING_NAMES, Request
 from paramsecrets.keys import ParameterKey, PathKey, SecretKey, split_selector
+from paramsecrets.roles import RoleArnError, check_role_arn
 from paramsecrets.tokens import Token
 
 MAX_MANY_PARAMETERS = 100
@@ -51,11 +52,12 @@ class ParameterRead:
     selector: str | None
     decrypt: bool
     refresh: bool = False
+    role: str | None = None  # roleArn: read as this role (paramsecrets.roles)
     key: ParameterKey = field(init=False, compare=False, repr=False)
     alternate: ParameterKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = ParameterKey(self.name, self.decrypt)
+        key = ParameterKey(self.name, self.decrypt, self.role)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "alternate", key.alternate)
 
@@ -68,11 +70,12 @@ class SecretRead:
     version_id: str | None
     version_stage: str | None
     refresh: bool = False
+    role: str | None = None
     key: SecretKey = field(init=False, compare=False, repr=False)
     alternate: None = field(default=None, init=False, compare=False, repr=False)  # a secret has one form
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", SecretKey(self.secret_id, self.version_id, self.version_stage))
+        object.__setattr__(self, "key", SecretKey(self.secret_id, self.version_id, self.version_stage, self.role))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class ParametersRead:
     names: tuple[str, ...]
     decrypt: bool
     refresh: bool = False
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +96,12 @@ class PathRead:
     recursive: bool
     decrypt: bool
     refresh: bool = False
+    role: str | None = None
     key: PathKey = field(init=False, compare=False, repr=False)
     alternate: PathKey = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = PathKey(self.path, self.recursive, self.decrypt)
+        key = PathKey(self.path, self.recursive, self.decrypt, self.role)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "alternate", key.alternate)
 
@@ -107,6 +112,7 @@ class SecretsRead:
 
     secret_ids: tuple[str, ...]
     refresh: bool = False
+    role: str | None = None
 
 
 class Ping:
@@ -237,13 +243,24 @@ def _first_selector(query: bytes) -> str | None:
     return None
 
 
-PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow"})
-SECRET_QUERY = frozenset({"secretId", "versionId", "versionStage", "refreshNow"})
-V1_QUERY = frozenset({"versionId", "versionStage", "refreshNow"})
+def role_arn(values: dict[str, list[str]], strict: bool) -> str | None:
+    """`roleArn`, checked (a malformed one is a 400 naming the problem; AWS is never asked)."""
+    arn = optional(values, "roleArn", strict)
+    if arn is None:
+        return None
+    try:
+        return check_role_arn(arn)
+    except RoleArnError as error:
+        raise bad_request(str(error)) from None
+
+
+PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow", "roleArn"})
+SECRET_QUERY = frozenset({"secretId", "versionId", "versionStage", "refreshNow", "roleArn"})
+V1_QUERY = frozenset({"versionId", "versionStage", "refreshNow", "roleArn"})
 SECRET_PATH_QUERY = SECRET_QUERY - {"secretId"}  # /secretsmanager/<id>: /secretsmanager/get's, the id in the path
-MANY_QUERY = frozenset({"name", "withDecryption", "refreshNow"})
-PATH_QUERY = frozenset({"path", "recursive", "withDecryption", "refreshNow"})
-SECRETS_MANY_QUERY = frozenset({"secretId", "refreshNow"})
+MANY_QUERY = frozenset({"name", "withDecryption", "refreshNow", "roleArn"})
+PATH_QUERY = frozenset({"path", "recursive", "withDecryption", "refreshNow", "roleArn"})
+SECRETS_MANY_QUERY = frozenset({"secretId", "refreshNow", "roleArn"})
 
 
 def parameter_read(query: bytes, strict: bool) -> ParameterRead:
@@ -255,6 +272,7 @@ def parameter_read(query: bytes, strict: bool) -> ParameterRead:
         version = None
     decrypt = flag(values, "withDecryption", strict)
     refresh = flag(values, "refreshNow", strict)
+    role = role_arn(values, strict)
     base, selector = split_selector(name)
     if version is not None and label is not None:
         if _first_selector(query) == "label":
@@ -266,15 +284,15 @@ def parameter_read(query: bytes, strict: bool) -> ParameterRead:
     elif label is not None:
         asked = f":{label}"
     else:
-        return ParameterRead(name, selector, decrypt, refresh)
+        return ParameterRead(name, selector, decrypt, refresh, role)
     if selector is not None:
         raise bad_request("the name already carries a selector; do not also pass 'version' or 'label'")
-    return ParameterRead(base + asked, asked, decrypt, refresh)
+    return ParameterRead(base + asked, asked, decrypt, refresh, role)
 
 
 def secret_read(values: dict[str, list[str]], secret_id: str, strict: bool) -> SecretRead:
     return SecretRead(secret_id, optional(values, "versionId", strict), optional(values, "versionStage", strict),
-                      flag(values, "refreshNow", strict))
+                      flag(values, "refreshNow", strict), role_arn(values, strict))
 
 
 def many_read(query: bytes, strict: bool) -> ParametersRead:
@@ -284,7 +302,8 @@ def many_read(query: bytes, strict: bool) -> ParametersRead:
         raise bad_request("query parameter 'name' is required (repeat it for each parameter)")
     if len(names) > MAX_MANY_PARAMETERS:
         raise bad_request(f"at most {MAX_MANY_PARAMETERS} names per request, got {len(names)}")
-    return ParametersRead(names, flag(values, "withDecryption", strict), flag(values, "refreshNow", strict))
+    return ParametersRead(names, flag(values, "withDecryption", strict), flag(values, "refreshNow", strict),
+                          role_arn(values, strict))
 
 
 def path_read(query: bytes, strict: bool) -> PathRead:
@@ -293,7 +312,7 @@ def path_read(query: bytes, strict: bool) -> PathRead:
     if not path.startswith("/"):
         raise bad_request("query parameter 'path' must start with '/'")
     return PathRead(path, flag(values, "recursive", strict, default=True), flag(values, "withDecryption", strict),
-                    flag(values, "refreshNow", strict))
+                    flag(values, "refreshNow", strict), role_arn(values, strict))
 
 
 def secrets_many_read(query: bytes, strict: bool) -> SecretsRead:
@@ -303,7 +322,7 @@ def secrets_many_read(query: bytes, strict: bool) -> SecretsRead:
         raise bad_request("query parameter 'secretId' is required (repeat it for each secret)")
     if len(ids) > MAX_MANY_SECRETS:
         raise bad_request(f"at most {MAX_MANY_SECRETS} secret ids per request, got {len(ids)}")
-    return SecretsRead(ids, flag(values, "refreshNow", strict))
+    return SecretsRead(ids, flag(values, "refreshNow", strict), role_arn(values, strict))
 
 
 def _secret_get(query: bytes, strict: bool) -> SecretRead:

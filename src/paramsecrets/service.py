@@ -171,6 +171,9 @@ class Service:
                     if state is not None:
                         return rendering.answer(entry, now, state, request.keep_alive, profile)
                     stale = entry
+                remembered = self.reader.remembered_error(route.key)
+                if remembered is not None:  # not found, denied or invalid a moment ago: no call
+                    return self._upstream_error(remembered, request, profile)
             return self._single(route.key, route.refresh, request, stale, profile)
         if route is PING:
             return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
@@ -178,14 +181,15 @@ class Service:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
         if isinstance(route, ParametersRead):
-            decrypt = route.decrypt
-            return self._many(request, profile, self.reader.parameters(route.names, decrypt, route.refresh),
+            decrypt, role = route.decrypt, route.role
+            return self._many(request, profile, self.reader.parameters(route.names, decrypt, route.refresh, role),
                               route.refresh,
-                              lambda name: (ParameterKey(name, decrypt), ParameterKey(name, not decrypt)),
+                              lambda name: (ParameterKey(name, decrypt, role), ParameterKey(name, not decrypt, role)),
                               self._parameters_body)
         assert isinstance(route, SecretsRead)
-        return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh), route.refresh,
-                          lambda name: (SecretKey(name), None), self._secrets_body)
+        role = route.role
+        return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh, role), route.refresh,
+                          lambda name: (SecretKey(name, role=role), None), self._secrets_body)
 
     # Single and path reads (shared with the SDK protocol) --------------------------------------
 
@@ -326,5 +330,9 @@ class Service:
         status = profiles.answered_status(profile, error.status)
         level = log.info if error.kind is Kind.NOT_FOUND else log.warn
         message = log.scrub(error.message)
+        if error.cached:  # remembered (paramsecrets.error_cache): logged at info when it was fetched
+            log.debug("remembered upstream error %s (answered %d)", error.code, status)
+            return profiles.error(profile, error.status, error.code, message, request.keep_alive,
+                                  cache_state=rendering.HIT)
         level("upstream error %s: %s (answered %d)", error.code, message[:300], status)
         return profiles.error(profile, error.status, error.code, message, request.keep_alive)

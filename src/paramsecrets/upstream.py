@@ -7,9 +7,21 @@ tests. Items are AWS's own JSON objects (a parameter, a secret value), as dicts.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 Item = dict[str, Any]
+
+
+class Credentials(NamedTuple):
+    """Temporary credentials from STS; `expiration` on the wall clock (epoch seconds)."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: float
+
+    def __repr__(self) -> str:  # never a key in a log line or a traceback
+        return f"Credentials(expiration={self.expiration})"
 
 
 class ParameterStore(Protocol):
@@ -40,6 +52,22 @@ class SecretStore(Protocol):
         """BatchGetSecretValue for every id, in calls of at most 20: (values, per-secret errors)."""
         ...
 
+    async def batch_get_secret_value_filtered(self, filters: list[Item]) -> list[Item]:
+        """BatchGetSecretValue with `Filters` (e.g. tag-key, tag-value), every page: the values."""
+        ...
+
+    async def describe_secret(self, secret_id: str) -> Item:
+        """DescribeSecret's answer (VersionIdsToStages, RotationEnabled, NextRotationDate); no value."""
+        ...
+
+
+class RoleStore(Protocol):
+    """STS, for reads made as another role."""
+
+    async def assume_role(self, role_arn: str, session_name: str) -> Credentials:
+        """AssumeRole's credentials; raises UpstreamError (AWS's own, e.g. AccessDenied)."""
+        ...
+
 
 class Upstream(Protocol):
     """Both stores."""
@@ -49,3 +77,10 @@ class Upstream(Protocol):
 
     @property
     def secrets(self) -> SecretStore: ...
+
+    @property
+    def sts(self) -> RoleStore: ...
+
+    def with_credentials(self, credentials: Credentials) -> Upstream:
+        """The same stores, signing with `credentials` (a role's) instead of the process's own."""
+        ...

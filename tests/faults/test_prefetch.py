@@ -115,10 +115,10 @@ def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto, prox
     moto.client("secretsmanager").create_secret(Name="pf/w/s", SecretString="vs")
     moto.clear_calls()
     proxy.delay(0.8, operation="AmazonSSM.GetParameters")
-    proxy.delay(0.8, operation="secretsmanager.BatchGetSecretValue")
+    proxy.delay(0.8, operation="secretsmanager.GetSecretValue")  # one secret: GetSecretValue, not a batch
     server = serve(**{PREFETCH_PARAMETERS: "/pf/w/a,/pf/w/b", PREFETCH_SECRETS: "pf/w/s"})
     assert wait_until(lambda: proxy.total("AmazonSSM.GetParameters", "delayed") == 1
-                      and proxy.total("secretsmanager.BatchGetSecretValue", "delayed") == 1)
+                      and proxy.total("secretsmanager.GetSecretValue", "delayed") == 1)
 
     plain, decrypted, secret, v1 = concurrently([
         lambda: server.get(param_url("/pf/w/a")),
@@ -131,9 +131,9 @@ def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto, prox
     assert parameter_value(decrypted) == "vb"
     assert secret.json()["SecretString"] == v1.json()["SecretString"] == "vs"
     assert moto.count("AmazonSSM.GetParameter") == 0
-    assert moto.count("secretsmanager.GetSecretValue") == 0
+    assert moto.count("secretsmanager.GetSecretValue") == 1  # the prefetch's own
     assert moto.count("AmazonSSM.GetParameters") == 1
-    assert moto.count("secretsmanager.BatchGetSecretValue") == 1
+    assert moto.count("secretsmanager.BatchGetSecretValue") == 0
 
 
 def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto, proxy, serve):

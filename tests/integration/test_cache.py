@@ -102,7 +102,9 @@ def test_expiry_follows_a_changed_value(start: Callable[..., ServerProcess], see
     assert moto.count(GET_PARAMETER) == 2
 
 
-def test_errors_are_not_cached(server: ServerProcess, moto: MotoServer) -> None:
+def test_errors_are_not_cached_with_error_ttl_0(start: Callable[..., ServerProcess], moto: MotoServer) -> None:
+    """ERROR_TTL=0 is the AWS layer's behaviour (remembered errors: tests/integration/test_freshness.py)."""
+    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_TTL="0")
     for _ in range(3):
         assert server.get("/systemsmanager/parameters/get?name=/later", detailed=True).status == 404
     assert moto.count(GET_PARAMETER) == 3

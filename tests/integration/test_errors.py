@@ -303,7 +303,7 @@ def test_a_process_can_default_to_the_detailed_profile(start: Callable[..., Serv
 @pytest.mark.parametrize("path", [PARAM, SECRET])
 def test_upstream_refusals(start: Callable[..., ServerProcess], seeded: Seeded, proxy: FaultProxy,
                            path: str, status: int, code: str, answered: int) -> None:
-    server = start(AWS_ENDPOINT_URL=proxy.url)
+    server = start(AWS_ENDPOINT_URL=proxy.url, PARAMETERS_SECRETS_EXTENSION_ERROR_TTL="0")  # each read asks AWS
     proxy.fail(status, code=code, message="refused by the test")
     default, detailed = both(server, path)
     assert_aws(default, code)
@@ -360,7 +360,7 @@ def test_upstream_timeout(start: Callable[..., ServerProcess], silent_upstream: 
 
 
 def test_the_log_says_what_the_client_got(start: Callable[..., ServerProcess], seeded: Seeded) -> None:
-    server = start()
+    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_TTL="0")  # both reads ask AWS, both are logged
     both(server, "/systemsmanager/parameters/get?name=/missing")
     server.get(PARAM, method="DELETE")
     server.stop()

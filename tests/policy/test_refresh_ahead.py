@@ -66,7 +66,7 @@ async def test_many_hits_in_the_window_start_one_refresh() -> None:
 
 
 async def test_refreshes_are_gathered_into_batches_of_ten_and_twenty() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, revalidate_secrets=False)  # by version: test_revalidation.py
     names = [f"/g/{i:02d}" for i in range(23)]
     ids = [f"s{i:02d}" for i in range(21)]
     for name in names:
@@ -91,7 +91,7 @@ async def test_refreshes_are_gathered_into_batches_of_ten_and_twenty() -> None:
 
 
 async def test_hot_secret_versions_and_paths_refresh_one_by_one_and_never_miss() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, revalidate_secrets=False)  # by version: test_revalidation.py
     stack.upstream.put_parameter("/p/a", "x")
     stack.upstream.put_secret("s", "v")
     targets = [BY_PATH + "/p/", SECRET + "s&versionStage=AWSCURRENT"]
@@ -106,7 +106,7 @@ async def test_hot_secret_versions_and_paths_refresh_one_by_one_and_never_miss()
 
 
 async def test_a_hot_batch_read_never_misses() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, revalidate_secrets=False)  # by version: test_revalidation.py
     for name in ("/b/1", "/b/2"):
         stack.upstream.put_parameter(name, "v")
     stack.upstream.put_secret("s", "v")

@@ -16,7 +16,7 @@ TTL = 100
 
 
 async def test_a_get_route_fetch_is_an_sdk_hit_and_back() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, revalidate_secrets=False)
     stack.upstream.put_parameter("/a", "v")
     stack.upstream.put_secret("s", "sv")
     reads = CachedReads(stack.service)

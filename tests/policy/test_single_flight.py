@@ -56,7 +56,7 @@ async def test_concurrent_path_reads_make_one_fetch() -> None:
 
 
 async def test_concurrent_misses_share_a_not_found_and_it_is_not_cached() -> None:
-    stack = Stack()
+    stack = Stack(error_ttl=0)  # errors remembered: tests/policy/test_error_cache.py
     gate = stack.upstream.hold("GetParameter")
     waiting = [await stack.start(param("/missing")) for _ in range(CONCURRENCY)]
     gate.open()

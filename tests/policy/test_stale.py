@@ -111,7 +111,7 @@ async def test_without_a_stale_value_a_slow_fetch_is_waited_for() -> None:
 
 
 async def test_path_and_secret_routes_serve_stale() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, refresh_ahead=False)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, refresh_ahead=False, revalidate_secrets=False)
     for name in ("/m/a", "/m/b"):
         stack.upstream.put_parameter(name, "v" + name[-1])
     stack.upstream.put_secret("s", "sv")
@@ -128,7 +128,7 @@ async def test_path_and_secret_routes_serve_stale() -> None:
 
 
 async def test_batch_routes_serve_stale_per_item() -> None:
-    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, refresh_ahead=False)
+    stack = Stack(ssm_ttl=TTL, secrets_ttl=TTL, refresh_ahead=False, revalidate_secrets=False)
     for name in ("/m/a", "/m/b"):
         stack.upstream.put_parameter(name, "v" + name[-1])
     stack.upstream.put_secret("s", "sv")
@@ -150,7 +150,7 @@ async def test_batch_routes_serve_stale_per_item() -> None:
 
 @pytest.mark.parametrize("failure", [Failure.NOT_FOUND, Failure.DENIED], ids=lambda f: f.value)
 async def test_not_found_and_denied_are_never_hidden_and_drop_the_value(failure: Failure) -> None:
-    stack = Stack(ssm_ttl=TTL, refresh_ahead=False)
+    stack = Stack(ssm_ttl=TTL, refresh_ahead=False, error_ttl=0)
     stack.upstream.put_parameter("/gone", "old")
     await cached(stack, param("/gone"))
     stack.clock.advance(TTL)

@@ -130,3 +130,29 @@ def test_the_path_read_limits() -> None:
     for variable, bad in (("MAX_PATH_PAGES", "0"), ("MAX_PATH_PARAMETERS", "100001"), ("PATH_TIMEOUT_MILLIS", "99")):
         with pytest.raises(config.ConfigError, match=variable):
             config.load({"PARAMETERS_SECRETS_EXTENSION_" + variable: bad})
+
+
+def test_freshness_and_reach_settings() -> None:
+    defaults = config.load({})
+    assert (defaults.revalidate_secrets, defaults.max_roles, defaults.error_ttl, defaults.prefetch_jitter_ms) == (
+        True, 20, 5, 0)
+    settings = config.load({"PARAMETERS_SECRETS_EXTENSION_REVALIDATE_SECRETS": "FALSE",
+                            "PARAMETERS_SECRETS_EXTENSION_MAX_ROLES": "3",
+                            "PARAMETERS_SECRETS_EXTENSION_ERROR_TTL": "0",
+                            "PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS": "1500",
+                            "PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS": "db,tag:team=pay"})
+    assert (settings.revalidate_secrets, settings.max_roles, settings.error_ttl, settings.prefetch_jitter_ms) == (
+        False, 3, 0, 1500)
+    assert settings.prefetch_secrets == ("db", "tag:team=pay")
+
+
+@pytest.mark.parametrize(("variable", "value", "accepted"), [
+    ("PARAMETERS_SECRETS_EXTENSION_MAX_ROLES", "0", "an integer from 1 to 1000"),
+    ("PARAMETERS_SECRETS_EXTENSION_ERROR_TTL", "-1", "an integer from 0 to 86400 seconds"),
+    ("PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS", "600001", "an integer from 0 to 600000 milliseconds"),
+    ("PARAMETERS_SECRETS_EXTENSION_REVALIDATE_SECRETS", "yes", "true or false"),
+])
+def test_freshness_and_reach_settings_are_bounded(variable: str, value: str, accepted: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({variable: value})
+    assert caught.value.variable == variable and accepted in caught.value.message

@@ -16,6 +16,7 @@ from paramsecrets.aws.transport import (
 )
 from paramsecrets.config import Settings
 from paramsecrets.init_window import InitWindow
+from paramsecrets.upstream import Credentials
 
 
 def _timeout_s(millis: int) -> float:
@@ -23,21 +24,40 @@ def _timeout_s(millis: int) -> float:
 
 
 class Upstream:
-    """What the reader calls: `ssm` and `secrets`."""
+    """What the reader calls: `ssm` and `secrets`, and `sts` for roles; `with_credentials` gives the
+    same clients signing as a role (sharing the runtime: one event-loop thread, one TLS context)."""
 
     def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder, *,
-                 init_window: InitWindow | None = None, in_lambda: bool = False) -> None:
-        runtime = CrtRuntime(aws.ca_bundle)
-        self.runtime = runtime
+                 init_window: InitWindow | None = None, in_lambda: bool = False,
+                 runtime: CrtRuntime | None = None, credentials: Credentials | None = None) -> None:
+        from paramsecrets.aws.sts import STS, AwsQueryTransport, SecurityTokenService, static_provider
+
+        self.aws = aws
+        self.settings = settings
+        self.record = record
+        self.init_window = init_window
+        self.in_lambda = in_lambda
+        self.runtime = runtime = runtime or CrtRuntime(aws.ca_bundle)
+        provider = static_provider(credentials) if credentials is not None else None
         self.ssm = Ssm(AwsJsonTransport(
             SSM, aws.ssm, aws.region, runtime, settings.max_connections, _timeout_s(settings.ssm_timeout_millis),
             record, proxy=aws.ssm_proxy, init_window=init_window,
-            network_hint=lambda_network_hint(SSM, aws.region) if in_lambda else None),
+            network_hint=lambda_network_hint(SSM, aws.region) if in_lambda else None, credentials=provider),
             PathLimits(settings.max_path_pages, settings.max_path_parameters, settings.path_timeout_millis / 1000))
         self.secrets = SecretsManager(AwsJsonTransport(
             SECRETS_MANAGER, aws.secrets, aws.region, runtime, settings.max_connections,
             _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy, init_window=init_window,
-            network_hint=lambda_network_hint(SECRETS_MANAGER, aws.region) if in_lambda else None))
+            network_hint=lambda_network_hint(SECRETS_MANAGER, aws.region) if in_lambda else None,
+            credentials=provider))
+        self.sts = SecurityTokenService(AwsQueryTransport(
+            STS, aws.sts, aws.region, runtime, settings.max_connections,
+            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.sts_proxy, init_window=init_window,
+            network_hint=lambda_network_hint(STS, aws.region) if in_lambda else None))
+
+    def with_credentials(self, credentials: Credentials) -> Upstream:
+        """The same clients signing as a role (sharing the runtime and the INIT bound)."""
+        return Upstream(self.aws, self.settings, self.record, init_window=self.init_window,
+                        in_lambda=self.in_lambda, runtime=self.runtime, credentials=credentials)
 
     async def warm(self) -> dict[str, str | None]:
         """One connection per service, opened together; {service title: why it failed, or None}."""
@@ -50,3 +70,4 @@ class Upstream:
     def close(self) -> None:
         self.ssm.transport.close()
         self.secrets.transport.close()
+        self.sts.transport.close()

@@ -1,4 +1,4 @@
-"""Secrets Manager operations: GetSecretValue and BatchGetSecretValue (x20)."""
+"""Secrets Manager operations: GetSecretValue, BatchGetSecretValue (x20, or by filters), DescribeSecret."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from paramsecrets.aws.ssm import chunks
 if TYPE_CHECKING:  # the transport imports awscrt: only the clients need it loaded
     from paramsecrets.aws.transport import AwsJsonTransport
 
-BATCH_MAX = 20  # the API's limit for SecretIdList
+BATCH_MAX = 20  # the API's limit for SecretIdList (and MaxResults with filters)
+MAX_PAGES = 500  # a filter matching more than 10,000 secrets stops here rather than loop on
 
 
 class SecretsManager:
@@ -36,6 +37,23 @@ class SecretsManager:
             values.extend(found)
             errors.extend(failed)
         return values, errors
+
+    async def describe_secret(self, secret_id: str) -> dict[str, Any]:
+        """The secret's versions, stages and rotation schedule, without its value."""
+        return await self.transport.call("DescribeSecret", {"SecretId": secret_id})
+
+    async def batch_get_secret_value_filtered(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every value matching `filters` (e.g. tag-key and tag-value), every page."""
+        request: dict[str, Any] = {"Filters": filters, "MaxResults": BATCH_MAX}
+        values: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            answer = await self.transport.call("BatchGetSecretValue", request)
+            values.extend(answer.get("SecretValues") or [])
+            token = answer.get("NextToken")
+            if not token:
+                break
+            request["NextToken"] = token
+        return values
 
     async def _batch(self, secret_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         request: dict[str, Any] = {"SecretIdList": secret_ids}

@@ -28,11 +28,12 @@ class AwsSettings:
     """Region, endpoints, the CA bundle and each endpoint's proxy (a plain class: this runs before
     Lambda's `next`)."""
 
-    __slots__ = ("ca_bundle", "region", "regional", "secrets", "secrets_proxy", "ssm", "ssm_proxy")
+    __slots__ = ("ca_bundle", "region", "regional", "secrets", "secrets_proxy", "ssm", "ssm_proxy", "sts",
+                 "sts_proxy")
 
     def __init__(self, region: str, ssm: Endpoint, secrets: Endpoint, ca_bundle: str | None = None,
                  ssm_proxy: Proxy | None = None, secrets_proxy: Proxy | None = None,
-                 regional: bool = True) -> None:
+                 regional: bool = True, sts: Endpoint | None = None, sts_proxy: Proxy | None = None) -> None:
         self.region = region
         self.ssm = ssm
         self.secrets = secrets
@@ -40,6 +41,9 @@ class AwsSettings:
         self.ssm_proxy = ssm_proxy
         self.secrets_proxy = secrets_proxy
         self.regional = regional  # both are AWS's own regional endpoints (no override in effect)
+        # STS, for roleArn reads: the regional endpoint, or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL.
+        self.sts = sts if sts is not None else resolve("sts", "STS", region, {})
+        self.sts_proxy = sts_proxy
 
 
 def _upstream(service: str, suffix: str, region: str, environ: Mapping[str, str], own_port: int | None,
@@ -130,16 +134,17 @@ def resolve_aws(environ: Mapping[str, str] | None = None, own_port: int | None =
     try:
         ssm, secrets = (_upstream(service, suffix, region, environ, own_port, own_address)
                         for service, suffix in SERVICES)
+        sts = _upstream("sts", "STS", region, environ, own_port, own_address)
     except EndpointError as error:
         variable = str(error).partition("=")[0] or "AWS_ENDPOINT_URL"
         raise ConfigError(variable, str(error)) from None
     _warn_if_global_endpoint_is_us(environ, own_port, own_address)
     try:
-        ssm_proxy, secrets_proxy = proxy_for(ssm, environ), proxy_for(secrets, environ)
+        ssm_proxy, secrets_proxy, sts_proxy = (proxy_for(endpoint, environ) for endpoint in (ssm, secrets, sts))
     except ProxyError as error:
         raise ConfigError(str(error).split(" ")[0].rstrip(":"), str(error)) from None
     return AwsSettings(region, ssm, secrets, resolve_ca_bundle(environ), ssm_proxy, secrets_proxy,
-                       _regional(region, ssm, secrets))
+                       _regional(region, ssm, secrets), sts, sts_proxy)
 
 
 GLOBAL_ENDPOINT_WARNING = (

@@ -197,10 +197,12 @@ class AwsJsonTransport:
                  max_connections: int, timeout_s: float = DEFAULT_TIMEOUT_S,
                  record: OutcomeRecorder | None = None, attempts: int = ATTEMPTS,
                  proxy: Proxy | None = None, init_window: InitWindow | None = None,
-                 network_hint: str | None = None) -> None:
+                 network_hint: str | None = None, credentials: AwsCredentialsProvider | None = None) -> None:
         self.spec = spec
         self.init_window = init_window
         self.network_hint = network_hint
+        # A role's static credentials (paramsecrets.roles), or None for the process's default chain.
+        self.credentials = credentials
         self.proxy = proxy
         self.endpoint = endpoint
         self.region = region
@@ -225,7 +227,7 @@ class AwsJsonTransport:
         every attempt and the pauses between them all come out of it, so a stalled AWS costs a
         request at most that long however many requests are queued for the slots.
         """
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = self.encode(operation, payload)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s * self.attempts
         init_left = self.init_window.remaining() if self.init_window is not None else None
@@ -333,15 +335,27 @@ class AwsJsonTransport:
                              f"{operation} was not sent: no connection to {self.spec.title} became free in time "
                              f"(MAX_CONNECTIONS={self._max_connections} are all busy; deadline {self.timeout_s:g}s)")
 
+    def encode(self, operation: str, payload: dict[str, Any]) -> bytes:
+        """The request body (AWS JSON 1.1 here; STS's query protocol in aws/sts.py)."""
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+    def headers(self, operation: str, body: bytes) -> list[tuple[str, str]]:
+        """The protocol's own headers, beside Host, Content-Length and User-Agent."""
+        return [("Content-Type", CONTENT_TYPE), ("X-Amz-Target", f"{self.spec.target_prefix}.{operation}")]
+
+    def decode(self, operation: str, data: bytes) -> dict[str, Any]:
+        """A successful answer's body as a dict."""
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            raise UpstreamError(Kind.UNAVAILABLE, "BadGateway",
+                                f"{self.spec.title} answered with a body that is not JSON") from None
+
     async def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         exchange = await self._exchange(operation, body)
         data = b"".join(exchange.body)
         if 200 <= exchange.status < 300:
-            try:
-                return json.loads(data) if data else {}
-            except ValueError:
-                raise UpstreamError(Kind.UNAVAILABLE, "BadGateway",
-                                    f"{self.spec.title} answered with a body that is not JSON") from None
+            return self.decode(operation, data)
         raise from_response(exchange.status, exchange.header("x-amzn-errortype"), data)
 
     async def _exchange(self, operation: str, body: bytes) -> Exchange:
@@ -379,13 +393,12 @@ class AwsJsonTransport:
     async def _signed_request(self, operation: str, body: bytes) -> HttpRequest:
         headers = HttpHeaders([
             ("Host", self.endpoint.host_header),
-            ("Content-Type", CONTENT_TYPE),
-            ("X-Amz-Target", f"{self.spec.target_prefix}.{operation}"),
+            *self.headers(operation, body),
             ("Content-Length", str(len(body))),
             ("User-Agent", USER_AGENT),
         ])
         request = HttpRequest("POST", self.endpoint.path, headers, io.BytesIO(body))
-        config = AwsSigningConfig(credentials_provider=self.runtime.credentials, region=self.region,
+        config = AwsSigningConfig(credentials_provider=self.credentials or self.runtime.credentials, region=self.region,
                                   service=self.spec.signing_name)
         try:
             await crt_result(aws_sign_request(request, config))

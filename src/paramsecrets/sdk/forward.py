@@ -17,6 +17,7 @@ from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.aws.settings import SERVICES, AwsSettings
 from paramsecrets.aws.transport import SECRETS_MANAGER, SSM, AwsJsonTransport, ServiceSpec
 from paramsecrets.cache import Cache, Flights
+from paramsecrets.error_cache import ErrorCache
 from paramsecrets.http import responses
 from paramsecrets.keys import Key
 from paramsecrets.sdk import wire
@@ -36,10 +37,11 @@ class Forwarder:
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
                  max_connections: int, flights: Flights | None = None,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, errors: ErrorCache | None = None) -> None:
         self.aws = aws
         self.timeout_s = timeout_s or FORWARD_TIMEOUT_S  # per forwarded request, the wait for a connection included
         self.cache = cache
+        self.errors = errors  # the reader's remembered errors: a write may create what was not found
         self.flights = flights or Flights()  # the reader's: fetches that may store a pre-write value
         self.upstream_ready = upstream_ready
         self.max_connections = max_connections
@@ -85,6 +87,8 @@ class Forwarder:
             return
         doomed: Callable[[Key], bool] = found
         dropped = self.cache.discard_where(doomed)
+        if self.errors is not None:
+            dropped += self.errors.discard_where(doomed)
         log.debug("%s succeeded: %d cache entries invalidated", operation, dropped)
         # A fetch already running may have read the value from before the write: what it stores is
         # dropped too when it ends (one more fetch at worst, never an old value for a TTL).

@@ -61,6 +61,7 @@ class SdkProtocol:
         self.forward_timeout_s = forward_timeout_s
         self.cache = service.cache
         self.flights = service.reader.flights
+        self.errors = service.reader.errors
         self.metrics = service.metrics
         self.log_refusal = service.log_refusal
         self.upstream_ready = upstream_ready
@@ -156,7 +157,7 @@ class SdkProtocol:
                 from paramsecrets.sdk.forward import Forwarder
 
                 self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
-                                           self.flights, self.forward_timeout_s)
+                                           self.flights, self.forward_timeout_s, self.errors)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1

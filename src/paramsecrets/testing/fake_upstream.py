@@ -11,6 +11,10 @@ it takes, then counts what was asked.
     ...
     assert upstream.calls["GetParameter"] == 3
 
+Secrets carry versions (AWSCURRENT, AWSPREVIOUS), tags and a rotation schedule
+(`rotation(name, next_at)`, `rotate(name, value)`), which DescribeSecret reports. `with_credentials`
+gives a view that reads the same data as a role: `by_role[(operation, role)]` counts its calls.
+
 Each call is counted when it starts, then waits for its gate, then for its latency, then fails
 if a failure is scripted for it. GetParameters and BatchGetSecretValue are split into calls of 10
 and 20 as AWS's limits require, each counted as one call.
@@ -25,11 +29,13 @@ from typing import Any
 
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.clock import Clock
-from paramsecrets.upstream import Item
+from paramsecrets.upstream import Credentials, Item
 
 GET_PARAMETERS_MAX = 10
 BATCH_SECRETS_MAX = 20
-OPERATIONS = ("GetParameter", "GetParameters", "GetParametersByPath", "GetSecretValue", "BatchGetSecretValue")
+OPERATIONS = ("GetParameter", "GetParameters", "GetParametersByPath", "GetSecretValue", "BatchGetSecretValue",
+              "DescribeSecret", "AssumeRole")
+CREDENTIALS_LIFETIME_S = 3600.0  # AssumeRole's default DurationSeconds
 REGION_ARN = "arn:aws:{service}:us-east-1:123456789012:{resource}"
 
 
@@ -98,6 +104,7 @@ class Script:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.calls: Counter[str] = Counter()
+        self.by_role: Counter[tuple[str, str | None]] = Counter()
         self.asked: dict[str, list[Any]] = {operation: [] for operation in OPERATIONS}
         self.log: list[tuple[float, str, Any]] = []  # (clock time, operation, what was asked) per call
         self._failures: dict[str, list[Failure]] = {}
@@ -128,8 +135,9 @@ class Script:
         """Calls of `operation` take `seconds` on the fake clock."""
         self._latency[_known(operation)] = seconds
 
-    async def call(self, operation: str, asked: Any) -> None:
+    async def call(self, operation: str, asked: Any, role: str | None = None) -> None:
         self.calls[operation] += 1
+        self.by_role[(operation, role)] += 1
         self.asked[operation].append(asked)
         self.log.append((self.clock.time(), operation, asked))
         gate = self._gates.get(operation)
@@ -158,9 +166,10 @@ def _base(name: str) -> str:
 class FakeParameterStore:
     """Parameter Store's reads over a dict of parameters (see paramsecrets.upstream.ParameterStore)."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, role: str | None = None, parameters: dict[str, Item] | None = None) -> None:
         self.script = script
-        self.parameters: dict[str, Item] = {}
+        self.role = role
+        self.parameters: dict[str, Item] = {} if parameters is None else parameters
 
     def put(self, name: str, value: str, kind: str = "String") -> Item:
         old = self.parameters.get(name)
@@ -184,7 +193,7 @@ class FakeParameterStore:
         return item
 
     async def get_parameter(self, name: str, decrypt: bool) -> Item:
-        await self.script.call("GetParameter", name)
+        await self.script.call("GetParameter", name, self.role)
         item = self._answer(name, decrypt)
         if item is None:
             raise error_for(Failure.NOT_FOUND, "GetParameter")
@@ -194,13 +203,13 @@ class FakeParameterStore:
         from paramsecrets.aws.ssm import distinct_batches
 
         async def one(batch: list[str]) -> tuple[list[str], list[Item]]:
-            await self.script.call("GetParameters", list(batch))
+            await self.script.call("GetParameters", list(batch), self.role)
             return batch, [item for item in (self._answer(name, decrypt) for name in batch) if item is not None]
 
         return list(await asyncio.gather(*(one(batch) for batch in distinct_batches(names, GET_PARAMETERS_MAX))))
 
     async def get_parameters_by_path(self, path: str, recursive: bool, decrypt: bool) -> list[Item]:
-        await self.script.call("GetParametersByPath", (path, recursive, decrypt))
+        await self.script.call("GetParametersByPath", (path, recursive, decrypt), self.role)
         prefix = path if path.endswith("/") else path + "/"
         found = []
         for name in self.parameters:
@@ -215,11 +224,16 @@ class FakeParameterStore:
 class FakeSecretStore:
     """Secrets Manager's reads over a dict of secrets (see paramsecrets.upstream.SecretStore)."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, role: str | None = None, shared: FakeSecretStore | None = None) -> None:
         self.script = script
-        self.secrets: dict[str, Item] = {}
+        self.role = role
+        self.secrets: dict[str, Item] = {} if shared is None else shared.secrets  # the current versions
+        self.previous: dict[str, Item] = {} if shared is None else shared.previous  # AWSPREVIOUS
+        self.tags: dict[str, dict[str, str]] = {} if shared is None else shared.tags
+        self.next_rotation: dict[str, float] = {} if shared is None else shared.next_rotation
 
-    def put(self, name: str, value: str) -> Item:
+    def put(self, name: str, value: str, tags: dict[str, str] | None = None) -> Item:
+        """A new current version (the old one becomes AWSPREVIOUS)."""
         old = self.secrets.get(name)
         serial = (int(old["VersionId"].rsplit("-", 1)[1]) + 1) if old else 1
         item: Item = {
@@ -227,27 +241,81 @@ class FakeSecretStore:
             "CreatedDate": self.script.clock.time(),
             "ARN": REGION_ARN.format(service="secretsmanager", resource=f"secret:{name}-AbCdEf"),
         }
+        if old is not None:
+            self.previous[name] = {**old, "VersionStages": ["AWSPREVIOUS"]}
         self.secrets[name] = item
+        if tags is not None:
+            self.tags[name] = dict(tags)
         return item
 
-    def _find(self, secret_id: str) -> Item | None:
-        for item in self.secrets.values():
+    def rotation(self, name: str, next_at: float | None) -> None:
+        """Rotation on, next due at `next_at` (wall clock); None turns it off."""
+        if next_at is None:
+            self.next_rotation.pop(name, None)
+        else:
+            self.next_rotation[name] = next_at
+
+    def rotate(self, name: str, value: str, period: float) -> Item:
+        """A rotation finishing now: a new current version, the next rotation `period` later."""
+        item = self.put(name, value)
+        self.next_rotation[name] = self.next_rotation.get(name, self.script.clock.time()) + period
+        return item
+
+    def _versions(self, secret_id: str) -> list[Item]:
+        for name, item in self.secrets.items():
             if secret_id in (item["Name"], item["ARN"]):
-                return dict(item)
+                previous = self.previous.get(name)
+                return [dict(item)] + ([dict(previous)] if previous else [])
+        return []
+
+    def _find(self, secret_id: str, version_id: str | None = None, version_stage: str | None = None) -> Item | None:
+        for item in self._versions(secret_id):
+            if version_id is not None and version_id != item["VersionId"]:
+                continue
+            if version_stage is not None and version_stage not in item["VersionStages"]:
+                continue
+            if version_id is None and version_stage is None and "AWSCURRENT" not in item["VersionStages"]:
+                continue
+            return item
         return None
 
     async def get_secret_value(self, secret_id: str, version_id: str | None = None,
                                version_stage: str | None = None) -> Item:
-        await self.script.call("GetSecretValue", (secret_id, version_id, version_stage))
-        item = self._find(secret_id)
-        if item is None or (version_id is not None and version_id != item["VersionId"]) or (
-                version_stage is not None and version_stage not in item["VersionStages"]):
+        await self.script.call("GetSecretValue", (secret_id, version_id, version_stage), self.role)
+        item = self._find(secret_id, version_id, version_stage)
+        if item is None:
             raise error_for(Failure.NOT_FOUND, "GetSecretValue")
         return item
 
+    async def describe_secret(self, secret_id: str) -> Item:
+        await self.script.call("DescribeSecret", secret_id, self.role)
+        versions = self._versions(secret_id)
+        if not versions:
+            raise error_for(Failure.NOT_FOUND, "DescribeSecret")
+        current = versions[0]
+        answer: Item = {"Name": current["Name"], "ARN": current["ARN"],
+                        "VersionIdsToStages": {item["VersionId"]: item["VersionStages"] for item in versions},
+                        "RotationEnabled": current["Name"] in self.next_rotation}
+        if answer["RotationEnabled"]:
+            answer["NextRotationDate"] = self.next_rotation[current["Name"]]
+        return answer
+
+    async def batch_get_secret_value_filtered(self, filters: list[Item]) -> list[Item]:
+        await self.script.call("BatchGetSecretValue", {"Filters": filters}, self.role)
+        wanted = {flt["Key"]: set(flt["Values"]) for flt in filters}
+        found = []
+        for name, item in self.secrets.items():
+            tags = self.tags.get(name, {})
+            if "tag-key" in wanted and not wanted["tag-key"] & set(tags):
+                continue
+            if "tag-value" in wanted and not wanted["tag-value"] & set(tags.values()):
+                continue
+            found.append(dict(item))
+        return found
+
     async def batch_get_secret_value(self, secret_ids: list[str]) -> tuple[list[Item], list[Item]]:
         async def one(chunk: list[str]) -> tuple[list[Item], list[Item]]:
-            await self.script.call("BatchGetSecretValue", list(chunk))
+            await self.script.call("BatchGetSecretValue", list(chunk), self.role)
             values: list[Item] = []
             errors: list[Item] = []
             for secret_id in chunk:
@@ -268,13 +336,35 @@ class FakeSecretStore:
         return values, errors
 
 
+class FakeRoleStore:
+    """STS AssumeRole: credentials valid CREDENTIALS_LIFETIME_S from the call, numbered per call."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.issued = 0
+        self.lifetime = CREDENTIALS_LIFETIME_S
+
+    async def assume_role(self, role_arn: str, session_name: str) -> Credentials:
+        await self.script.call("AssumeRole", (role_arn, session_name))
+        self.issued += 1
+        return Credentials(f"ASIAFAKE{self.issued:08d}", "fake-secret", f"token-{self.issued}",
+                           self.script.clock.time() + self.lifetime)
+
+
 class FakeUpstream:
     """Both stores on one script (see paramsecrets.upstream.Upstream)."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.script = Script(clock)
-        self.ssm = FakeParameterStore(self.script)
-        self.secrets = FakeSecretStore(self.script)
+    def __init__(self, clock: Clock, role: str | None = None, shared: FakeUpstream | None = None,
+                 script: Script | None = None) -> None:
+        """`script` replaces the default one (bench/fleet_sim.py's throttling quotas)."""
+        self.script: Script = shared.script if shared is not None else script or Script(clock)
+        self.role = role
+        self.ssm: FakeParameterStore = FakeParameterStore(self.script, role,
+                                                          None if shared is None else shared.ssm.parameters)
+        self.secrets: FakeSecretStore = FakeSecretStore(self.script, role, None if shared is None else shared.secrets)
+        self.sts: FakeRoleStore = FakeRoleStore(self.script) if shared is None else shared.sts
+        self.credentials: Credentials | None = None
+        self.by_role = self.script.by_role
         self.calls = self.script.calls
         self.asked = self.script.asked
         self.log = self.script.log
@@ -287,8 +377,15 @@ class FakeUpstream:
     def put_parameter(self, name: str, value: str, kind: str = "String") -> Item:
         return self.ssm.put(name, value, kind)
 
-    def put_secret(self, name: str, value: str) -> Item:
-        return self.secrets.put(name, value)
+    def put_secret(self, name: str, value: str, tags: dict[str, str] | None = None) -> Item:
+        return self.secrets.put(name, value, tags)
+
+    def with_credentials(self, credentials: Credentials) -> FakeUpstream:
+        """A view reading the same data as the role these credentials belong to (counted in `by_role`)."""
+        serial = int(credentials.session_token.rpartition("-")[2])  # the n-th AssumeRole issued them
+        view = FakeUpstream(self.script.clock, str(self.asked["AssumeRole"][serial - 1][0]), shared=self)
+        view.credentials = credentials
+        return view
 
     def total(self) -> int:
         """Every call so far, all operations."""

@@ -65,16 +65,24 @@ class MotoServer:
         self._post("/moto-api/recorder/reset-recording")
 
     def calls(self) -> list[str]:
-        """Operations received since the last clear, in order (e.g. `AmazonSSM.GetParameter`)."""
+        """Operations received since the last clear, in order (e.g. `AmazonSSM.GetParameter`;
+        STS's query-protocol calls as `sts.AssumeRole`)."""
+        return [operation for operation, _ in self.signed_calls()]
+
+    def signed_calls(self) -> list[tuple[str, str | None]]:
+        """(operation, the access key id that signed it) per call since the last clear, in order."""
         with self._open(self.url + "/moto-api/recorder/download-recording") as r:
             text = r.read().decode()
         operations = []
         for line in text.splitlines():
-            if line.strip():
-                headers = json.loads(line).get("headers", {})
-                target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
-                if target:
-                    operations.append(target)
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            headers = {name.lower(): value for name, value in (record.get("headers") or {}).items()}
+            target = headers.get("x-amz-target") or _query_action(record)
+            if target:
+                credential = (headers.get("authorization") or "").partition("Credential=")[2].partition("/")[0]
+                operations.append((target, credential or None))
         return operations
 
     def count(self, operation: str | None = None) -> int:
@@ -101,6 +109,24 @@ class MotoServer:
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=5)
+
+
+def _query_action(record: dict[str, Any]) -> str | None:
+    """`sts.AssumeRole` for a recorded query-protocol request (STS), else None."""
+    import base64
+    from urllib.parse import parse_qs
+
+    body = record.get("body") or ""
+    try:
+        text = base64.b64decode(body).decode() if record.get("body_encoded") else str(body)
+    except ValueError:
+        return None
+    fields = parse_qs(text)
+    actions = fields.get("Action")
+    if not actions:
+        return None
+    action = actions[0]
+    return ("sts." if (fields.get("Version") or [""])[0] == "2011-06-15" else "query.") + action
 
 
 class TlsFiles:
