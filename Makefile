@@ -82,7 +82,7 @@ bench: $(STAMP) rie
 # Release artifacts into dist/: wheel + sdist (twine-checked), both layer zips (--strict), an SBOM
 # per layer, SHA256SUMS. Python only: no apt, no root.
 dist: $(STAMP)
-	$(BIN)/python -m paramsecrets.dist dist
+	$(BIN)/python -m paramsecrets.layer.dist dist
 
 # Refresh the layer's lock file to Debian's newest (security) versions and the installed awscrt
 # (reads the mirrors' indexes: no apt needed; DEBIAN_MIRROR=URL where there are no apt sources).

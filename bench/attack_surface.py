@@ -199,7 +199,7 @@ def latency_row(label: str, values: list[float]) -> tuple[str, str]:
 # --listen --------------------------------------------------------------------------------------
 
 def case_listen(work: Path) -> Outcome:
-    from paramsecrets.listen import exposure_problem
+    from paramsecrets.process.listen import exposure_problem
 
     secret, session, key_id = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEXAMPLE" * 4, "AKIAEXAMPLE0"
     credentials = work / "credentials"

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from paramsecrets.layer import LayerInfo, build_layer
+from paramsecrets.layer.build import LayerInfo, build_layer
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     LambdaSandbox,

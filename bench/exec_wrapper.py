@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from paramsecrets.layer import build_layer
+from paramsecrets.layer.build import build_layer
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     LambdaSandbox,

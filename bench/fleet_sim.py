@@ -54,20 +54,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paramsecrets.api.routes import Router
+from paramsecrets.api.service import Service
+from paramsecrets.api.tokens import Token
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.transport import ATTEMPTS, BACKOFF_BASE_S, BACKOFF_CAP_S
-from paramsecrets.cache import Cache
+from paramsecrets.aws.upstream import Upstream
+from paramsecrets.cache.reader import Reader
+from paramsecrets.cache.store import Cache
 from paramsecrets.config import Settings
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
-from paramsecrets.prefetch import prefetch
-from paramsecrets.reader import Reader
-from paramsecrets.routes import Router
-from paramsecrets.service import Service
+from paramsecrets.process.prefetch import prefetch
 from paramsecrets.testing.clock import START, FakeClock
 from paramsecrets.testing.fake_upstream import FakeUpstream, Script, sleep_on
-from paramsecrets.tokens import Token
-from paramsecrets.upstream import Upstream
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "fleet.md"

@@ -25,9 +25,11 @@ STACKS = {
     "asyncio without ssl (what serve does)": "import sys; sys.modules['ssl'] = None; import asyncio",
     "awscrt (auth + http)": "import awscrt.auth, awscrt.http",
     "paramsecrets server, AWS client loaded": (
-        "import sys; sys.modules['ssl'] = None; import asyncio; import paramsecrets.app, paramsecrets.aws.clients"),
+        "import sys; sys.modules['ssl'] = None; import asyncio; "
+        "import paramsecrets.process.app, paramsecrets.aws.clients"),
     "paramsecrets before Lambda `next`": (
-        "import paramsecrets.boot, paramsecrets.lambda_ext, paramsecrets.config, paramsecrets.tokens, "
+        "import paramsecrets.process.boot, paramsecrets.process.lambda_ext, paramsecrets.config, "
+        "paramsecrets.api.tokens, "
         "paramsecrets.aws.settings"),
     "botocore + an SSM client": (
         "import botocore.session; botocore.session.get_session().create_client('ssm', region_name='us-east-1')"),

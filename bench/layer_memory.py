@@ -7,7 +7,7 @@ parameters (32-byte values), then measures, each in its own process of the layer
 from /proc/<pid>/smaps_rollup (Rss, Pss, Anonymous) and /proc/<pid>/status (Threads):
 
   1. interpreter     the bundled python3.11 -I -S, idle (the floor: the same run's reference)
-  2. + our imports   the modules `serve` imports before it answers (paramsecrets.app and the boot path)
+  2. + our imports   the modules `serve` imports before it answers (paramsecrets.process.app and the boot path)
   3. + awscrt        the same plus awscrt.auth/http/io imported (no event loop yet)
   4. serving         `/opt/bin/paramsecrets serve` through the launcher, after one miss (AWS
                      client, event-loop thread, credentials, a connection) and one hit
@@ -40,8 +40,9 @@ BUDGET_SERVING = 18 * MIB
 BUDGET_FULL = 22 * MIB
 DOC = common.DOCS / "performance.md"
 SECTION = "bench/layer_memory.py"
-OUR_IMPORTS = ("import paramsecrets.boot, paramsecrets.app, paramsecrets.service, paramsecrets.routes, "
-               "paramsecrets.lambda_ext")
+OUR_IMPORTS = ("import paramsecrets.process.boot, paramsecrets.process.app, paramsecrets.api.service, "
+               "paramsecrets.api.routes, "
+               "paramsecrets.process.lambda_ext")
 AWSCRT = "import awscrt.auth, awscrt.http, awscrt.io, paramsecrets.aws.clients"
 
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         zip_path = args.layer
         if zip_path is None:
-            from paramsecrets.layer import build_layer
+            from paramsecrets.layer.build import build_layer
 
             zip_path = workdir / "layer.zip"
             build_layer("x86_64", zip_path, progress=lambda line: None)

@@ -57,7 +57,8 @@ def config_check(argv: list[str]) -> int:
     """
     import argparse
 
-    from paramsecrets import config, tokens
+    from paramsecrets import config
+    from paramsecrets.api import tokens
     from paramsecrets.aws.settings import resolve_aws
 
     parser = argparse.ArgumentParser(
@@ -85,7 +86,7 @@ def config_check(argv: list[str]) -> int:
     except tokens.TokenError as error:
         problems.append(str(error))
     if settings is not None:
-        from paramsecrets import clientkey
+        from paramsecrets.api import clientkey
 
         try:
             clientkey.resolve(settings)  # both halves, the id's form, never an AWS credential
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        from paramsecrets.boot import main as serve
+        from paramsecrets.process.boot import main as serve
 
         return serve(argv)
     if command == "dev":
@@ -151,27 +152,27 @@ def main(argv: list[str] | None = None) -> int:
 
         return dev(rest)
     if command == "get-parameter":
-        from paramsecrets.client_cli import get_parameter_main
+        from paramsecrets.client.cli import get_parameter_main
 
         return get_parameter_main(rest)
     if command == "get-secret":
-        from paramsecrets.client_cli import get_secret_main
+        from paramsecrets.client.cli import get_secret_main
 
         return get_secret_main(rest)
     if command == "exec":
-        from paramsecrets.exec_cmd import main as exec_main
+        from paramsecrets.client.exec_cmd import main as exec_main
 
         return exec_main(rest)
     if command == "layer" and rest[:1] == ["build"]:
-        from paramsecrets.layer import main as layer
+        from paramsecrets.layer.build import main as layer
 
         return layer(rest[1:])
     if command == "layer" and rest[:1] == ["lock"]:
-        from paramsecrets.layer import lock_main
+        from paramsecrets.layer.build import lock_main
 
         return lock_main(rest[1:])
     if command == "layer" and rest[:1] == ["publish"]:
-        from paramsecrets.layer_publish import main as publish
+        from paramsecrets.layer.publish import main as publish
 
         return publish(rest[1:])
     if command == "config" and rest[:1] == ["check"]:

@@ -9,11 +9,11 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paramsecrets.api.routes import RequestError, Router
+from paramsecrets.api.tokens import Token
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 from paramsecrets.http.server import Limits, Reply
-from paramsecrets.routes import RequestError, Router
-from paramsecrets.tokens import Token
 from tests.attack.inprocess import BOUND_S, ScriptedApp, serving
 
 TOKEN = b"fuzz-token-0123456789"

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets import reader, tokens
+from paramsecrets.api import tokens
+from paramsecrets.api.tokens import MAX_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
+from paramsecrets.cache import reader
 from paramsecrets.http.parser import MAX_HEADER_BYTES, parse
 from paramsecrets.testing.moto import wait_until
 from paramsecrets.testing.net import free_port
 from paramsecrets.testing.server import TOKEN_HEADER, run_command, start_server
 from paramsecrets.testing.stack import Stack
-from paramsecrets.tokens import MAX_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
 from tests.integration.conftest import Seeded
 
 GOOD = "a-good-token-0123456789"

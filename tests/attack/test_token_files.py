@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets import tokens
+from paramsecrets.api import tokens
+from paramsecrets.api.tokens import MAX_TOKEN_FILE_BYTES, MIN_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
 from paramsecrets.testing.moto import wait_until
 from paramsecrets.testing.net import free_port
 from paramsecrets.testing.server import TOKEN_HEADER, ServerProcess, run_command, start_server
-from paramsecrets.tokens import MAX_TOKEN_FILE_BYTES, MIN_TOKEN_LENGTH, Token, TokenError, read_token_file, resolve
 from tests.integration.conftest import Seeded
 
 GOOD = "a-good-token-0123456789"

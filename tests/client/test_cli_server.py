@@ -165,7 +165,7 @@ def test_invalid_port_variable_exits_2(aws_env: dict[str, str], tmp_path: Path) 
 
 def test_module_entry_point(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path,
                             cli_seeded: MotoServer) -> None:
-    done = subprocess.run([sys.executable, "-m", "paramsecrets.client_cli", "get-parameter", "/app/db/host"],
+    done = subprocess.run([sys.executable, "-m", "paramsecrets.client.cli", "get-parameter", "/app/db/host"],
                           env=env_for(server, aws_env), cwd=tmp_path, capture_output=True, timeout=30)
     assert (done.returncode, done.stdout) == (0, b"db.internal")
 
@@ -188,7 +188,7 @@ def test_client_commands_load_nothing_heavy(aws_env: dict[str, str], tmp_path: P
     code, outside, ours = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == 5
     assert outside == ["paramsecrets"]
-    assert ours == ["paramsecrets", "paramsecrets.cli", "paramsecrets.client", "paramsecrets.client_cli"]
+    assert ours == ["paramsecrets", "paramsecrets.cli", "paramsecrets.client", "paramsecrets.client.cli"]
 
 
 def test_help(aws_env: dict[str, str], tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from paramsecrets import client_cli
 from paramsecrets.client import AWS_GENERIC_ERROR
+from paramsecrets.client import cli as client_cli
 from paramsecrets.testing.net import free_port
 from tests.client.stub import Reply, Seen, StubServer, error_body, parameter_body, secret_body, stub_server
 

@@ -659,7 +659,7 @@ def test_module_imports_nothing_outside_the_standard_library() -> None:
     imported = {line.split()[1].split(".")[0] for line in source.splitlines()
                 if line.startswith(("import ", "from "))}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
-    assert os.path.basename(pc.__file__) == "client.py"
+    assert pc.__file__.endswith(os.path.join("paramsecrets", "client", "__init__.py"))
 
 
 @pytest.mark.parametrize(("text", "token", "masked"), [

@@ -26,7 +26,7 @@ Start = Callable[..., ServerProcess]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-CLIENT_PY = REPO / "src" / "paramsecrets" / "client.py"
+CLIENT_PY = REPO / "src" / "paramsecrets" / "client" / "__init__.py"
 NODE = shutil.which("node")
 PARAMETER = "/app/config/db-host"
 SECRET = "prod/db+blue green:ü"  # `+`, space, `:` and non-ASCII: all must be URL-encoded

@@ -20,7 +20,8 @@ try:
     third_party = True
 except ImportError:
     third_party = False
-from paramsecrets import client, client_cli
+from paramsecrets import client
+from paramsecrets.client import cli as client_cli
 from paramsecrets.client import Client, UnavailableError
 try:
     Client(port=int(sys.argv[2]), token="t", retry_seconds=0).get_parameter("/x")
@@ -44,9 +45,9 @@ def test_client_imports_in_a_bare_venv(tmp_path: Path) -> None:
     assert result["prefix"] == str(venv)
     assert result["third_party"] is False  # the venv really has no dependencies
     assert result["outcome"] == "NotListening"
-    assert result["loaded"] == ["paramsecrets", "paramsecrets.client", "paramsecrets.client_cli"]
+    assert result["loaded"] == ["paramsecrets", "paramsecrets.client", "paramsecrets.client.cli"]
 
-    command = subprocess.run([str(python), "-m", "paramsecrets.client_cli", "get-secret", "x"],
+    command = subprocess.run([str(python), "-m", "paramsecrets.client.cli", "get-secret", "x"],
                              capture_output=True, text=True, timeout=30,
                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC),
                                   "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(free_port()),

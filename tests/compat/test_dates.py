@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paramsecrets.shapes import go_time_json
+from paramsecrets.cache.shapes import go_time_json
 from tests.compat.conftest import go_build
 
 # Go holds an instant as int64 nanoseconds: 1678-2261 is what smithy-go can represent.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from paramsecrets.exec_refs import ENV_PREFIX, parse_ref
+from paramsecrets.client.exec_refs import ENV_PREFIX, parse_ref
 from tests.examples.test_iac import REPO, resources, synthesized  # noqa: F401 (the fixture)
 
 WRAPPER = "/opt/paramsecrets/exec-wrapper"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets.debian_fetch import DebianOptions
-from paramsecrets.layer import LayerInfo, build_layer
+from paramsecrets.layer.build import LayerInfo, build_layer
+from paramsecrets.layer.debian_fetch import DebianOptions
 from paramsecrets.testing.lambda_sandbox import (
     LambdaSandbox,
     close_sandboxes,

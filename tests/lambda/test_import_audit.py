@@ -395,4 +395,4 @@ def test_everything_loaded_is_shipped() -> None:
     if os.environ.get("PARAMSECRETS_IMPORT_AUDIT_OUT"):  # for choosing what layer_slim may prune
         Path(os.environ["PARAMSECRETS_IMPORT_AUDIT_OUT"]).write_text(
             json.dumps({"loaded": sorted(FINDINGS.loaded), "missing": sorted(FINDINGS.missing)}, indent=1))
-    assert "paramsecrets.app" in FINDINGS.loaded and "awscrt.auth" in FINDINGS.loaded
+    assert "paramsecrets.process.app" in FINDINGS.loaded and "awscrt.auth" in FINDINGS.loaded

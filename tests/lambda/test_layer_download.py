@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 import paramsecrets
-from paramsecrets import layer, layer_lock
-from paramsecrets.debian_fetch import DebianOptions
-from paramsecrets.layer import build_layer
-from paramsecrets.layer_lock import DEBIAN_ARCH
+from paramsecrets.layer import build as layer
+from paramsecrets.layer import lock as layer_lock
+from paramsecrets.layer.build import build_layer
+from paramsecrets.layer.debian_fetch import DebianOptions
+from paramsecrets.layer.lock import DEBIAN_ARCH
 from paramsecrets.testing.debian_mirror import StaticServer, add_index, add_snapshot_file, put
 from paramsecrets.testing.net import free_port
 

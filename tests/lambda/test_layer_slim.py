@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import paramsecrets
-from paramsecrets import elf_strip
+from paramsecrets.layer import elf_strip
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
@@ -56,8 +56,9 @@ def test_tracebacks_name_file_and_line_without_sources(layer_dir: Path) -> None:
          str(runtime / "bin" / "python3.11"), "-I", "-S", "-c", script, str(layer_dir / "paramsecrets" / "lib")],
         capture_output=True, text=True, timeout=60, env={"LC_ALL": "C.UTF-8"}, check=False)
     assert proc.returncode == 1
-    frame = re.search(r'File "/opt/paramsecrets/lib/paramsecrets/client\.py", line (\d+), in __init__', proc.stderr)
+    frame = re.search(r'File "/opt/paramsecrets/lib/paramsecrets/client/__init__\.py", line (\d+), in __init__',
+                      proc.stderr)
     assert frame, proc.stderr
-    source = (Path(paramsecrets.__file__).parent / "client.py").read_text().splitlines()
+    source = (Path(paramsecrets.__file__).parent / "client" / "__init__.py").read_text().splitlines()
     assert "port" in source[int(frame[1]) - 1]  # the line number is the raising line's
     assert proc.stderr.rstrip().endswith("ValueError: port 0 is not in 1-65535")

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 import paramsecrets
-from paramsecrets import layer, layer_lock
-from paramsecrets.layer import LayerBuildError, build_layer, check_extensions
-from paramsecrets.layer_lock import LockError
+from paramsecrets.layer import build as layer
+from paramsecrets.layer import lock as layer_lock
+from paramsecrets.layer.build import LayerBuildError, build_layer, check_extensions
+from paramsecrets.layer.lock import LockError
 from paramsecrets.testing.debian_mirror import StaticServer, add_index
 from paramsecrets.testing.lambda_sandbox import unpack_layer
 from paramsecrets.testing.net import free_port
@@ -68,7 +69,7 @@ def test_layout(build, arch: str) -> None:
         assert "paramsecrets/lib/paramsecrets/__init__.pyc" in names  # sourceless: see layer_slim.py
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/dev/")], "dev/ needs moto"
         assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/testing/")], "test support"
-        assert not [n for n in names if "layer_files" in n or n.endswith(("/layer.py", "/layer_runtime.py"))]
+        assert not [n for n in names if n.startswith("paramsecrets/lib/paramsecrets/layer/")], "the builder"
 
         elves = [n for n in names if zf.read(n)[:4] == b"\x7fELF"]
         for name in elves:
@@ -135,7 +136,7 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     """The bundled Python imports the server and the AWS client from the read-only layer using
     the shipped pycs only: nothing is compiled at a cold start."""
     script = ("import sys; sys.path.insert(0, '/opt/paramsecrets/lib'.replace('/opt', sys.argv[1])); "
-              "import paramsecrets.app, paramsecrets.aws.clients, paramsecrets.client_cli")
+              "import paramsecrets.process.app, paramsecrets.aws.clients, paramsecrets.client.cli")
     runtime = layer_dir / RUNTIME
     proc = subprocess.run(
         [str(runtime / "lib" / LOADERS["x86_64"]), "--inhibit-cache", "--library-path", str(runtime / "lib"),
@@ -148,7 +149,7 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     compiled = [ln for ln in lines if ln.startswith("# code object from") and ln.endswith(".py'")]
     assert not compiled, f"compiled at import: {compiled[:3]}"
     assert "code object from '" + str(layer_dir / RUNTIME / "lib/python3.11/asyncio/__init__.pyc'") in proc.stderr
-    assert "code object from '" + str(layer_dir / "paramsecrets/lib/paramsecrets/app.pyc'") in proc.stderr
+    assert "code object from '" + str(layer_dir / "paramsecrets/lib/paramsecrets/process/app.pyc'") in proc.stderr
 
 
 def test_version_from_the_layer(layer_dir: Path, build) -> None:

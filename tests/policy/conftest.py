@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from paramsecrets.cache import Entry
-from paramsecrets.keys import Key, ParameterKey
+from paramsecrets.cache.keys import Key, ParameterKey
+from paramsecrets.cache.store import Entry
 from paramsecrets.testing.clock import START
 from paramsecrets.testing.stack import Stack
 from paramsecrets.testing.targets import BY_PATH, SECRET, many_url, param_url, q, secrets_many_url

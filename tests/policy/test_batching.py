@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
-from paramsecrets import batching
-from paramsecrets.batching import BACKING_OFF
-from paramsecrets.cache import Cache, Flights
+from paramsecrets.cache import batching
+from paramsecrets.cache.batching import BACKING_OFF
+from paramsecrets.cache.keys import Key, ParameterKey
+from paramsecrets.cache.store import Cache, Flights
 from paramsecrets.config import Settings
-from paramsecrets.keys import Key, ParameterKey
-from paramsecrets.prefetch import prefetch
+from paramsecrets.process.prefetch import prefetch
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import SECRET, T0, many, param, secrets_many, value

@@ -8,9 +8,9 @@ import itertools
 
 import pytest
 
-from paramsecrets.cache import ENTRY_OVERHEAD, Cache, Entry, Flights
-from paramsecrets.keys import ParameterKey, PathKey, SecretKey
-from paramsecrets.policy import Freshness
+from paramsecrets.cache.keys import ParameterKey, PathKey, SecretKey
+from paramsecrets.cache.policy import Freshness
+from paramsecrets.cache.store import ENTRY_OVERHEAD, Cache, Entry, Flights
 
 K = ParameterKey("/k", False)
 
@@ -223,7 +223,7 @@ def test_a_cancelled_waiter_does_not_cancel_the_flight() -> None:
 
 
 def test_keys_know_their_alternate_group_and_coverage() -> None:
-    from paramsecrets.keys import RefreshGroup
+    from paramsecrets.cache.keys import RefreshGroup
 
     assert ParameterKey("/a", False).alternate == ParameterKey("/a", True)
     assert ParameterKey("/a:3", True).selector == ":3" and ParameterKey("/a:3", True).plain_name is None

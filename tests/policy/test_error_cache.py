@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from paramsecrets.api.sdk.forward import Forwarder
 from paramsecrets.aws.endpoints import Endpoint
 from paramsecrets.aws.settings import AwsSettings
-from paramsecrets.sdk.forward import Forwarder
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import many, param, secrets_many

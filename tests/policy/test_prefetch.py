@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from paramsecrets.metrics import Metrics
-from paramsecrets.prefetch import Tag, parse_entry, parse_tag, prefetch, tag_filters
+from paramsecrets.process.prefetch import Tag, parse_entry, parse_tag, prefetch, tag_filters
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import param
 

@@ -10,9 +10,9 @@ import itertools
 
 import pytest
 
-from paramsecrets.batching import REFRESH_GATHER_S
-from paramsecrets.keys import ParameterKey
-from paramsecrets.policy import TTL_JITTER
+from paramsecrets.cache.batching import REFRESH_GATHER_S
+from paramsecrets.cache.keys import ParameterKey
+from paramsecrets.cache.policy import TTL_JITTER
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import BY_PATH, SECRET, T0, entry, many, param, secrets_many, value

@@ -2,15 +2,15 @@
 
 A parameter can be cached under several keys (with and without decryption, by ARN, and inside the
 listings of get-many and get-by-path). After a fetch, every other form holding another version is
-dropped (paramsecrets.superseded): the next read of it asks AWS again, or, for a String, is
+dropped (paramsecrets.cache.superseded): the next read of it asks AWS again, or, for a String, is
 answered by the fresh entry. Forms holding the version just fetched, and forms naming a version,
 stay. Counts of upstream calls are exact: nothing is fetched twice that need not be.
 """
 
 from __future__ import annotations
 
-from paramsecrets.keys import ParameterKey, PathKey
-from paramsecrets.superseded import path_prefixes
+from paramsecrets.cache.keys import ParameterKey, PathKey
+from paramsecrets.cache.superseded import path_prefixes
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import BY_PATH, many, param, q, value
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from paramsecrets.batching import REFRESH_GATHER_S
-from paramsecrets.keys import SecretKey
+from paramsecrets.cache.batching import REFRESH_GATHER_S
+from paramsecrets.cache.keys import SecretKey
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import T0, entry, secrets_many

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from paramsecrets.roles import EXPIRY_MARGIN_S, REFRESH_BEFORE_S, SESSION_NAME, RoleArnError, check_role_arn
+from paramsecrets.cache.roles import EXPIRY_MARGIN_S, REFRESH_BEFORE_S, SESSION_NAME, RoleArnError, check_role_arn
 from paramsecrets.testing.fake_upstream import CREDENTIALS_LIFETIME_S, Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import T0, many, param, q, secrets_many

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 
-from paramsecrets import policy
-from paramsecrets.keys import SecretKey
-from paramsecrets.policy import (
+from paramsecrets.cache import policy
+from paramsecrets.cache.keys import SecretKey
+from paramsecrets.cache.policy import (
     ROTATION_GRACE_S,
     ROTATION_POLL_CAP_S,
     ROTATION_WATCH_S,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from paramsecrets.service import STALE_PATIENCE_S
+from paramsecrets.cache.front import STALE_PATIENCE_S
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import BY_PATH, SECRET, T0, entry, many, param, q, secrets_many, value

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import paramsecrets
-from paramsecrets import release_notes
+from paramsecrets.layer import release_notes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_keep_a_changelog_shape() -> None:
 
 
 def test_notes_for_the_version() -> None:
-    proc = subprocess.run([sys.executable, "-m", "paramsecrets.release_notes", f"v{paramsecrets.__version__}"],
+    proc = subprocess.run([sys.executable, "-m", "paramsecrets.layer.release_notes", f"v{paramsecrets.__version__}"],
                           capture_output=True, text=True, timeout=60, check=True)
     assert proc.stdout.startswith("The first version") and "### Added" in proc.stdout
     assert "## [" not in proc.stdout, "only that version's section"

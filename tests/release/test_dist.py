@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import paramsecrets
-from paramsecrets import dist, layer_lock
+from paramsecrets.layer import dist
+from paramsecrets.layer import lock as layer_lock
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,12 @@ def test_the_wheel_and_the_sdist(artifacts: Path) -> None:
     with zipfile.ZipFile(artifacts / f"paramsecrets-{version}-py3-none-any.whl") as wheel:
         names = wheel.namelist()
         metadata = wheel.read(f"paramsecrets-{version}.dist-info/METADATA").decode()
-    assert "paramsecrets/layer_files/layer.lock.json" in names and "paramsecrets/cli.py" in names
+    assert "paramsecrets/layer/files/layer.lock.json" in names and "paramsecrets/cli.py" in names
     assert not [n for n in names if n.startswith("tests/")]
     assert f"\nVersion: {version}\n" in metadata and "Requires-Dist: awscrt" in metadata
     assert "Content-Type: text/markdown" in metadata
     with tarfile.open(artifacts / f"paramsecrets-{version}.tar.gz") as sdist:
-        assert f"paramsecrets-{version}/src/paramsecrets/layer_files/layer.lock.json" in sdist.getnames()
+        assert f"paramsecrets-{version}/src/paramsecrets/layer/files/layer.lock.json" in sdist.getnames()
 
 
 @pytest.mark.timeout(1500)

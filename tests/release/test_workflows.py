@@ -54,7 +54,7 @@ def test_release_on_a_tag() -> None:
     release = _load("release.yml")
     assert release["on"] == {"push": {"tags": ["v*"]}}
     jobs = release["jobs"]
-    assert "make dist" in _runs(jobs["dist"]) and "paramsecrets.release_notes" in _runs(jobs["dist"])
+    assert "make dist" in _runs(jobs["dist"]) and "paramsecrets.layer.release_notes" in _runs(jobs["dist"])
     assert "gh release create" in _runs(jobs["dist"]) and "--notes-file" in _runs(jobs["dist"])
     assert "actions/attest-build-provenance" in _uses(jobs["dist"])
     assert "pypa/gh-action-pypi-publish" in _uses(jobs["pypi"])

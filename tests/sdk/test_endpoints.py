@@ -71,8 +71,8 @@ def test_the_explicit_upstream_wins() -> None:
 
 
 def test_reads_signed_for_another_region_go_to_that_region() -> None:
-    from paramsecrets.cache import Cache
-    from paramsecrets.sdk.forward import Forwarder
+    from paramsecrets.api.sdk.forward import Forwarder
+    from paramsecrets.cache.store import Cache
 
     regional = resolve_aws({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_SSM": f"http://localhost:{PORT}"}, PORT)
     forwarder = Forwarder(regional, Cache(10, 1 << 20), None, 1)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from paramsecrets.sdk.regions import MAX_REGIONS, RegionTable, is_aws_region_name
+from paramsecrets.api.sdk.regions import MAX_REGIONS, RegionTable, is_aws_region_name
 from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY, MotoServer
 from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded

@@ -7,8 +7,8 @@ import datetime
 
 import pytest
 
-from paramsecrets.sdk.sigv4 import Credentials, verify
-from paramsecrets.sdk.wire import SdkError
+from paramsecrets.api.sdk.sigv4 import Credentials, verify
+from paramsecrets.api.sdk.wire import SdkError
 from tests.sdk.signing import ACCESS_KEY, SECRET_KEY, parsed, signed_bytes, signed_leaving_out, unsign
 
 OURS = Credentials(ACCESS_KEY, SECRET_KEY, None)

@@ -11,7 +11,7 @@ import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paramsecrets.sdk.sigv4 import Credentials, check_claims, fast_signature, recompute
+from paramsecrets.api.sdk.sigv4 import Credentials, check_claims, fast_signature, recompute
 from tests.sdk.signing import ACCESS_KEY, SECRET_KEY, parsed, signed_bytes
 
 AT = datetime.datetime(2026, 12, 7, 3, 40, 5, tzinfo=datetime.UTC)

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from paramsecrets import shapes
-from paramsecrets.cache import Entry
-from paramsecrets.keys import ParameterKey as P
-from paramsecrets.keys import PathKey as D
-from paramsecrets.keys import SecretKey as S
-from paramsecrets.reader import aws_item, aws_items
-from paramsecrets.sdk import items, wire
-from paramsecrets.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
-from paramsecrets.sdk.invalidation import doomed_by, secret_names
-from paramsecrets.sdk.wire import SdkError
+from paramsecrets.api.sdk import items, wire
+from paramsecrets.api.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
+from paramsecrets.api.sdk.invalidation import doomed_by, secret_names
+from paramsecrets.api.sdk.wire import SdkError
+from paramsecrets.cache import shapes
+from paramsecrets.cache.keys import ParameterKey as P
+from paramsecrets.cache.keys import PathKey as D
+from paramsecrets.cache.keys import SecretKey as S
+from paramsecrets.cache.reader import aws_item, aws_items
+from paramsecrets.cache.store import Entry
 
 PARAMETER: dict[str, Any] = {"Name": "/a/b", "Type": "String", "Value": "<x> & \u2028 \"q\"", "Version": 3,
              "Selector": ":3", "LastModifiedDate": 1700000000.123456, "ARN": "arn:aws:ssm:us-east-1:1:parameter/a/b",
@@ -129,9 +129,9 @@ def test_error_answers_have_aws_shape() -> None:
 def test_a_fetch_running_during_a_write_does_not_keep_its_value() -> None:
     import asyncio
 
-    from paramsecrets.cache import Cache, Flights
-    from paramsecrets.keys import ParameterKey
-    from paramsecrets.sdk.forward import Forwarder
+    from paramsecrets.api.sdk.forward import Forwarder
+    from paramsecrets.cache.keys import ParameterKey
+    from paramsecrets.cache.store import Cache, Flights
 
     async def scenario() -> tuple[bool, bool]:
         cache, flights = Cache(10, 1 << 20, jitter=0), Flights()

@@ -105,7 +105,7 @@ def test_the_kubernetes_token_is_readable_by_the_sidecar_user() -> None:
 
     if os.geteuid() != 0:
         pytest.skip("needs root to read as another user")
-    from paramsecrets import tokens
+    from paramsecrets.api import tokens
 
     deployment = yaml.safe_load((REPO / "examples" / "kubernetes" / "sidecar.yaml").read_text())
     spec = deployment["spec"]["template"]["spec"]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets import config, listen
+from paramsecrets import config
+from paramsecrets.process import listen
 from paramsecrets.testing.net import free_port, stop_process, wait_for_http
 from paramsecrets.testing.server import run_command
 from tests.sidecar import netns

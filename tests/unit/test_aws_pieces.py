@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paramsecrets import shapes
 from paramsecrets.aws.endpoints import Endpoint, EndpointError, parse_endpoint_url, resolve
 from paramsecrets.aws.errors import Kind, classify, from_response
+from paramsecrets.cache import shapes
 
 
 @pytest.mark.parametrize(("service", "suffix", "region", "env", "url"), [
@@ -110,7 +110,7 @@ def test_one_parameter_never_twice_in_a_get_parameters_call() -> None:
 
 
 def test_answers_pair_with_their_names() -> None:
-    from paramsecrets.reader import match_parameters
+    from paramsecrets.cache.reader import match_parameters
 
     found = [{"Name": "/x", "Selector": ":1", "Version": 1, "ARN": "arn:aws:ssm:r:1:parameter/x"},
              {"Name": "/y", "Version": 4, "ARN": "arn:aws:ssm:r:1:parameter/y"}]

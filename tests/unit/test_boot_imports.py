@@ -21,12 +21,12 @@ HEAVY = ("collections", "re", "typing", "dataclasses", "ipaddress", "asyncio", "
 PROBE = f"""
 import sys
 sys.path.insert(0, {str(SRC)!r})
-import paramsecrets.boot, paramsecrets.lambda_ext, paramsecrets.config, paramsecrets.tokens
-import paramsecrets.aws.settings, paramsecrets.listen, paramsecrets.log
+import paramsecrets.process.boot, paramsecrets.process.lambda_ext, paramsecrets.config, paramsecrets.api.tokens
+import paramsecrets.aws.settings, paramsecrets.process.listen, paramsecrets.log
 if sys.argv[1:] == ["validate"]:  # what boot runs before `next`, in a typical Lambda environment
     import os
     settings = paramsecrets.config.load(os.environ, {{}}, None)
-    paramsecrets.tokens.resolve(settings.token_env, os.environ)
+    paramsecrets.api.tokens.resolve(settings.token_env, os.environ)
     paramsecrets.aws.settings.resolve_aws(os.environ, settings.http_port)
 print(" ".join(sorted(sys.modules)))
 """

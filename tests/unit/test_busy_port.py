@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from paramsecrets.listen import bind
+from paramsecrets.process.listen import bind
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paramsecrets import clientkey, config
+from paramsecrets import config
+from paramsecrets.api import clientkey
 
 KEY = {"PARAMETERS_SECRETS_EXTENSION_CLIENT_ACCESS_KEY_ID": "PSCLIENTKEYTEST0001",
        "PARAMETERS_SECRETS_EXTENSION_CLIENT_SECRET_ACCESS_KEY": "client-secret-0123456789"}

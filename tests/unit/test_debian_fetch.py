@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets import ar_unpack, debian_sources
-from paramsecrets.debian_fetch import DebFetcher, DebianOptions, FetchError
-from paramsecrets.debian_index import compare_versions
-from paramsecrets.layer_lock import Pinned
+from paramsecrets.layer import ar_unpack, debian_sources
+from paramsecrets.layer.debian_fetch import DebFetcher, DebianOptions, FetchError
+from paramsecrets.layer.debian_index import compare_versions
+from paramsecrets.layer.lock import Pinned
 from paramsecrets.testing.debian_mirror import StaticServer, add_index, add_snapshot_file, make_deb, put
 
 OLD = make_deb({"usr/lib/x86_64-linux-gnu/libdemo.so.1": b"old build\n"})
@@ -236,7 +236,7 @@ def test_debian_version_order(a: str, b: str, order: int) -> None:
 
 
 def test_a_non_linux_host_is_told_what_to_do(monkeypatch) -> None:
-    from paramsecrets import layer
+    from paramsecrets.layer import build as layer
 
     monkeypatch.setattr(layer.sys, "platform", "darwin")
     with pytest.raises(layer.LayerBuildError, match=r"which darwin cannot run: build on Linux, e\.g\. in a container"):
@@ -246,7 +246,7 @@ def test_a_non_linux_host_is_told_what_to_do(monkeypatch) -> None:
 def test_indexes_are_read_over_tls() -> None:
     """An index decides what is trusted and its signature is not checked: never over plain http,
     except a loopback stand-in."""
-    from paramsecrets.debian_fetch import index_url
+    from paramsecrets.layer.debian_fetch import index_url
 
     assert index_url("http://deb.debian.org/debian/dists/x") == "https://deb.debian.org/debian/dists/x"
     assert index_url("http://mirror.example:8080/debian") == "https://mirror.example:8080/debian"

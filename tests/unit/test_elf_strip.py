@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from paramsecrets import elf_strip
+from paramsecrets.layer import elf_strip
 
 AWSCRT_SO = next(Path(p) for p in sys.path if (Path(p) / "_awscrt.abi3.so").is_file()) / "_awscrt.abi3.so"
 READELF = shutil.which("readelf")

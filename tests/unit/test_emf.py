@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from paramsecrets.emf import EmfReporter
 from paramsecrets.metrics import Metrics
+from paramsecrets.process.emf import EmfReporter
 from paramsecrets.testing.emf_spec import problems
 
 

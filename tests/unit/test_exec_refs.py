@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paramsecrets.exec_cmd import _Usage, parse_arguments
-from paramsecrets.exec_refs import (
+from paramsecrets.client.exec_cmd import _Usage, parse_arguments
+from paramsecrets.client.exec_refs import (
     MAX_REF_CHARS,
     FileTarget,
     Ref,
@@ -209,7 +209,7 @@ def test_bad_arguments(argv: list[str], message: str) -> None:
 
 
 def test_child_environment_removes_the_mapping_and_restores_the_launchers_changes() -> None:
-    from paramsecrets.exec_cmd import Values, child_environment
+    from paramsecrets.client.exec_cmd import Values, child_environment
 
     environ = {
         "PATH": "/usr/bin", "PARAMSECRETS_ENV_DB_HOST": "ssm:/app/db/host", "PARAMSECRETS_FILES": "/tmp/x=ssm:/x",
@@ -228,7 +228,7 @@ def test_child_environment_removes_the_mapping_and_restores_the_launchers_change
 
 
 def test_child_environment_refuses_what_cannot_be_a_variable() -> None:
-    from paramsecrets.exec_cmd import Values, child_environment
+    from paramsecrets.client.exec_cmd import Values, child_environment
 
     plan = plan_from({}, ["A=secretsmanager:bin", "B=ssm:/nul", "C=ssm:/list#k"], [], [])
     values = Values({Ref("secretsmanager", "bin"): b"\xff\xfe", Ref("ssm", "/nul"): "a\0b",
@@ -244,7 +244,7 @@ def test_child_environment_refuses_what_cannot_be_a_variable() -> None:
 
 
 def test_the_extension_knows_when_an_exec_wrapper_waits_for_it() -> None:
-    from paramsecrets.boot import exec_waits_for_us
+    from paramsecrets.process.boot import exec_waits_for_us
 
     assert exec_waits_for_us({"PARAMSECRETS_ENV_X": "ssm:/x"})
     assert exec_waits_for_us({"PARAMSECRETS_FILES": "/tmp/a=ssm:/a"})

@@ -35,5 +35,5 @@ def test_http_imports_only_the_standard_library_and_itself() -> None:
 
 def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from paramsecrets.shapes import encode\n")
-    assert imported_modules(bad) == {"paramsecrets.shapes"}
+    bad.write_text("def f():\n    from paramsecrets.cache.shapes import encode\n")
+    assert imported_modules(bad) == {"paramsecrets.cache.shapes"}

@@ -212,7 +212,7 @@ def test_connected_but_silent_is_no_answer_not_a_connection_failure() -> None:
 
 
 def test_init_is_over_at_the_first_event() -> None:
-    from paramsecrets.lambda_ext import Lifecycle, run_events
+    from paramsecrets.process.lambda_ext import Lifecycle, run_events
 
     seen: list[bool] = []
     lifecycle = Lifecycle(started=1.0)

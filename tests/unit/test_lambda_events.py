@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from paramsecrets import boot
-from paramsecrets.lambda_ext import ExtensionsApiError, Lifecycle, run_events
+from paramsecrets.process import boot
+from paramsecrets.process.lambda_ext import ExtensionsApiError, Lifecycle, run_events
 
 INVOKE = (b'{"eventType":"INVOKE","deadlineMs":1700000003000,"requestId":"r1",'
           b'"invokedFunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:f","tracing":{}}')

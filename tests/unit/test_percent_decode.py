@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paramsecrets.routes import percent_decode
+from paramsecrets.api.routes import percent_decode
 
 
 @given(st.binary(max_size=64), st.booleans())

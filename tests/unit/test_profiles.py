@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paramsecrets import profiles
-from paramsecrets.cache import Entry
+from paramsecrets.api import profiles
+from paramsecrets.api.rendering import hit as render_hit
+from paramsecrets.api.service import RefusalLog
+from paramsecrets.cache.keys import ParameterKey
+from paramsecrets.cache.store import Entry
 from paramsecrets.http import responses
-from paramsecrets.keys import ParameterKey
-from paramsecrets.rendering import hit as render_hit
-from paramsecrets.service import RefusalLog
 
 FETCHED = 1_700_000_000.25
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paramsecrets.http.parser import Request
-from paramsecrets.keys import ParameterKey
-from paramsecrets.routes import (
+from paramsecrets.api.routes import (
     METRICS,
     PING,
     ParameterRead,
@@ -19,7 +17,9 @@ from paramsecrets.routes import (
     parse_target,
     split_selector,
 )
-from paramsecrets.tokens import Token
+from paramsecrets.api.tokens import Token
+from paramsecrets.cache.keys import ParameterKey
+from paramsecrets.http.parser import Request
 
 
 @pytest.mark.parametrize(("name", "expected"), [

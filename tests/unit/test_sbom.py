@@ -10,7 +10,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from paramsecrets.sbom import build_sbom
+from paramsecrets.layer.sbom import build_sbom
 from paramsecrets.testing.debian_mirror import make_deb, put
 
 DEP5 = (b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import paramsecrets.testing
-from paramsecrets.layer import _copy_package
+from paramsecrets.layer.build import _copy_package
 
 TEST_ONLY = ("moto", "botocore", "boto3", "pytest", "hypothesis", "h11", "urllib3", "awslambdaric")
 

@@ -1,1 +1,17 @@
 """Calls to AWS: endpoint resolution, signed transport, retries, error classification, operations."""
+
+__all__ = [
+    "clients",
+    "credential_check",
+    "endpoints",
+    "errors",
+    "proxy",
+    "secrets",
+    "selfloop",
+    "settings",
+    "ssm",
+    "sts",
+    "transport",
+    "trust",
+    "upstream",
+]

@@ -14,9 +14,9 @@ from paramsecrets.aws.transport import (
     OutcomeRecorder,
     lambda_network_hint,
 )
+from paramsecrets.aws.upstream import Credentials
 from paramsecrets.config import Settings
 from paramsecrets.init_window import InitWindow
-from paramsecrets.upstream import Credentials
 
 
 def _timeout_s(millis: int) -> float:

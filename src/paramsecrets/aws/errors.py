@@ -59,7 +59,7 @@ class UpstreamError(Exception):
         self.message = message
         self.per_item = per_item  # one item of a batch failed, not the call
         self.upstream_status: int | None = None  # AWS's own HTTP status, when AWS answered
-        self.cached = False  # answered from remembered errors (paramsecrets.error_cache), not a call
+        self.cached = False  # answered from remembered errors (paramsecrets.cache.error_cache), not a call
 
     @property
     def status(self) -> int:

@@ -1,4 +1,4 @@
-"""STS AssumeRole, for reads made as another role (`roleArn`; paramsecrets.roles holds the results).
+"""STS AssumeRole, for reads made as another role (`roleArn`; paramsecrets.cache.roles holds the results).
 
 STS speaks AWS's query protocol (a form-encoded POST, an XML answer), not JSON 1.1: the transport's
 encode/headers/decode hooks are replaced here, and signing, the pool, deadlines and retries are
@@ -17,7 +17,7 @@ from awscrt.auth import AwsCredentialsProvider
 
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.transport import AwsJsonTransport, ServiceSpec
-from paramsecrets.upstream import Credentials
+from paramsecrets.aws.upstream import Credentials
 
 STS = ServiceSpec("STS", "sts", "")
 API_VERSION = "2011-06-15"
@@ -54,7 +54,7 @@ def parse_expiration(text: str) -> float:
 
 
 class SecurityTokenService:
-    """AssumeRole (see paramsecrets.upstream.RoleStore)."""
+    """AssumeRole (see paramsecrets.aws.upstream.RoleStore)."""
 
     def __init__(self, transport: AwsQueryTransport) -> None:
         self.transport = transport

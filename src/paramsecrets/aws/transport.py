@@ -201,7 +201,7 @@ class AwsJsonTransport:
         self.spec = spec
         self.init_window = init_window
         self.network_hint = network_hint
-        # A role's static credentials (paramsecrets.roles), or None for the process's default chain.
+        # A role's static credentials (paramsecrets.cache.roles), or None for the process's default chain.
         self.credentials = credentials
         self.proxy = proxy
         self.endpoint = endpoint

@@ -3,3 +3,9 @@
 `seed` reads and checks the seed file (standard library only), `backend` starts moto and writes the
 seed into it, `cli` ties them to the server. moto is an optional extra: only `backend` imports it.
 """
+
+__all__ = [
+    "backend",
+    "cli",
+    "seed",
+]

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from importlib import resources
 from urllib.parse import quote
 
+from paramsecrets.api.tokens import MIN_TOKEN_LENGTH
 from paramsecrets.dev.seed import PREVIOUS, Seed, SeedError
-from paramsecrets.tokens import MIN_TOKEN_LENGTH
 
 PROG = "paramsecrets dev"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -136,7 +136,7 @@ def _run(seed: Seed, packaged: bool, token_variable: str, token: str, port: int,
         backend.apply_seed(running.url, seed)
         print(banner(seed, running.url, running.moto_version, port, token, token_variable, packaged,
                      client_command()), flush=True)
-        from paramsecrets import boot
+        from paramsecrets.process import boot
 
         serve_args = ["serve", "--port", str(port)] + (["--log-level", log_level] if log_level else [])
         code = boot.main(serve_args)  # blocks until SIGINT/SIGTERM; reports its own errors

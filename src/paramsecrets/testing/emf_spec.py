@@ -1,7 +1,7 @@
 """The CloudWatch Embedded Metric Format specification's rules, as checks on one parsed log line.
 
 Written from the specification (CloudWatch user guide, "Specification: Embedded metric format"),
-independently of paramsecrets.emf, so a test holds our documents to what CloudWatch Logs accepts.
+independently of paramsecrets.process.emf, so a test holds our documents to what CloudWatch Logs accepts.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from enum import Enum
 from typing import Any
 
 from paramsecrets.aws.errors import Kind, UpstreamError
+from paramsecrets.aws.upstream import Credentials, Item
 from paramsecrets.clock import Clock
-from paramsecrets.upstream import Credentials, Item
 
 GET_PARAMETERS_MAX = 10
 BATCH_SECRETS_MAX = 20
@@ -164,7 +164,7 @@ def _base(name: str) -> str:
 
 
 class FakeParameterStore:
-    """Parameter Store's reads over a dict of parameters (see paramsecrets.upstream.ParameterStore)."""
+    """Parameter Store's reads over a dict of parameters (see paramsecrets.aws.upstream.ParameterStore)."""
 
     def __init__(self, script: Script, role: str | None = None, parameters: dict[str, Item] | None = None) -> None:
         self.script = script
@@ -222,7 +222,7 @@ class FakeParameterStore:
 
 
 class FakeSecretStore:
-    """Secrets Manager's reads over a dict of secrets (see paramsecrets.upstream.SecretStore)."""
+    """Secrets Manager's reads over a dict of secrets (see paramsecrets.aws.upstream.SecretStore)."""
 
     def __init__(self, script: Script, role: str | None = None, shared: FakeSecretStore | None = None) -> None:
         self.script = script
@@ -352,7 +352,7 @@ class FakeRoleStore:
 
 
 class FakeUpstream:
-    """Both stores on one script (see paramsecrets.upstream.Upstream)."""
+    """Both stores on one script (see paramsecrets.aws.upstream.Upstream)."""
 
     def __init__(self, clock: Clock, role: str | None = None, shared: FakeUpstream | None = None,
                  script: Script | None = None) -> None:

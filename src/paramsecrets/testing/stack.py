@@ -18,17 +18,17 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from paramsecrets.cache import Cache
+from paramsecrets.api.routes import Router
+from paramsecrets.api.service import Service
+from paramsecrets.api.tokens import Token
+from paramsecrets.aws.upstream import Upstream
+from paramsecrets.cache.reader import Reader
+from paramsecrets.cache.store import Cache
 from paramsecrets.config import Settings
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
-from paramsecrets.reader import Reader
-from paramsecrets.routes import Router
-from paramsecrets.service import Service
 from paramsecrets.testing.clock import FakeClock
 from paramsecrets.testing.fake_upstream import FakeUpstream
-from paramsecrets.tokens import Token
-from paramsecrets.upstream import Upstream
 
 TOKEN = b"policy-test-token"
 
@@ -68,7 +68,7 @@ class Stack:
     """A Service wired to a fake upstream and a fake clock. Settings as keyword arguments.
 
     `draw` replaces the random source of TTL and back-off jitter (uniform in [0, 1)); by default
-    jitter is off (`jitter=0`), so times are exact; pass `jitter=paramsecrets.policy.TTL_JITTER` to test it.
+    jitter is off (`jitter=0`), so times are exact; pass `jitter=paramsecrets.cache.policy.TTL_JITTER` to test it.
     """
 
     def __init__(self, *, jitter: float = 0.0, draw: Callable[[], float] = lambda: 0.0,

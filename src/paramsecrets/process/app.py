@@ -1,0 +1,200 @@
+"""Assembles the server and runs it until SIGTERM, SIGINT or Lambda's SHUTDOWN.
+
+Called by `boot` once the socket is bound (and, under Lambda, registered): the HTTP server
+starts answering first, the AWS clients (awscrt) are built right after, and requests that
+need AWS meanwhile wait for them rather than fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from paramsecrets import __version__, log
+from paramsecrets.api.clientkey import ClientKey
+from paramsecrets.api.routes import Router
+from paramsecrets.api.service import Service
+from paramsecrets.api.tokens import Token
+from paramsecrets.aws.errors import Kind, UpstreamError
+from paramsecrets.aws.settings import AwsSettings
+from paramsecrets.aws.upstream import Upstream
+from paramsecrets.cache.reader import Reader
+from paramsecrets.cache.store import Cache
+from paramsecrets.config import Settings
+from paramsecrets.http.server import HttpServer
+from paramsecrets.metrics import Metrics
+from paramsecrets.process.lambda_ext import Lifecycle
+
+if TYPE_CHECKING:
+    from paramsecrets.aws.clients import Upstream as AwsUpstream
+
+SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
+
+
+def run(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+        lifecycle: Lifecycle | None = None, client_key: ClientKey | None = None) -> int:
+    """Serve until told to stop; 0 on a clean stop."""
+    return asyncio.run(serve(settings, token, aws, sockets, lifecycle, client_key))
+
+
+def log_settings(settings: Settings, token: Token, aws: AwsSettings) -> None:
+    if not log.enabled("debug"):
+        return
+    for env, _key, value, source in settings.effective():
+        log.debug("%s is %s (%s)", env, value, source)
+    log.debug("token from %s; region %s; SSM at %s; Secrets Manager at %s",
+              token.source, aws.region, aws.ssm.url, aws.secrets.url)
+
+
+def build_upstream(aws: AwsSettings, settings: Settings, metrics: Metrics,
+                   ready: asyncio.Future[Upstream], lifecycle: Lifecycle | None = None) -> AwsUpstream | None:
+    """Build the AWS clients (awscrt: ~70 ms, after we already answer) and resolve `ready`.
+
+    A failure here (awscrt missing or broken, no CA trust store, ...) never stops the server:
+    requests that need AWS get a 502 AwsClientUnavailable naming the cause, /ping and /metrics
+    keep answering, and the log says what is missing. Under Lambda (`lifecycle`), calls made during
+    INIT end before INIT does (init_window.py) and failures to reach AWS name the likely fix.
+    """
+    try:
+        from paramsecrets.aws.clients import Upstream as AwsClients
+
+        window = None
+        if lifecycle is not None:
+            import os
+
+            from paramsecrets.init_window import for_lambda
+
+            window = for_lambda(os.environ, lifecycle.started, lambda: lifecycle.init_over)
+        upstream = AwsClients(aws, settings, metrics.record_upstream, init_window=window,
+                              in_lambda=lifecycle is not None)
+    except Exception as error:  # anything: the server must outlive it
+        reason = f"{type(error).__name__}: {error}"
+        log.error("the AWS client could not be built (%s); requests that need AWS will fail with "
+                  "AwsClientUnavailable until the server is restarted", reason)
+        ready.set_exception(UpstreamError(Kind.UNAVAILABLE, "AwsClientUnavailable",
+                                          f"the AWS client could not be built: {reason}"))
+        ready.exception()  # retrieved: asyncio must not log it again as never retrieved
+        return None
+    ready.set_result(upstream)
+    log.info("ready to serve traffic")
+    return upstream
+
+
+def emf_reporting(settings: Settings, metrics: Metrics, lifecycle: Lifecycle | None,
+                  loop: asyncio.AbstractEventLoop) -> tuple[Any, asyncio.Future[Any]] | None:
+    """EMF documents at each INVOKE (Lambda) or every EMF_INTERVAL seconds; (reporter, its task)."""
+    if not settings.emf_metrics:
+        return None
+    from paramsecrets.process.emf import EmfReporter
+
+    reporter = EmfReporter(metrics, settings.emf_namespace)
+    if lifecycle is not None:
+        def at_invoke() -> None:
+            loop.call_soon_threadsafe(reporter.flush)
+
+        lifecycle.on_invoke(at_invoke)
+        return reporter, loop.create_future()  # nothing periodic in Lambda: cancelled at the stop
+
+    async def every_interval() -> None:
+        while True:
+            await asyncio.sleep(settings.emf_interval)
+            reporter.flush()
+
+    return reporter, asyncio.ensure_future(every_interval())
+
+
+async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+                lifecycle: Lifecycle | None, client_key: ClientKey | None = None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reason = {"why": "signal"}
+
+    def request_stop(why: str) -> None:
+        reason["why"] = why
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
+    if lifecycle is not None:
+        def on_shutdown(why: str) -> None:
+            loop.call_soon_threadsafe(request_stop, f"SHUTDOWN ({why})")
+
+        lifecycle.on_shutdown(on_shutdown)
+
+    metrics = Metrics()
+    cache = Cache(settings.cache_size if settings.cache_active else 0, settings.cache_max_bytes,
+                  settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead)
+    upstream_ready: asyncio.Future[Upstream] = loop.create_future()
+    reader = Reader(settings, cache, upstream_ready, metrics)
+    service = Service(settings, Router(token), cache, reader, metrics)
+    from paramsecrets.api.sdk.auth import HeldCredentials, Verifier  # awscrt only when a signature is checked
+
+    held = HeldCredentials(upstream_ready)
+    service.verifier = Verifier(client_key, settings.accept_aws_credentials, held)
+    if settings.sdk_protocol:
+        from paramsecrets.api.dispatch import Dispatcher
+        from paramsecrets.api.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
+        from paramsecrets.process.listen import is_loopback
+
+        sdk = SdkProtocol(service.front, service.log_refusal, aws, upstream_ready, settings.max_connections, held,
+                          service.verifier, forward_timeout_s=settings.sdk_forward_timeout_millis / 1000,
+                          required_token=None if is_loopback(settings.listen_address) else token)
+        answering: Service | Dispatcher = Dispatcher(service, sdk)
+    else:
+        sdk, answering = None, service
+    server = HttpServer(answering, settings.max_inbound_connections, log=log)
+    await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
+    ports = " and ".join(str(port) for port in (settings.http_port, *settings.extra_ports))
+    log.info("paramsecrets %s serving on port %s", __version__, ports)
+    if client_key is not None:
+        log.info("signed requests accepted with the client key %s%s", client_key.access_key,
+                 "" if settings.accept_aws_credentials else " only (not with AWS credentials)")
+    emf = emf_reporting(settings, metrics, lifecycle, loop)
+    log_settings(settings, token, aws)
+
+    upstream = build_upstream(aws, settings, metrics, upstream_ready, lifecycle)
+    checking = None
+    if upstream is not None:  # no credentials at all: say so now, not at every read
+        import os
+
+        from paramsecrets.aws.credential_check import warn_if_missing
+
+        checking = asyncio.ensure_future(warn_if_missing(
+            upstream.runtime.credentials, os.environ, lambda message: log.warn("%s", message),
+            lambda: log.debug("AWS credentials found by the default chain")))
+    warming = None
+    if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
+        from paramsecrets.process.warm import warm
+
+        warming = asyncio.ensure_future(warm(upstream))
+    prefetching = None
+    if settings.prefetch_parameters or settings.prefetch_secrets:
+        from paramsecrets.process.prefetch import prefetch
+
+        prefetching = asyncio.ensure_future(prefetch(settings, reader, metrics))
+    gc.collect()
+    gc.freeze()  # start-up objects never need scanning again: steadier tail latency
+
+    await stop.wait()
+    started = time.monotonic()
+    log.info("stopping (%s)", reason["why"])
+    if prefetching is not None:
+        prefetching.cancel()
+    if warming is not None:
+        warming.cancel()
+    if checking is not None:
+        checking.cancel()
+    await server.stop(SHUTDOWN_GRACE_S)
+    if emf is not None:
+        emf[1].cancel()
+        emf[0].flush()  # the last deltas, at SHUTDOWN (or at the stop signal)
+    if upstream is not None:
+        upstream.close()
+    if sdk is not None:
+        sdk.close()
+    log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
+    return 0
