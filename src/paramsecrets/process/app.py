@@ -1,4 +1,5 @@
-"""Assembles the server and runs it until SIGTERM, SIGINT or Lambda's SHUTDOWN.
+"""Assembles the server (`assemble`, the one assembly) and runs it (`App`: start, wait, stop) until
+SIGTERM, SIGINT or Lambda's SHUTDOWN.
 
 Called by `boot` once the socket is bound (and, under Lambda, registered): the HTTP server
 starts answering first, the AWS clients (awscrt) are built right after, and requests that
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import signal
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paramsecrets import __version__, log
@@ -22,14 +26,18 @@ from paramsecrets.api.tokens import Token
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.settings import AwsSettings
 from paramsecrets.aws.upstream import Upstream
+from paramsecrets.cache.policy import TTL_JITTER
 from paramsecrets.cache.reader import Reader
 from paramsecrets.cache.store import Cache
+from paramsecrets.clock import WALL_CLOCK, Clock
 from paramsecrets.config import Settings
 from paramsecrets.http.server import HttpServer
 from paramsecrets.metrics import Metrics
 from paramsecrets.process.lambda_ext import Lifecycle
 
 if TYPE_CHECKING:
+    from paramsecrets.api.dispatch import Dispatcher
+    from paramsecrets.api.sdk.protocol import SdkProtocol
     from paramsecrets.aws.clients import Upstream as AwsUpstream
 
 SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
@@ -107,94 +115,144 @@ def emf_reporting(settings: Settings, metrics: Metrics, lifecycle: Lifecycle | N
     return reporter, asyncio.ensure_future(every_interval())
 
 
-async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
-                lifecycle: Lifecycle | None, client_key: ClientKey | None = None) -> int:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    reason = {"why": "signal"}
+@dataclass
+class Parts:
+    """The answer path, assembled: what the HTTP server is handed (`answering`) and what is behind it."""
 
-    def request_stop(why: str) -> None:
-        reason["why"] = why
-        stop.set()
+    cache: Cache
+    reader: Reader
+    service: Service
+    sdk: SdkProtocol | None
+    answering: Service | Dispatcher
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, request_stop, signal.Signals(signum).name)
-    if lifecycle is not None:
-        def on_shutdown(why: str) -> None:
-            loop.call_soon_threadsafe(request_stop, f"SHUTDOWN ({why})")
 
-        lifecycle.on_shutdown(on_shutdown)
+def assemble(settings: Settings, token: Token, upstream_ready: asyncio.Future[Upstream], metrics: Metrics, *,
+             aws: AwsSettings | None = None, client_key: ClientKey | None = None, clock: Clock = WALL_CLOCK,
+             jitter: float = TTL_JITTER, draw: Callable[[], float] = random.random) -> Parts:
+    """The one assembly of the answer path (cache -> reader -> service, the SDK protocol and its
+    dispatcher), for `serve`, `dev`, the Lambda boot (all through App) and paramsecrets.testing.stack.
 
-    metrics = Metrics()
+    Without `aws` (in-process tests) there is no SigV4 verifier and no SDK protocol. `clock` and
+    `jitter` and `draw` (the TTL and back-off jitter) are the tests' seams; production takes the wall clock.
+    """
     cache = Cache(settings.cache_size if settings.cache_active else 0, settings.cache_max_bytes,
-                  settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead)
-    upstream_ready: asyncio.Future[Upstream] = loop.create_future()
+                  settings.max_staleness if settings.stale_on_error else 0, settings.refresh_ahead,
+                  clock=clock, jitter=jitter, draw=draw)
     reader = Reader(settings, cache, upstream_ready, metrics)
     service = Service(settings, Router(token), cache, reader, metrics)
+    if aws is None:
+        return Parts(cache, reader, service, None, service)
     from paramsecrets.api.sdk.auth import HeldCredentials, Verifier  # awscrt only when a signature is checked
 
     held = HeldCredentials(upstream_ready)
     service.verifier = Verifier(client_key, settings.accept_aws_credentials, held)
-    if settings.sdk_protocol:
-        from paramsecrets.api.dispatch import Dispatcher
-        from paramsecrets.api.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
-        from paramsecrets.process.listen import is_loopback
+    if not settings.sdk_protocol:
+        return Parts(cache, reader, service, None, service)
+    from paramsecrets.api.dispatch import Dispatcher
+    from paramsecrets.api.sdk.protocol import SdkProtocol  # loads awscrt only at its first request
+    from paramsecrets.process.listen import is_loopback
 
-        sdk = SdkProtocol(service.front, service.log_refusal, aws, upstream_ready, settings.max_connections, held,
-                          service.verifier, forward_timeout_s=settings.sdk_forward_timeout_millis / 1000,
-                          required_token=None if is_loopback(settings.listen_address) else token)
-        answering: Service | Dispatcher = Dispatcher(service, sdk)
-    else:
-        sdk, answering = None, service
-    server = HttpServer(answering, settings.max_inbound_connections, log=log)
-    await server.start([socket.socket(fileno=sock.detach()) for sock in sockets])
-    ports = " and ".join(str(port) for port in (settings.http_port, *settings.extra_ports))
-    log.info("paramsecrets %s serving on port %s", __version__, ports)
-    if client_key is not None:
-        log.info("signed requests accepted with the client key %s%s", client_key.access_key,
-                 "" if settings.accept_aws_credentials else " only (not with AWS credentials)")
-    emf = emf_reporting(settings, metrics, lifecycle, loop)
-    log_settings(settings, token, aws)
+    sdk = SdkProtocol(service.front, service.log_refusal, aws, upstream_ready, settings.max_connections, held,
+                      service.verifier, forward_timeout_s=settings.sdk_forward_timeout_millis / 1000,
+                      required_token=None if is_loopback(settings.listen_address) else token)
+    return Parts(cache, reader, service, sdk, Dispatcher(service, sdk))
 
-    upstream = build_upstream(aws, settings, metrics, upstream_ready, lifecycle)
-    checking = None
-    if upstream is not None:  # no credentials at all: say so now, not at every read
-        import os
 
-        from paramsecrets.aws.credential_check import warn_if_missing
+class App:
+    """The server process: `start` answers on the bound sockets, `wait` until SIGTERM, SIGINT or
+    Lambda's SHUTDOWN (or `request_stop`), `stop` drains and closes. (uvicorn's Server, in small.)"""
 
-        checking = asyncio.ensure_future(warn_if_missing(
-            upstream.runtime.credentials, os.environ, lambda message: log.warn("%s", message),
-            lambda: log.debug("AWS credentials found by the default chain")))
-    warming = None
-    if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
-        from paramsecrets.process.warm import warm
+    def __init__(self, settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+                 lifecycle: Lifecycle | None = None, client_key: ClientKey | None = None) -> None:
+        self.settings, self.token, self.aws, self.sockets = settings, token, aws, sockets
+        self.lifecycle, self.client_key = lifecycle, client_key
+        self.metrics = Metrics()
+        self.why = "signal"
+        self._stop: asyncio.Event | None = None
+        self.parts: Parts | None = None
+        self.server: HttpServer | None = None
+        self.upstream: AwsUpstream | None = None
+        self._emf: tuple[Any, asyncio.Future[Any]] | None = None
+        self._background: list[asyncio.Future[Any]] = []
 
-        warming = asyncio.ensure_future(warm(upstream))
-    prefetching = None
-    if settings.prefetch_parameters or settings.prefetch_secrets:
-        from paramsecrets.process.prefetch import prefetch
+    def request_stop(self, why: str) -> None:
+        self.why = why
+        if self._stop is not None:
+            self._stop.set()
 
-        prefetching = asyncio.ensure_future(prefetch(settings, reader, metrics))
-    gc.collect()
-    gc.freeze()  # start-up objects never need scanning again: steadier tail latency
+    async def start(self) -> None:
+        """Answer first, then build the AWS clients, warm, prefetch (requests that need AWS meanwhile wait)."""
+        settings, lifecycle = self.settings, self.lifecycle
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        if lifecycle is not None:
+            def on_shutdown(why: str) -> None:
+                loop.call_soon_threadsafe(self.request_stop, f"SHUTDOWN ({why})")
 
-    await stop.wait()
-    started = time.monotonic()
-    log.info("stopping (%s)", reason["why"])
-    if prefetching is not None:
-        prefetching.cancel()
-    if warming is not None:
-        warming.cancel()
-    if checking is not None:
-        checking.cancel()
-    await server.stop(SHUTDOWN_GRACE_S)
-    if emf is not None:
-        emf[1].cancel()
-        emf[0].flush()  # the last deltas, at SHUTDOWN (or at the stop signal)
-    if upstream is not None:
-        upstream.close()
-    if sdk is not None:
-        sdk.close()
-    log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
-    return 0
+            lifecycle.on_shutdown(on_shutdown)
+
+        upstream_ready: asyncio.Future[Upstream] = loop.create_future()
+        self.parts = parts = assemble(settings, self.token, upstream_ready, self.metrics, aws=self.aws,
+                                      client_key=self.client_key)
+        self.server = HttpServer(parts.answering, settings.max_inbound_connections, log=log)
+        await self.server.start([socket.socket(fileno=sock.detach()) for sock in self.sockets])
+        ports = " and ".join(str(port) for port in (settings.http_port, *settings.extra_ports))
+        log.info("paramsecrets %s serving on port %s", __version__, ports)
+        if self.client_key is not None:
+            log.info("signed requests accepted with the client key %s%s", self.client_key.access_key,
+                     "" if settings.accept_aws_credentials else " only (not with AWS credentials)")
+        self._emf = emf_reporting(settings, self.metrics, lifecycle, loop)
+        log_settings(settings, self.token, self.aws)
+
+        self.upstream = upstream = build_upstream(self.aws, settings, self.metrics, upstream_ready, lifecycle)
+        if upstream is not None:  # no credentials at all: say so now, not at every read
+            import os
+
+            from paramsecrets.aws.credential_check import warn_if_missing
+
+            self._background.append(asyncio.ensure_future(warn_if_missing(
+                upstream.runtime.credentials, os.environ, lambda message: log.warn("%s", message),
+                lambda: log.debug("AWS credentials found by the default chain"))))
+        if upstream is not None and settings.warm_connections:  # connections opened now, not on the first miss
+            from paramsecrets.process.warm import warm
+
+            self._background.append(asyncio.ensure_future(warm(upstream)))
+        if settings.prefetch_parameters or settings.prefetch_secrets:
+            from paramsecrets.process.prefetch import prefetch
+
+            self._background.append(asyncio.ensure_future(prefetch(settings, parts.reader, self.metrics)))
+        gc.collect()
+        gc.freeze()  # start-up objects never need scanning again: steadier tail latency
+
+    async def wait(self) -> None:
+        """Until a stop is requested."""
+        assert self._stop is not None, "start() first"
+        await self._stop.wait()
+
+    async def stop(self) -> int:
+        """Stop answering (with a short grace for answers under way), flush, close; 0."""
+        started = time.monotonic()
+        log.info("stopping (%s)", self.why)
+        for task in reversed(self._background):  # prefetch, warm, the credentials check
+            task.cancel()
+        if self.server is not None:
+            await self.server.stop(SHUTDOWN_GRACE_S)
+        if self._emf is not None:
+            self._emf[1].cancel()
+            self._emf[0].flush()  # the last deltas, at SHUTDOWN (or at the stop signal)
+        if self.upstream is not None:
+            self.upstream.close()
+        if self.parts is not None and self.parts.sdk is not None:
+            self.parts.sdk.close()
+        log.info("stopped in %.0f ms", (time.monotonic() - started) * 1000)
+        return 0
+
+
+async def serve(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
+                lifecycle: Lifecycle | None, client_key: ClientKey | None = None) -> int:
+    app = App(settings, token, aws, sockets, lifecycle, client_key)
+    await app.start()
+    await app.wait()
+    return await app.stop()

@@ -1,4 +1,5 @@
-"""The whole answer path in-process: Router -> Service -> Reader -> Cache -> FakeUpstream, on a FakeClock.
+"""The whole answer path in-process, as the server assembles it (process.app.assemble): Router ->
+Service -> CacheFront -> Reader -> Cache -> FakeUpstream, on a FakeClock.
 
     stack = Stack(ssm_ttl=100)
     stack.upstream.put_parameter("/a", "one")
@@ -18,15 +19,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from paramsecrets.api.routes import Router
-from paramsecrets.api.service import Service
 from paramsecrets.api.tokens import Token
 from paramsecrets.aws.upstream import Upstream
-from paramsecrets.cache.reader import Reader
-from paramsecrets.cache.store import Cache
 from paramsecrets.config import Settings
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
+from paramsecrets.process.app import assemble
 from paramsecrets.testing.clock import FakeClock
 from paramsecrets.testing.fake_upstream import FakeUpstream
 
@@ -77,16 +75,15 @@ class Stack:
         self.settings = Settings(None, None, **settings)
         self.clock = FakeClock()
         self.upstream = FakeUpstream(self.clock)
-        s = self.settings
-        self.cache = Cache(s.cache_size if s.cache_active else 0, s.cache_max_bytes,
-                           s.max_staleness if s.stale_on_error else 0, s.refresh_ahead, clock=self.clock,
-                           jitter=jitter, draw=draw)
         self.ready: asyncio.Future[Upstream] = asyncio.get_running_loop().create_future()
         if upstream_ready:
             self.ready.set_result(self.upstream)
         self.metrics = Metrics()
-        self.reader = Reader(s, self.cache, self.ready, self.metrics)
-        self.service = Service(s, Router(Token("AWS_SESSION_TOKEN", TOKEN)), self.cache, self.reader, self.metrics)
+        # The server's own assembly (paramsecrets.process.app.assemble), on the fake clock, without
+        # sockets, AWS settings or the SDK protocol.
+        self.parts = assemble(self.settings, Token("AWS_SESSION_TOKEN", TOKEN), self.ready, self.metrics,
+                              clock=self.clock, jitter=jitter, draw=draw)
+        self.cache, self.reader, self.service = self.parts.cache, self.parts.reader, self.parts.service
 
     def respond(self, target: str, profile: str | None = None, keep_alive: bool = True) -> bytes | Coroutine[
             Any, Any, bytes]:
