@@ -9,17 +9,17 @@ the process or the request asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from paramsecrets import log
 from paramsecrets.api import profiles, rendering
 from paramsecrets.api.profiles import Profile
+from paramsecrets.api.routes import Metrics as MetricsRoute
 from paramsecrets.api.routes import (
-    METRICS,
-    PING,
     ParameterRead,
     ParametersRead,
     PathRead,
+    Ping,
     RequestError,
     Route,
     Router,
@@ -169,9 +169,9 @@ class Service:
                 if remembered is not None:  # not found, denied or invalid a moment ago: no call
                     return self._upstream_error(remembered, request, profile)
             return self._single(route.key, route.refresh, request, stale, profile)
-        if route is PING:
+        if isinstance(route, Ping):
             return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
-        if route is METRICS:
+        if isinstance(route, MetricsRoute):
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
         if isinstance(route, ParametersRead):
@@ -180,10 +180,11 @@ class Service:
                               route.refresh,
                               lambda name: (ParameterKey(name, decrypt, role), ParameterKey(name, not decrypt, role)),
                               self._parameters_body)
-        assert isinstance(route, SecretsRead)
-        role = route.role
-        return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh, role), route.refresh,
-                          lambda name: (SecretKey(name, role=role), None), self._secrets_body)
+        if isinstance(route, SecretsRead):
+            role = route.role
+            return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh, role),
+                              route.refresh, lambda name: (SecretKey(name, role=role), None), self._secrets_body)
+        assert_never(route)  # a new kind of Route must be answered above: mypy says which is missing
 
     async def _single(self, key: Key, refresh: bool, request: Request, stale: Entry | None,
                       profile: Profile) -> bytes:
