@@ -4,8 +4,9 @@ Expiry is measured on the wall clock (the injected Clock's `time`), not a monoto
 Lambda sandbox that is frozen and thawed, or a SnapStart restore, must not keep serving a value
 past its TTL. Entries past their TTL stay (as stale candidates) until `max_staleness` has also
 passed, so a failing refresh can fall back to the last good value. What an entry is good for at
-a given time is decided by paramsecrets.cache.policy alone. Single flight lives here too: concurrent
-misses for one key share one upstream call.
+a given time is decided by paramsecrets.cache.policy alone; how a read acts on it, by
+paramsecrets.cache.front. `Flights` (below) is the single-flight table: the reader runs every load
+through `Flights.run`, so concurrent misses for one key share one upstream call.
 """
 
 from __future__ import annotations
