@@ -19,7 +19,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, assert_never
 
 from paramsecrets import log
 from paramsecrets.aws.errors import Kind, UpstreamError, classify
@@ -112,7 +112,9 @@ class Reader:
             return self.parameter(key, refresh)
         if isinstance(key, SecretKey):
             return self.secret(key, refresh, not refresh if revalidate is None else revalidate)
-        return self.path(key, refresh)
+        if isinstance(key, PathKey):
+            return self.path(key, refresh)
+        assert_never(key)  # a new key type names its loader here: mypy says when one is missing
 
     def error_ttl(self, key: Key) -> float:
         return self.secrets_error_ttl if isinstance(key, SecretKey) else self.ssm_error_ttl
