@@ -78,8 +78,12 @@ def test_a_path_past_its_limit_is_refused_after_that_many_calls(env: dict[str, s
     assert answer.json()["__type"] == "PathTooLarge"
     assert "read a narrower path" in answer.json()["message"]
     assert moto.count("AmazonSSM.GetParametersByPath") == calls
-    server.get(BY_PATH + "/big/")
-    assert moto.count("AmazonSSM.GetParametersByPath") == 2 * calls  # the refusal was not cached as a value
+    again = server.get(BY_PATH + "/big/")
+    # Remembered for ERROR_TTL like any invalid answer (issue 17): the same refusal, no more calls,
+    # and never a value in the cache.
+    assert again.status == 400 and again.json()["__type"] == "PathTooLarge"
+    assert again.headers["x-paramsecrets-cache"] == "hit"
+    assert moto.count("AmazonSSM.GetParametersByPath") == calls
 
 
 def test_within_the_limits_the_whole_path_is_read(big_path: None, moto: MotoServer,

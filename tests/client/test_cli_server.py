@@ -188,7 +188,8 @@ def test_client_commands_load_nothing_heavy(aws_env: dict[str, str], tmp_path: P
     code, outside, ours = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == 5
     assert outside == ["paramsecrets"]
-    assert ours == ["paramsecrets", "paramsecrets.cli", "paramsecrets.client", "paramsecrets.client.cli"]
+    assert ours == ["paramsecrets", "paramsecrets.cli", "paramsecrets.client", "paramsecrets.client.cli",
+                    "paramsecrets.client.exit_codes"]
 
 
 def test_help(aws_env: dict[str, str], tmp_path: Path) -> None:

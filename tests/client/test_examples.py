@@ -237,8 +237,11 @@ def rie_binary() -> Path | None:
 
 
 @pytest.fixture
-def shell_function(server: ServerProcess, aws_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """RIE running examples/shell/bootstrap as a custom runtime; yields the invoke URL."""
+def shell_function(start: Callable[..., ServerProcess], aws_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """RIE running examples/shell/bootstrap as a custom runtime; yields the invoke URL. Errors are
+    not remembered (ERROR_TTL=0, the AWS layer's way), so an invoke right after a value is created
+    reads it."""
+    server = start(PARAMETERS_SECRETS_EXTENSION_ERROR_TTL="0")
     rie = rie_binary()
     if rie is None:
         pytest.skip("no Runtime Interface Emulator in .cache/rie (run `make rie`)")

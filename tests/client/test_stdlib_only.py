@@ -45,7 +45,8 @@ def test_client_imports_in_a_bare_venv(tmp_path: Path) -> None:
     assert result["prefix"] == str(venv)
     assert result["third_party"] is False  # the venv really has no dependencies
     assert result["outcome"] == "NotListening"
-    assert result["loaded"] == ["paramsecrets", "paramsecrets.client", "paramsecrets.client.cli"]
+    assert result["loaded"] == ["paramsecrets", "paramsecrets.client", "paramsecrets.client.cli",
+                                "paramsecrets.client.exit_codes"]
 
     command = subprocess.run([str(python), "-m", "paramsecrets.client.cli", "get-secret", "x"],
                              capture_output=True, text=True, timeout=30,

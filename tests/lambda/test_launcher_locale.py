@@ -75,6 +75,7 @@ def test_the_launcher_is_silent_about_the_locale(shell: str, layer_dir: Path, ro
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == "", proc.stderr
-    version, probe = proc.stdout.splitlines()
+    lines = proc.stdout.splitlines()  # `version` in the layer also names the bundled Python, glibc, awscrt
+    version, probe = lines[0], lines[-1]
     assert version == f"paramsecrets {paramsecrets.__version__}"
     assert probe == "LC_ALL=C.UTF-8 encoding=utf-8 args=a b"  # Python still gets C.UTF-8

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import marshal
 import os
 import re
@@ -30,6 +31,12 @@ from paramsecrets.testing.net import free_port
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 
 
+
+def stdlib_archive(zf: zipfile.ZipFile) -> dict[str, bytes]:
+    """The members of the layer's runtime/lib/python311.zip (the standard library's bytecode)."""
+    with zipfile.ZipFile(io.BytesIO(zf.read(f"{RUNTIME}/lib/python311.zip"))) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
 def _pyc_name(source: str, cache_tag: str) -> str:
     folder, _, file = source.rpartition("/")
     return f"{folder}/__pycache__/{file[:-3]}.{cache_tag}.pyc"
@@ -41,6 +48,7 @@ def _names(zip_path: Path) -> list[str]:
 
 
 LOADERS = {"x86_64": "ld-linux-x86-64.so.2", "arm64": "ld-linux-aarch64.so.1"}
+SO_TAG = {"x86_64": "cpython-311-x86_64-linux-gnu", "arm64": "cpython-311-aarch64-linux-gnu"}
 RUNTIME = "paramsecrets/runtime"
 TAG = "cpython-311"
 
@@ -79,11 +87,14 @@ def test_layout(build, arch: str) -> None:
         assert f"{RUNTIME}/lib/libc.so.6" in elves and f"{RUNTIME}/bin/python3.11" in elves
         assert f"{RUNTIME}/lib/libgcc_s.so.1" in elves  # glibc dlopens it when a thread ends (pthread_exit)
         stdlib = f"{RUNTIME}/lib/python3.11/"
+        archived = stdlib_archive(zf)  # the standard library's bytecode: see layer_slim.py
+        assert stdlib + "os.pyc" in names and f"{stdlib}lib-dynload/_json.{SO_TAG[arch]}.so" in names
         for module in ("asyncio/__init__.pyc", "json/__init__.pyc", "http/client.pyc", "encodings/utf_8.pyc",
                        "tomllib/__init__.pyc"):
-            assert stdlib + module in names, module
+            assert module in archived and stdlib + module not in names, module
         for absent in ("ssl", "unittest/__init__", "tkinter/__init__", "sitecustomize", "zipfile"):
-            assert stdlib + absent + ".py" not in names and stdlib + absent + ".pyc" not in names, absent
+            for kept in (names, {stdlib + name for name in archived}):
+                assert stdlib + absent + ".py" not in kept and stdlib + absent + ".pyc" not in kept, absent
         assert f"{RUNTIME}/etc/ssl/ca-certificates.crt" in names
         assert zf.read(f"{RUNTIME}/etc/ssl/ca-certificates.crt").count(b"-----BEGIN CERTIFICATE-----") > 100
         licence = r"paramsecrets/lib/awscrt-[\d.]+\.dist-info/licenses/LICENSE"
@@ -105,8 +116,9 @@ def test_bytecode_for_the_bundled_python(build) -> None:
     with zipfile.ZipFile(info.path) as zf:
         names = set(zf.namelist())
         pycs = [n for n in names if n.endswith(".pyc")]
-        assert len(pycs) > 100
-        magic = {zf.read(n)[:4] for n in pycs}
+        archived = stdlib_archive(zf)
+        assert len(pycs) + len(archived) > 100 and all(n.endswith(".pyc") for n in archived)
+        magic = {zf.read(n)[:4] for n in pycs} | {data[:4] for data in archived.values()}
     assert [n for n in names if n.endswith(".py")] == ["paramsecrets/run.py"]
     assert not [n for n in names if "__pycache__" in n]
     if sys.version_info[:2] == (3, 11):
@@ -119,13 +131,13 @@ def test_pycs_are_unchecked_hash_with_opt_paths(build) -> None:
     zip's fixed 1980 mtimes mattering); code objects name the /opt paths for tracebacks."""
     info, _ = build("x86_64")
     with zipfile.ZipFile(info.path) as zf:
-        for name, source in (
-            ("paramsecrets/lib/paramsecrets/__init__.pyc",
+        archived = stdlib_archive(zf)
+        for data, source in (
+            (zf.read("paramsecrets/lib/paramsecrets/__init__.pyc"),
              "/opt/paramsecrets/lib/paramsecrets/__init__.py"),
-            (f"{RUNTIME}/lib/python3.11/asyncio/events.pyc",
+            (archived["asyncio/events.pyc"],
              "/opt/paramsecrets/runtime/lib/python3.11/asyncio/events.py"),
         ):
-            data = zf.read(name)
             assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, check_source off
             if sys.version_info[:2] == (3, 11):
                 assert data[:4] == importlib.util.MAGIC_NUMBER
@@ -148,7 +160,10 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     lines = proc.stderr.splitlines()
     compiled = [ln for ln in lines if ln.startswith("# code object from") and ln.endswith(".py'")]
     assert not compiled, f"compiled at import: {compiled[:3]}"
-    assert "code object from '" + str(layer_dir / RUNTIME / "lib/python3.11/asyncio/__init__.pyc'") in proc.stderr
+    # The standard library from its archive (bytecode only: zipimport never compiles a source it lacks).
+    archive = str(layer_dir / RUNTIME / "lib/python311.zip")
+    assert "# zipimport: found " in proc.stderr and f"import 'asyncio' # <zipimporter object \"{archive}/\">" \
+        in proc.stderr
     assert "code object from '" + str(layer_dir / "paramsecrets/lib/paramsecrets/process/app.pyc'") in proc.stderr
 
 

@@ -92,7 +92,7 @@ async def test_an_sdk_write_drops_the_remembered_error() -> None:
     await stack.get(param("/late"))
     await stack.get("/v1/later")
     aws = AwsSettings("us-east-1", Endpoint("http", "127.0.0.1", 9), Endpoint("http", "127.0.0.1", 9))
-    forwarder = Forwarder(aws, stack.cache, stack.ready, 1, stack.reader.flights, stack.reader.errors)
+    forwarder = Forwarder(aws, stack.cache, stack.ready, 1, stack.reader.flights, errors=stack.reader.errors)
     forwarder.invalidate("ssm", "PutParameter", {"Name": "/late", "Value": "x"})
     forwarder.invalidate("secretsmanager", "CreateSecret", {"Name": "later"})  # not a write we track
     stack.upstream.put_parameter("/late", "here now")

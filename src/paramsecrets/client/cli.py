@@ -18,20 +18,15 @@ import sys
 from typing import Any, BinaryIO
 
 from paramsecrets.client import (
-    AccessDeniedError,
     Client,
-    NotFoundError,
     ParamSecretsError,
-    UnauthorizedError,
-    UnavailableError,
 )
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_DENIED = 4
-EXIT_UNAVAILABLE = 5
+from paramsecrets.client.exit_codes import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code,
+)
 
 
 class _UsageError(Exception):
@@ -146,17 +141,6 @@ def _run(parser: _Parser, argv: list[str], fetch: Any) -> int:
     finally:
         client.close()
     return _write(value)
-
-
-def exit_code(error: ParamSecretsError) -> int:
-    """The documented exit code for a client error."""
-    if isinstance(error, NotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, AccessDeniedError | UnauthorizedError):
-        return EXIT_DENIED
-    if isinstance(error, UnavailableError):
-        return EXIT_UNAVAILABLE
-    return EXIT_ERROR
 
 
 def _json_field(value: str | bytes, key: str) -> str:

@@ -23,9 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 
 from paramsecrets.client import (
-    AccessDeniedError,
     Client,
-    NotFoundError,
     ParamSecretsError,
     UnauthorizedError,
     UnavailableError,
@@ -40,14 +38,11 @@ from paramsecrets.client.exec_refs import (
     plan_from,
     variable_for,
 )
+from paramsecrets.client.exit_codes import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_USAGE
+from paramsecrets.client.exit_codes import exit_code as client_exit_code
 
 PROG = "paramsecrets exec"
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_DENIED = 4
-EXIT_UNAVAILABLE = 5
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND_COMMAND = 127
 
@@ -341,15 +336,13 @@ def _discard(staged: list[tuple[str, str]]) -> None:
 
 
 def exit_code(failures: list[Failure]) -> int:
-    """The client's exit codes, from the first failure that carries a typed error."""
+    """The client's exit codes, from the first failure that names one (see paramsecrets.client.exit_codes)."""
     for failure in failures:
-        error = failure.error
-        if isinstance(error, NotFoundError) or failure.code in (PARAMETER_NOT_FOUND, SECRET_NOT_FOUND):
+        if failure.code in (PARAMETER_NOT_FOUND, SECRET_NOT_FOUND):
             return EXIT_NOT_FOUND
-        if isinstance(error, AccessDeniedError | UnauthorizedError):
-            return EXIT_DENIED
-        if isinstance(error, UnavailableError):
-            return EXIT_UNAVAILABLE
+        code = client_exit_code(failure.error) if failure.error is not None else EXIT_ERROR
+        if code != EXIT_ERROR:
+            return code
     return EXIT_ERROR
 
 

@@ -58,10 +58,19 @@ def _loaded():
     os.write(2, ("{mark} loaded " + " ".join(sorted(sys.modules)) + "\\n").encode())
 
 
+def _reporting_before(replace):
+    """`paramsecrets exec` replaces the process (os.execvpe): atexit never runs, so report first."""
+    def replaced(*args):
+        _loaded()
+        return replace(*args)
+    return replaced
+
+
 sys.meta_path.append(_LayerLacks)
 import atexit  # noqa: E402
 
 atexit.register(_loaded)
+os.execvpe = _reporting_before(os.execvpe)
 _real = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run_real.py")
 with open(_real, "rb") as _file:
     _code = compile(_file.read(), __file__, "exec")

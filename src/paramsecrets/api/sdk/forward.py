@@ -36,7 +36,7 @@ class Forwarder:
     the reader's awscrt runtime."""
 
     def __init__(self, aws: AwsSettings, cache: Cache, upstream_ready: asyncio.Future[Any],
-                 max_connections: int, flights: Flights | None = None,
+                 max_connections: int, flights: Flights | None = None, *,
                  timeout_s: float | None = None, errors: ErrorCache | None = None) -> None:
         self.aws = aws
         self.timeout_s = timeout_s or FORWARD_TIMEOUT_S  # per forwarded request, the wait for a connection included

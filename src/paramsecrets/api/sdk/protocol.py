@@ -159,7 +159,8 @@ class SdkProtocol:
                 from paramsecrets.api.sdk.forward import Forwarder
 
                 self.forwarder = Forwarder(self.aws, self.cache, self.upstream_ready, self.max_connections,
-                                           self.flights, self.forward_timeout_s, self.errors)
+                                           self.flights, timeout_s=self.forward_timeout_s,
+                                           errors=self.errors)
             return await self.forwarder.forward(service, region, operation, request.body, doc, request.keep_alive)
         except SdkError as error:
             self.metrics.errors += 1
