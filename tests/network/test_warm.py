@@ -18,8 +18,11 @@ SECRET = "/secretsmanager/get?secretId=tls%2Fsecret"
 def test_each_service_gets_one_connection_at_start_and_the_first_miss_uses_it(
         tls_start: Start, pki: Pki, https_moto: MotoServer, tinyproxy: Tinyproxy) -> None:
     target = f"127.0.0.1:{https_moto.port}"
+    # No revalidation: after a first fetch it asks DescribeSecret in the background (the rotation
+    # schedule), which may open a second connection while the first is on its way back to the pool.
     server = tls_start(AWS_CA_BUNDLE=str(pki.ca), HTTPS_PROXY=tinyproxy.url,
-                       PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug")
+                       PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL="debug",
+                       PARAMETERS_SECRETS_EXTENSION_REVALIDATE_SECRETS="false")
     assert wait_until(lambda: "opened a connection to SSM and Secrets Manager" in server.output(), timeout=30), \
         server.output()
     assert wait_until(lambda: tinyproxy.connects(target) == 2, timeout=30)  # both tunnels, before any request
