@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
 import paramsecrets.http
+from tests.unit.test_package_layers import imported_modules
 
 HTTP = Path(paramsecrets.http.__file__).parent
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (function-level imports included)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, f"{path.name}: relative import"
-            found.add(node.module or "")
-    return found
 
 
 def test_http_imports_only_the_standard_library_and_itself() -> None:

@@ -52,9 +52,9 @@ def layer_of(module: str) -> str:
     return first
 
 
-def our_imports(path: Path, known: set[str]) -> set[str]:
-    """Every module of ours a file imports, anywhere in it (functions and TYPE_CHECKING blocks included);
-    `from package import module` counts as the module."""
+def imported_modules(path: Path, known: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """Every module a file imports, anywhere in it (functions and TYPE_CHECKING blocks included);
+    `from package import module` also counts as the module when `known` names it."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -64,7 +64,12 @@ def our_imports(path: Path, known: set[str]) -> set[str]:
             module = node.module or ""
             found.add(module)
             found.update(f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in known)
-    return {module for module in found if module in known}
+    return found
+
+
+def our_imports(path: Path, known: set[str]) -> set[str]:
+    """Every module of ours a file imports (see imported_modules)."""
+    return {module for module in imported_modules(path, known) if module in known}
 
 
 def import_graph() -> dict[str, set[str]]:
