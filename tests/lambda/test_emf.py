@@ -45,7 +45,10 @@ def test_emf_documents_at_each_invoke_and_at_shutdown(make_sandbox, layer_dir: P
     # Deltas: summed, they are the totals. 3 reads per invoke: the first misses, the others hit.
     assert sum(doc["CacheMisses"] for doc in main) == 3
     assert sum(doc["CacheHits"] for doc in main) == 3 * (INVOKES - 1)
-    assert main[-1]["CacheHits"] == 3, "the last invoke's hits were written at SHUTDOWN"
+    # Which document carries an invoke's reads depends on when the extension handles the INVOKE
+    # event relative to the function's reads (RIE delivers both at once), so no test asserts it:
+    # the sums above are fixed, and they include the SHUTDOWN document (the last of INVOKES + 1),
+    # which holds whatever no INVOKE document had written.
     upstream = {(doc["Operation"], doc["Outcome"]): doc["UpstreamCalls"] for doc in documents if "UpstreamCalls" in doc}
     assert upstream.get(("GetParameter", "ok")) == 2 and upstream.get(("GetSecretValue", "ok")) == 1, upstream
     emf_text = "\n".join(json.dumps(doc) for doc in documents)
