@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common import median_of, write_run_chart  # bench/ is sys.path[0] when a script runs
+
 from paramsecrets.layer.build import LayerInfo, build_layer
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
@@ -129,11 +131,6 @@ def bundled_idle(opt: Path, runs: int) -> tuple[float, float]:
     return statistics.median(cpu), rss_kib / 1024
 
 
-def median(rows: list[Row], key: str) -> float | None:
-    values = [r[key] for r in rows if r.get(key) is not None]
-    return statistics.median(values) if values else None  # type: ignore[type-var]
-
-
 def fmt(value: float | None, unit: str = "ms") -> str:
     return "n/a" if value is None else f"{value:.1f} {unit}"
 
@@ -157,12 +154,12 @@ def interleaved(make_box: MakeBox, opt: Path, runs: int, label: str) -> tuple[li
 
 def cold_start_rows(label: str, without: list[Row], with_layer: list[Row],
                     budget: float) -> tuple[list[str], float]:
-    ref = median(without, "first_invoke_ms") or 0.0
-    ours = median(with_layer, "first_invoke_ms") or 0.0
+    ref = median_of(without, "first_invoke_ms") or 0.0
+    ours = median_of(with_layer, "first_invoke_ms") or 0.0
     added = ours - ref
     verdict = "PASS" if added <= budget else "OVER"
-    init_ref, init_ours = median(without, "init_ms"), median(with_layer, "init_ms")
-    shut_ref, shut = median(without, "shutdown_ms"), median(with_layer, "shutdown_ms")
+    init_ref, init_ours = median_of(without, "init_ms"), median_of(with_layer, "init_ms")
+    shut_ref, shut = median_of(without, "shutdown_ms"), median_of(with_layer, "shutdown_ms")
     rows = [
         f"| {label}: RIE start to first invoke answered | {ref:.0f} ms | {ours:.0f} ms | "
         f"**{added:+.0f} ms** (x{ours / ref:.2f}); budget +{budget:.0f} ms: {verdict} |",
@@ -175,24 +172,7 @@ def cold_start_rows(label: str, without: list[Row], with_layer: list[Row],
 
 
 def write_chart(path: Path, series: dict[str, list[float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    for (label, values), marker in zip(series.items(), "o^sv", strict=False):
-        runs = range(1, len(values) + 1)
-        ax.plot(runs, values, marker + "-", label=f"{label} (median {statistics.median(values):.0f} ms)")
-    ax.set_xlabel("run (interleaved)")
-    ax.set_ylabel("RIE start to first invoke answered (ms)")
-    ax.set_title("Cold start under the Lambda RIE, with and without the layer, same run")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    write_run_chart(path, series, "Cold start under the Lambda RIE, with and without the layer, same run")
 
 
 def sizes_rows(infos: list[LayerInfo]) -> list[str]:
@@ -230,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     python_rows, python_added = cold_start_rows("Python function", python[0], python[1], BUDGET_PYTHON_MS)
     table += provided_rows + python_rows
     with_layer = provided[1] + python[1]
-    reg_cpu = median(provided[2] + python[2], "register_cpu_ms")
-    rss = median(with_layer, "rss_mib")
-    cpu_total = median(with_layer, "cpu_total_ms")
+    reg_cpu = median_of(provided[2] + python[2], "register_cpu_ms")
+    rss = median_of(with_layer, "rss_mib")
+    cpu_total = median_of(with_layer, "cpu_total_ms")
     rss_verdict = "PASS" if rss is not None and rss <= BUDGET_RSS_MIB else "OVER"
     table += [
         f"| extension CPU, exec to `register` | bundled `python -I -S -c pass`: {fmt(idle_cpu)} | {fmt(reg_cpu)} | "

@@ -865,3 +865,31 @@ def broken(error: BaseException, server: Server | None) -> int:
     if server is not None:
         print(f"--- server log (tail) ---\n{server.child.output()}", file=sys.stderr)
     return 1
+
+
+def median_of(rows: Sequence[dict[str, float | None]], key: str) -> float | None:
+    """The median of `key` over the rows that measured it (None when none did)."""
+    values = [value for row in rows if (value := row.get(key)) is not None]
+    return statistics.median(values) if values else None
+
+
+def write_run_chart(path: Path, series: dict[str, list[float]], title: str) -> None:
+    """One line per series over interleaved runs (RIE start to first invoke answered), as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    for (label, values), marker in zip(series.items(), "o^svD", strict=False):
+        ax.plot(range(1, len(values) + 1), values, marker + "-",
+                label=f"{label} (median {statistics.median(values):.0f} ms)")
+    ax.set_xlabel("run (interleaved)")
+    ax.set_ylabel("RIE start to first invoke answered (ms)")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right", fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -28,12 +28,13 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from common import median_of, write_run_chart  # bench/ is sys.path[0] when a script runs
 
 from paramsecrets.layer.build import build_layer
 from paramsecrets.testing.lambda_sandbox import (
@@ -189,17 +190,12 @@ def interleaved(make: MakeBox, env: dict[str, str], runs: int, label: str,
     return rows
 
 
-def median(rows: list[Row], key: str) -> float | None:
-    values = [r[key] for r in rows if r.get(key) is not None]
-    return statistics.median(values) if values else None  # type: ignore[type-var]
-
-
 def rows_for(label: str, without: list[Row], wrapped: list[Row]) -> tuple[list[str], float]:
     out = []
     added = 0.0
     for key, what in (("first_invoke_ms", "RIE start to first invoke answered"),
                       ("init_ms", "INIT phase (RIE's `INIT REPORT`)")):
-        ref, ours = median(without, key), median(wrapped, key)
+        ref, ours = median_of(without, key), median_of(wrapped, key)
         if ref is None or ours is None:
             out.append(f"| {label}: {what} | n/a | n/a | n/a |")
             continue
@@ -214,24 +210,7 @@ def rows_for(label: str, without: list[Row], wrapped: list[Row]) -> tuple[list[s
 
 
 def write_chart(path: Path, series: dict[str, list[float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    for (label, values), marker in zip(series.items(), "o^svD", strict=False):
-        ax.plot(range(1, len(values) + 1), values, marker + "-",
-                label=f"{label} (median {statistics.median(values):.0f} ms)")
-    ax.set_xlabel("run (interleaved)")
-    ax.set_ylabel("RIE start to first invoke answered (ms)")
-    ax.set_title("The exec wrapper with 5 values, against the same function without it")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    write_run_chart(path, series, "The exec wrapper with 5 values, against the same function without it")
 
 
 def main(argv: list[str] | None = None) -> int:
