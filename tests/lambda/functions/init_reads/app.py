@@ -7,7 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-PORT = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+PORT = os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]  # a free port, set by every test
 HEADERS = {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", ""),
            "X-Paramsecrets-Profile": "detailed"}
 

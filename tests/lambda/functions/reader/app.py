@@ -8,8 +8,9 @@ import time
 import urllib.parse
 import urllib.request
 
-# READER_PORT: a test's choice of port (an extra port, as Cloud Extensions' 5333); else the extension's.
-PORT = os.environ.get("READER_PORT") or os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+# READER_PORT: a test's choice of port (an extra port, as Cloud Extensions' 5333); else the extension's,
+# which every test sets to a free port (no fallback to 2773: a test that forgets it fails here).
+PORT = os.environ.get("READER_PORT") or os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
 HEADERS = {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}
 
 
