@@ -18,6 +18,10 @@ from paramsecrets.aws.upstream import Credentials
 from paramsecrets.config import Settings
 from paramsecrets.init_window import InitWindow
 
+TYPE_CHECKING = False  # typing is not imported for this alone
+if TYPE_CHECKING:
+    from paramsecrets.aws.sts import SecurityTokenService
+
 
 def _timeout_s(millis: int) -> float:
     return millis / 1000 if millis else DEFAULT_TIMEOUT_S
@@ -30,15 +34,17 @@ class Upstream:
     def __init__(self, aws: AwsSettings, settings: Settings, record: OutcomeRecorder, *,
                  init_window: InitWindow | None = None, in_lambda: bool = False,
                  runtime: CrtRuntime | None = None, credentials: Credentials | None = None) -> None:
-        from paramsecrets.aws.sts import STS, AwsQueryTransport, SecurityTokenService, static_provider
-
         self.aws = aws
         self.settings = settings
         self.record = record
         self.init_window = init_window
         self.in_lambda = in_lambda
         self.runtime = runtime = runtime or CrtRuntime(aws.ca_bundle)
-        provider = static_provider(credentials) if credentials is not None else None
+        provider = None
+        if credentials is not None:
+            from paramsecrets.aws.sts import static_provider
+
+            provider = static_provider(credentials)
         self.ssm = Ssm(AwsJsonTransport(
             SSM, aws.ssm, aws.region, runtime, settings.max_connections, _timeout_s(settings.ssm_timeout_millis),
             record, proxy=aws.ssm_proxy, init_window=init_window,
@@ -49,10 +55,22 @@ class Upstream:
             _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.secrets_proxy, init_window=init_window,
             network_hint=lambda_network_hint(SECRETS_MANAGER, aws.region) if in_lambda else None,
             credentials=provider))
-        self.sts = SecurityTokenService(AwsQueryTransport(
-            STS, aws.sts, aws.region, runtime, settings.max_connections,
-            _timeout_s(settings.secrets_timeout_millis), record, proxy=aws.sts_proxy, init_window=init_window,
-            network_hint=lambda_network_hint(STS, aws.region) if in_lambda else None))
+        self._sts: SecurityTokenService | None = None
+
+    @property
+    def sts(self) -> SecurityTokenService:
+        """STS, made at the first roleArn read: a server that never assumes a role never imports
+        the query protocol (urllib.parse) nor opens its pool, and a role's own clients never do."""
+        if self._sts is None:
+            from paramsecrets.aws.sts import STS, AwsQueryTransport, SecurityTokenService
+
+            aws, settings = self.aws, self.settings
+            self._sts = SecurityTokenService(AwsQueryTransport(
+                STS, aws.sts, aws.region, self.runtime, settings.max_connections,
+                _timeout_s(settings.secrets_timeout_millis), self.record, proxy=aws.sts_proxy,
+                init_window=self.init_window,
+                network_hint=lambda_network_hint(STS, aws.region) if self.in_lambda else None))
+        return self._sts
 
     def with_credentials(self, credentials: Credentials) -> Upstream:
         """The same clients signing as a role (sharing the runtime and the INIT bound)."""
@@ -70,4 +88,5 @@ class Upstream:
     def close(self) -> None:
         self.ssm.transport.close()
         self.secrets.transport.close()
-        self.sts.transport.close()
+        if self._sts is not None:
+            self._sts.transport.close()
