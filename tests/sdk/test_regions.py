@@ -3,6 +3,7 @@ AWS would never use are refused before any upstream call."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import boto3
@@ -43,7 +44,7 @@ def test_names_aws_would_never_use(region: str) -> None:
 def test_the_table_is_bounded_per_service_and_keeps_the_home_region() -> None:
     table: RegionTable[Held] = RegionTable("us-east-1", max_regions=3, clock=lambda: 0.0)
     home = table.get("ssm", "us-east-1", lambda: Held("home"))
-    made = [table.get("ssm", region, lambda r=region: Held(r)) for region in MADE_UP[:4]]
+    made = [table.get("ssm", region, functools.partial(Held, region)) for region in MADE_UP[:4]]
     assert not home.closed and ("ssm", "us-east-1") in table
     assert [held.closed for held in made] == [True, True, False, False]  # least recently used went first
     assert table.get("secretsmanager", "eu-west-1", lambda: Held("sm")).name == "sm"  # per service
