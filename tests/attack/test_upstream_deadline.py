@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from paramsecrets.aws import transport as transport_module
 from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.transport import SSM, AwsJsonTransport, crt_result
 from paramsecrets.testing.fault_proxy import FaultProxy
@@ -47,12 +46,12 @@ def test_calls_queued_for_a_slot_give_up_at_their_deadline() -> None:
     assert all(isinstance(outcome, UpstreamError) and outcome.kind is Kind.TIMEOUT for outcome in outcomes)
     # One slot, held a full timeout by each attempt, inside a window of ~3 timeouts: far fewer than 18.
     assert sent < CALLS * ATTEMPTS // 2
-    messages = {outcome.message for outcome in outcomes}  # type: ignore[union-attr]
+    messages = {outcome.message for outcome in outcomes}
     assert any("became free" in message for message in messages)
 
 
 def test_one_call_still_makes_all_its_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport_module.random, "uniform", lambda low, high: 0.0)  # no pause between attempts
+    monkeypatch.setattr("paramsecrets.aws.transport.random.uniform", lambda low, high: 0.0)  # no pause between attempts
 
     async def scenario() -> int:
         transport = Stalled(max_connections=4, timeout_s=0.5)

@@ -289,7 +289,8 @@ def test_module_functions_use_the_environment(server: ServerProcess, ssm: Any, s
     ("AccessDeniedException", AccessDeniedError, 403),
     ("ThrottlingException", ThrottledError, 429),
 ])
-def test_upstream_refusals_are_typed(start: Start, proxy: FaultProxy, code: str, error_type: type, status: int) -> None:
+def test_upstream_refusals_are_typed(start: Start, proxy: FaultProxy, code: str, error_type: type[ParamSecretsError],
+                                    status: int) -> None:
     server = start(AWS_ENDPOINT_URL=proxy.url)
     proxy.fail(400, code=code, message="refused", operation="AmazonSSM.GetParameter")
     with pytest.raises(error_type) as caught:
@@ -314,8 +315,10 @@ def test_typed_errors_from_a_server_in_the_aws_profile(start: Start, ssm: Any, m
     ssm.put_parameter(Name="/ok", Value="fine", Type="String")
     client = client_for(server)
     assert client.get_parameter("/ok") == "fine"
-    for call, code in ((lambda: client.get_parameter("/missing"), "ParameterNotFound"),
-                       (lambda: client.get_secret("missing"), "ResourceNotFoundException")):
+    calls: tuple[tuple[Callable[[], object], str], ...] = (
+        (lambda: client.get_parameter("/missing"), "ParameterNotFound"),
+        (lambda: client.get_secret("missing"), "ResourceNotFoundException"))
+    for call, code in calls:
         with pytest.raises(NotFoundError) as caught:
             call()
         assert (caught.value.status, caught.value.code) == (404, code)

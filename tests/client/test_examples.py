@@ -75,7 +75,8 @@ def run_node(env: dict[str, str], attempts: list[int] | None = None) -> dict[str
     assert done.returncode == 0, done.stderr
     if attempts is not None:
         attempts.append(done.stderr.count("fetch\n"))
-    return json.loads(done.stdout)
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -274,7 +275,8 @@ def shell_function(start: Callable[..., ServerProcess], aws_env: dict[str, str],
 def invoke(url: str) -> dict[str, object]:
     request = urllib.request.Request(url, data=b"{}", method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+        answer: dict[str, object] = json.loads(response.read())
+        return answer
 
 
 def test_shell_bootstrap_under_rie(shell_function: str, examples_seeded: MotoServer) -> None:

@@ -35,7 +35,8 @@ def function_env(server: ServerProcess, aws_env: dict[str, str]) -> dict[str, st
 def run(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def assert_ok(entry: dict[str, Any], value: str) -> None:

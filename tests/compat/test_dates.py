@@ -37,7 +37,8 @@ class GoDates:
         self.proc.stdin.flush()
         line = self.proc.stdout.readline().rstrip("\n")
         assert not line.startswith("error"), (number_text, line)
-        return json.loads(line)
+        printed: str = json.loads(line)
+        return printed
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -53,7 +54,8 @@ def go_dates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoDates]:
 
 
 def ours(number_text: str) -> str:
-    return go_time_json(json.loads(number_text))
+    printed: str = go_time_json(json.loads(number_text))
+    return printed
 
 
 doubles = st.floats(min_value=LOW_S, max_value=HIGH_S, allow_nan=False, allow_infinity=False)

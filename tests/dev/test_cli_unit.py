@@ -192,7 +192,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def test_seed_error_exits_2_naming_file_entry_and_key(clean_env: None, tmp_path: Path,

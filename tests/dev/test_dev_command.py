@@ -132,7 +132,8 @@ class Dev:
     def get(self, target: str) -> dict[str, Any]:
         status, body = self.request(target)
         assert status == 200, (target, status, body)
-        return json.loads(body)
+        answer: dict[str, Any] = json.loads(body)
+        return answer
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> int:
         return stop_process(self.proc, sig, timeout, strict=True)  # type: ignore[return-value]

@@ -14,9 +14,9 @@ WRAPPER = "/opt/paramsecrets/exec-wrapper"
 def test_cdk_sets_the_exec_wrapper(synthesized: dict[str, object]) -> None:  # noqa: F811
     functions = resources(synthesized, "AWS::Lambda::Function")
     [function] = [f for f in functions
-                  if "AWS_LAMBDA_EXEC_WRAPPER" in f["Properties"]["Environment"]["Variables"]]  # type: ignore[index]
+                  if "AWS_LAMBDA_EXEC_WRAPPER" in f["Properties"]["Environment"]["Variables"]]
     assert len(functions) == 2  # the Python reader (with the wrapper) and the Node.js one (reads at run time)
-    variables = function["Properties"]["Environment"]["Variables"]  # type: ignore[index]
+    variables = function["Properties"]["Environment"]["Variables"]
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == WRAPPER
     assert variables["PARAMSECRETS_ENV_GREETING"] == f"ssm:{variables['PARAMETER_NAME']}"
     parse_ref(variables["PARAMSECRETS_ENV_GREETING"])

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def npm_packages() -> Path:
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if NPM is None or NODE is None:
         pytest.skip("node and npm are needed for the CDK example")
     modules = npm_packages()
@@ -60,45 +61,46 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                             "--no-version-reporting", "-o", str(out), "-c", f"layerZip={layer_zip}", "-q"],
                            cwd=work / "cdk", capture_output=True, text=True, timeout=300, env=env)
     assert synth.returncode == 0, synth.stdout + synth.stderr
-    return json.loads((out / "ParamSecretsExample.template.json").read_text())
+    template: dict[str, Any] = json.loads((out / "ParamSecretsExample.template.json").read_text())
+    return template
 
 
-def resources(template: dict[str, object], kind: str) -> list[dict[str, object]]:
-    return [r for r in template["Resources"].values() if r["Type"] == kind]  # type: ignore[union-attr]
+def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
 
 
-def test_cdk_synth_attaches_the_layer_to_every_runtime(synthesized: dict[str, object]) -> None:
+def test_cdk_synth_attaches_the_layer_to_every_runtime(synthesized: dict[str, Any]) -> None:
     """The layer declares no runtimes (it brings its own Python): a Node.js 20 function takes it too,
     where a Python-only list made `cdk synth` fail with IncompatibleLayerRuntime."""
     [layer] = resources(synthesized, "AWS::Lambda::LayerVersion")
-    assert "CompatibleRuntimes" not in layer["Properties"]  # type: ignore[operator]
-    [layer_id] = [key for key, r in synthesized["Resources"].items()  # type: ignore[union-attr]
+    assert "CompatibleRuntimes" not in layer["Properties"]
+    [layer_id] = [key for key, r in synthesized["Resources"].items()
                   if r["Type"] == "AWS::Lambda::LayerVersion"]
-    runtimes = {f["Properties"]["Runtime"]: f["Properties"]["Layers"]  # type: ignore[index]
+    runtimes = {f["Properties"]["Runtime"]: f["Properties"]["Layers"]
                 for f in resources(synthesized, "AWS::Lambda::Function")}
     assert runtimes.get("nodejs20.x") == [{"Ref": layer_id}]
     assert any(runtime.startswith("python3.") for runtime in runtimes)
 
 
-def test_cdk_synth_attaches_the_layer_with_its_settings(synthesized: dict[str, object]) -> None:
+def test_cdk_synth_attaches_the_layer_with_its_settings(synthesized: dict[str, Any]) -> None:
     [layer] = resources(synthesized, "AWS::Lambda::LayerVersion")
-    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]  # type: ignore[index]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
     [function] = [f for f in resources(synthesized, "AWS::Lambda::Function")
-                  if f["Properties"]["Runtime"].startswith("python3.")]  # type: ignore[index]
+                  if f["Properties"]["Runtime"].startswith("python3.")]
     properties = function["Properties"]
-    [layer_id] = [key for key, r in synthesized["Resources"].items()  # type: ignore[union-attr]
+    [layer_id] = [key for key, r in synthesized["Resources"].items()
                   if r["Type"] == "AWS::Lambda::LayerVersion"]
-    assert properties["Layers"] == [{"Ref": layer_id}]  # type: ignore[index]
-    assert properties["Handler"] == "app.handler" and properties["Runtime"].startswith("python3.")  # type: ignore[index]
-    variables = properties["Environment"]["Variables"]  # type: ignore[index]
+    assert properties["Layers"] == [{"Ref": layer_id}]
+    assert properties["Handler"] == "app.handler" and properties["Runtime"].startswith("python3.")
+    variables = properties["Environment"]["Variables"]
     assert variables["PARAMETER_NAME"] == "/app/db/host" and variables["SECRET_ID"] == "app/db"
     assert variables["PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS"] == "/app/db/host"
 
 
-def test_cdk_synth_grants_what_the_layer_calls(synthesized: dict[str, object]) -> None:
+def test_cdk_synth_grants_what_the_layer_calls(synthesized: dict[str, Any]) -> None:
     actions: set[str] = set()
     for policy in resources(synthesized, "AWS::IAM::Policy"):
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:  # type: ignore[index]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             found = statement["Action"]
             actions.update([found] if isinstance(found, str) else found)
     assert {"ssm:GetParameter", "secretsmanager:GetSecretValue"} <= actions
@@ -137,9 +139,9 @@ def test_terraform_uses_declared_variables_and_known_settings() -> None:
     assert "aws_lambda_layer_version.paramsecrets.arn" in re.search(r"layers\s*=\s*\[(.*?)\]", text).group(1)  # type: ignore[union-attr]
 
 
-def test_cdk_sets_only_known_settings(synthesized: dict[str, object]) -> None:
+def test_cdk_sets_only_known_settings(synthesized: dict[str, Any]) -> None:
     for function in resources(synthesized, "AWS::Lambda::Function"):
-        names = list(function["Properties"]["Environment"]["Variables"])  # type: ignore[index]
+        names = list(function["Properties"]["Environment"]["Variables"])
         assert len([name for name in names if name.startswith(SETTING_PREFIXES)]) >= 2
         assert not unknown_settings(names)
 

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -61,10 +62,11 @@ def test_checkov_fails_on_a_container_running_as_root(tmp_path: Path) -> None:
 
 def test_the_ecs_task_definition_matches_botocores_ecs_model() -> None:
     import botocore.session
+    from botocore.model import Shape
     from botocore.validate import ParamValidator
 
     model = botocore.session.get_session().get_service_model("ecs")
-    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    shape = cast(Shape, model.operation_model("RegisterTaskDefinition").input_shape)
     task = json.loads((REPO / "examples" / "ecs" / "task-definition.json").read_text())
     report = ParamValidator().validate(task, shape)
     assert not report.has_errors(), report.generate_report()

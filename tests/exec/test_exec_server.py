@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,8 @@ def exec_seeded(moto: MotoServer) -> dict[str, str]:
 
 
 def run_exec(server: ServerProcess | None, aws_env: dict[str, str], tmp_path: Path, args: list[str],
-             names: list[str], files: list[str] = (), **extra: str) -> tuple[subprocess.Popen[bytes], bytes, bytes]:
+             names: list[str], files: Sequence[str] = (),
+             **extra: str) -> tuple[subprocess.Popen[bytes], bytes, bytes]:
     env = {**aws_env, "PARAMSECRETS_CLIENT_RETRY_SECONDS": "0", **extra}
     if server is not None:
         env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(server.port)

@@ -28,8 +28,9 @@ from paramsecrets.testing.fault_proxy import FaultProxy
 from paramsecrets.testing.moto import MotoServer
 from paramsecrets.testing.server import Response, ServerProcess
 
-# The targets, re-exported for the tests here (and tests/attack, tests/sdk) that import them from this module.
-from paramsecrets.testing.targets import (  # noqa: F401
+# The targets, re-exported for the tests here (and tests/attack, tests/sdk) that import them from this module
+# (`__all__` names them, so a type checker sees them as exported too).
+from paramsecrets.testing.targets import (
     BY_PATH,
     MANY,
     PARAM,
@@ -40,6 +41,11 @@ from paramsecrets.testing.targets import (  # noqa: F401
     q,
     secrets_many_url,
 )
+
+__all__ = ["BY_PATH", "MANY", "PARAM", "SECRET", "SECRETS_MANY", "many_url", "param_url", "q", "secrets_many_url"]
+
+# The `serve` fixture's type, for the tests' signatures.
+Serve = Callable[..., ServerProcess]
 
 
 @pytest.fixture
@@ -152,4 +158,5 @@ class Timeline:
 
 def parameter_value(response: Response) -> str:
     assert response.status == 200, (response.status, response.body)
-    return response.json()["Parameter"]["Value"]
+    value: str = response.json()["Parameter"]["Value"]
+    return value

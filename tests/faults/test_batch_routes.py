@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
+    Serve,
     many_url,
     metrics,
     param_url,
@@ -21,13 +24,14 @@ from tests.faults.conftest import (
 pytestmark = pytest.mark.timeout(60)
 
 
-def seed(moto, names: list[str]) -> None:
+def seed(moto: MotoServer, names: list[str]) -> None:
     ssm = moto.client("ssm")
     for name in names:
         ssm.put_parameter(Name=name, Value="v:" + name, Type="String")
 
 
-def test_get_many_answers_in_request_order_with_invalid_parameters(moto, proxy, serve):
+def test_get_many_answers_in_request_order_with_invalid_parameters(moto: MotoServer, proxy: FaultProxy,
+                                                                   serve: Serve) -> None:
     seed(moto, ["/b/a", "/b/b", "/b/c"])
     moto.clear_calls()
     server = serve()
@@ -54,7 +58,7 @@ def test_get_many_answers_in_request_order_with_invalid_parameters(moto, proxy, 
     assert moto.count("AmazonSSM.GetParameter") == 0
 
 
-def test_get_many_fetches_only_what_is_missing(moto, proxy, serve):
+def test_get_many_fetches_only_what_is_missing(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     names = ["/b/p/a", "/b/p/b", "/b/p/c", "/b/p/d"]
     seed(moto, names)
     moto.clear_calls()
@@ -76,7 +80,7 @@ def test_get_many_fetches_only_what_is_missing(moto, proxy, serve):
     assert samples["paramsecrets_cache_hits_total"] == 2 + 4
 
 
-def test_get_many_chunks_by_10_and_caps_at_100(moto, proxy, serve):
+def test_get_many_chunks_by_10_and_caps_at_100(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     names = [f"/b/c/{i:02d}" for i in range(25)]
     seed(moto, names)
     moto.clear_calls()
@@ -94,7 +98,7 @@ def test_get_many_chunks_by_10_and_caps_at_100(moto, proxy, serve):
     assert moto.count("AmazonSSM.GetParameters") == 3
 
 
-def test_get_many_with_decryption(moto, proxy, serve):
+def test_get_many_with_decryption(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/b/d/secure", Value="plain-secret", Type="SecureString")
     ssm.put_parameter(Name="/b/d/string", Value="plain", Type="String")
@@ -111,7 +115,7 @@ def test_get_many_with_decryption(moto, proxy, serve):
     assert parameter_value(undecrypted) != "plain-secret"
 
 
-def test_get_many_whole_call_failure_is_the_error(moto, proxy, serve):
+def test_get_many_whole_call_failure_is_the_error(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     seed(moto, ["/b/t/a"])
     server = serve()
     proxy.throttle(0, burst=0, operation="AmazonSSM.GetParameters")
@@ -122,7 +126,7 @@ def test_get_many_whole_call_failure_is_the_error(moto, proxy, serve):
     assert proxy.total("AmazonSSM.GetParameters", "throttled") == 3
 
 
-def test_get_many_with_a_version_selector_and_the_plain_name(moto, proxy, serve):
+def test_get_many_with_a_version_selector_and_the_plain_name(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     """`/x:1` and `/x` in one request are two answers: version 1, and the latest (version 2).
 
     Ten such pairs: moto returns a call's parameters in no fixed order, so one pair alone would
@@ -141,7 +145,7 @@ def test_get_many_with_a_version_selector_and_the_plain_name(moto, proxy, serve)
     assert {parameter_value(server.get(param_url(base))) for base in bases} == {"two"}
 
 
-def test_secrets_get_many_in_request_order_with_errors(moto, proxy, serve):
+def test_secrets_get_many_in_request_order_with_errors(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     secrets = moto.client("secretsmanager")
     for name in ("b/s1", "b/s2"):
         secrets.create_secret(Name=name, SecretString="sv:" + name)
@@ -168,7 +172,7 @@ def test_secrets_get_many_in_request_order_with_errors(moto, proxy, serve):
     assert moto.count("secretsmanager.GetSecretValue") == 0
 
 
-def test_secrets_get_many_chunks_by_20_and_uses_the_cache(moto, proxy, serve):
+def test_secrets_get_many_chunks_by_20_and_uses_the_cache(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     secrets = moto.client("secretsmanager")
     ids = [f"b/c/{i:02d}" for i in range(25)]
     for secret_id in ids:
@@ -185,7 +189,8 @@ def test_secrets_get_many_chunks_by_20_and_uses_the_cache(moto, proxy, serve):
     assert ids[0] not in [i for batch in batches for i in batch]
 
 
-def test_get_by_path_sorted_recursive_paged_and_cached_per_item(moto, proxy, serve):
+def test_get_by_path_sorted_recursive_paged_and_cached_per_item(moto: MotoServer, proxy: FaultProxy,
+                                                                serve: Serve) -> None:
     names = [f"/b/tree/{i:02d}" for i in range(12)] + [f"/b/tree/sub/{i:02d}" for i in range(9)]
     seed(moto, names[::-1])
     seed(moto, ["/b/treeless", "/b/other/x"])
@@ -212,13 +217,13 @@ def test_get_by_path_sorted_recursive_paged_and_cached_per_item(moto, proxy, ser
     assert moto.count("AmazonSSM.GetParameter") == 0
 
 
-def test_get_by_path_of_nothing_is_an_empty_list(moto, proxy, serve):
+def test_get_by_path_of_nothing_is_an_empty_list(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     server = serve()
     response = server.get(BY_PATH + "/b/none/")
     assert (response.status, response.json()) == (200, {"Parameters": [], "ResultMetadata": {}})
 
 
-def test_get_many_refresh_now_fetches_everything_again(moto, proxy, serve):
+def test_get_many_refresh_now_fetches_everything_again(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     names = ["/b/r/a", "/b/r/b"]
     seed(moto, names)
     moto.clear_calls()
@@ -234,7 +239,7 @@ def test_get_many_refresh_now_fetches_everything_again(moto, proxy, serve):
     assert parameter_value(server.get(param_url("/b/r/a"))) == "new"  # stored for the single form too
 
 
-def test_get_many_accepts_arns_and_repeated_names(moto, proxy, serve):
+def test_get_many_accepts_arns_and_repeated_names(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     seed(moto, ["/b/arn/a", "/b/arn/b"])
     arn = moto.client("ssm").get_parameter(Name="/b/arn/a")["Parameter"]["ARN"]
     server = serve()

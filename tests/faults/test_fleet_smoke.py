@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from paramsecrets.testing.moto import MotoServer
+
 FLEET = Path(__file__).resolve().parents[2] / "bench" / "fleet.py"
 
 
 @pytest.mark.timeout(60)
-def test_fleet_quick_run(moto, tmp_path):
+def test_fleet_quick_run(moto: MotoServer, tmp_path: Path) -> None:
     out = tmp_path / "fleet.json"
     done = subprocess.run([sys.executable, str(FLEET), "--quick", "--moto", moto.url, "--json", str(out)],
                           capture_output=True, text=True, timeout=50)

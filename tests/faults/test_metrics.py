@@ -8,10 +8,12 @@ import re
 
 import pytest
 
-from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
+    Serve,
     many_url,
     metrics,
     param_url,
@@ -33,7 +35,7 @@ FAMILIES = {
 }
 
 
-def test_metrics_is_prometheus_text_and_needs_no_token(moto, proxy, serve):
+def test_metrics_is_prometheus_text_and_needs_no_token(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     server = serve()
     response = server.get("/metrics", token=False)
     assert response.status == 200
@@ -57,7 +59,7 @@ def test_metrics_is_prometheus_text_and_needs_no_token(moto, proxy, serve):
     assert samples["paramsecrets_cache_hits_total"] == samples["paramsecrets_cache_misses_total"] == 0
 
 
-def test_counters_match_what_happened(moto, proxy, serve):
+def test_counters_match_what_happened(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     for name in ("/m/a", "/m/b", "/m/c"):
         ssm.put_parameter(Name=name, Value="v", Type="String")
@@ -94,7 +96,7 @@ def test_counters_match_what_happened(moto, proxy, serve):
     assert samples["paramsecrets_cache_misses_total"] >= 4
 
 
-def test_entries_and_bytes_follow_the_cache(moto, proxy, serve):
+def test_entries_and_bytes_follow_the_cache(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     names = [f"/m/e/{i}" for i in range(5)]
     for name in names:
@@ -118,7 +120,7 @@ def test_entries_and_bytes_follow_the_cache(moto, proxy, serve):
     assert server.get(param_url(names[0])).cache == "miss"  # evicted
 
 
-def test_metrics_never_carry_a_name_a_value_or_the_token(moto, proxy, serve):
+def test_metrics_never_carry_a_name_a_value_or_the_token(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/m/leak/db-host", Value="value-db-host-1234", Type="String")
     ssm.put_parameter(Name="/m/leak/key", Value="value-secure-5678", Type="SecureString")

@@ -5,12 +5,17 @@ being prefetched waits for that fetch; afterwards the usual request forms are hi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.server import ServerProcess
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
+    Serve,
     concurrently,
     many_url,
     metrics,
@@ -26,13 +31,13 @@ PREFETCH_PARAMETERS = "PARAMETERS_SECRETS_EXTENSION_PREFETCH_PARAMETERS"
 PREFETCH_SECRETS = "PARAMETERS_SECRETS_EXTENSION_PREFETCH_SECRETS"
 
 
-def prefetched(server) -> bool:
+def prefetched(server: ServerProcess) -> bool:
     """The prefetch has finished (its counter is set once, at the end)."""
     return metrics(server)["paramsecrets_prefetched_total"] > 0
 
 
-def pages_needed(ssm, path: str) -> int:
-    request = {"Path": path, "Recursive": True, "MaxResults": 10}
+def pages_needed(ssm: Any, path: str) -> int:
+    request: dict[str, Any] = {"Path": path, "Recursive": True, "MaxResults": 10}
     pages = 0
     while True:
         pages += 1
@@ -42,7 +47,8 @@ def pages_needed(ssm, path: str) -> int:
         request["NextToken"] = answer["NextToken"]
 
 
-def test_prefetch_makes_the_minimum_calls_and_every_later_read_is_a_hit(moto, proxy, serve):
+def test_prefetch_makes_the_minimum_calls_and_every_later_read_is_a_hit(moto: MotoServer, proxy: FaultProxy,
+                                                                        serve: Serve) -> None:
     ssm = moto.client("ssm")
     names = [f"/pf/n/{i:02d}" for i in range(25)]
     for name in names:
@@ -97,7 +103,7 @@ def test_prefetch_makes_the_minimum_calls_and_every_later_read_is_a_hit(moto, pr
     assert moto.count() == upstream_calls  # not one more call
 
 
-def test_prefetch_runs_in_the_background(moto, proxy, serve):
+def test_prefetch_runs_in_the_background(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     """The server answers at once, even while the prefetch is stuck upstream."""
     moto.client("ssm").put_parameter(Name="/pf/other", Value="o", Type="String")
     proxy.blackhole(operation="AmazonSSM.GetParameters")
@@ -108,7 +114,8 @@ def test_prefetch_runs_in_the_background(moto, proxy, serve):
     assert (other.status, parameter_value(other)) == (200, "o")
 
 
-def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto, proxy, serve):
+def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto: MotoServer, proxy: FaultProxy,
+                                                                      serve: Serve) -> None:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/pf/w/a", Value="va", Type="String")
     ssm.put_parameter(Name="/pf/w/b", Value="vb", Type="SecureString")
@@ -136,7 +143,8 @@ def test_single_reads_for_keys_being_prefetched_wait_for_the_prefetch(moto, prox
     assert moto.count("secretsmanager.BatchGetSecretValue") == 0
 
 
-def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto, proxy, serve):
+def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto: MotoServer, proxy: FaultProxy,
+                                                                       serve: Serve) -> None:
     ssm = moto.client("ssm")
     for name in ("/pf/m/a", "/pf/m/b"):
         ssm.put_parameter(Name=name, Value="v" + name[-1], Type="String")
@@ -151,7 +159,8 @@ def test_a_batch_read_of_names_being_prefetched_waits_for_the_prefetch(moto, pro
     assert moto.count("AmazonSSM.GetParameters") == 1
 
 
-def test_a_read_under_a_path_being_prefetched_waits_for_the_prefetch(moto, proxy, serve):
+def test_a_read_under_a_path_being_prefetched_waits_for_the_prefetch(moto: MotoServer, proxy: FaultProxy,
+                                                                     serve: Serve) -> None:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/pf/p/a", Value="va", Type="String")
     moto.clear_calls()
@@ -165,7 +174,7 @@ def test_a_read_under_a_path_being_prefetched_waits_for_the_prefetch(moto, proxy
     assert moto.count("AmazonSSM.GetParameter") == 0
 
 
-def test_a_failed_prefetch_leaves_reads_working(moto, proxy, serve):
+def test_a_failed_prefetch_leaves_reads_working(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     """Throttled through every attempt: nothing is cached, reads fetch on demand; one missing name
     does not spoil the others."""
     ssm = moto.client("ssm")

@@ -280,7 +280,8 @@ def test_throttle_allows_the_burst_and_answers_throttling_exception_beyond(proxy
 
     def passes() -> bool:
         try:
-            return ssm.get_parameter(Name=param)["Parameter"]["Value"] == "x"
+            value: str = ssm.get_parameter(Name=param)["Parameter"]["Value"]
+            return value == "x"
         except botocore.exceptions.ClientError as exc:
             assert exc.response["Error"]["Code"] == "ThrottlingException"
             return False

@@ -8,16 +8,19 @@ are tested exactly, in-process, in tests/policy/test_single_flight.py.
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections import Counter
 
 import pytest
 
-from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
 from paramsecrets.testing.server import TOKEN_HEADER
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
+    Serve,
     concurrently,
     metrics,
     param_url,
@@ -31,7 +34,8 @@ CONCURRENCY = 100
 FLIGHT_S = 0.8  # the upstream answer is held this long, so all 100 requests overlap it
 
 
-def test_100_concurrent_misses_for_a_parameter_make_one_upstream_call(moto, proxy, serve):
+def test_100_concurrent_misses_for_a_parameter_make_one_upstream_call(moto: MotoServer, proxy: FaultProxy,
+                                                                      serve: Serve) -> None:
     moto.client("ssm").put_parameter(Name="/sf/cold", Value="v-cold", Type="String")
     moto.clear_calls()
     server = serve()
@@ -50,7 +54,7 @@ def test_100_concurrent_misses_for_a_parameter_make_one_upstream_call(moto, prox
     assert samples["paramsecrets_cache_hits_total"] == states["hit"]
 
 
-def test_both_secret_routes_share_one_flight(moto, proxy, serve):
+def test_both_secret_routes_share_one_flight(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     """`/secretsmanager/get?secretId=X` and `/v1/X` are the same key: 100 mixed requests, 1 call."""
     moto.client("secretsmanager").create_secret(Name="sf/db", SecretString='{"user":"u"}')
     moto.clear_calls()
@@ -58,14 +62,14 @@ def test_both_secret_routes_share_one_flight(moto, proxy, serve):
     proxy.delay(FLIGHT_S, operation="secretsmanager.GetSecretValue")
     paths = [SECRET + q("sf/db"), "/v1/sf%2Fdb", "/v1/sf/db", SECRET + q("sf/db") + "&"] * (CONCURRENCY // 4)
 
-    responses = concurrently([lambda p=p: server.get(p) for p in paths])
+    responses = concurrently([functools.partial(server.get, p) for p in paths])
 
     assert [r.status for r in responses] == [200] * CONCURRENCY, [r.body for r in responses if r.status != 200]
     assert {r.json()["SecretString"] for r in responses} == {'{"user":"u"}'}
     assert moto.count("secretsmanager.GetSecretValue") == 1
 
 
-def test_concurrent_path_reads_make_one_paged_fetch(moto, proxy, serve):
+def test_concurrent_path_reads_make_one_paged_fetch(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     for i in range(15):  # two pages of GetParametersByPath
         ssm.put_parameter(Name=f"/sf/path/p{i:02d}", Value=f"v{i}", Type="String")
@@ -80,7 +84,7 @@ def test_concurrent_path_reads_make_one_paged_fetch(moto, proxy, serve):
     assert moto.count("AmazonSSM.GetParametersByPath") == 2  # one flight: its two pages, nothing more
 
 
-def test_a_client_that_gives_up_does_not_cancel_the_flight(moto, proxy, serve):
+def test_a_client_that_gives_up_does_not_cancel_the_flight(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     moto.client("ssm").put_parameter(Name="/sf/slow", Value="v-slow", Type="String")
     moto.clear_calls()
     server = serve()

@@ -8,12 +8,17 @@ tests/policy/test_stale.py. Waits here poll a condition with a generous bound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from paramsecrets.testing.moto import wait_until
+from paramsecrets.testing.fault_proxy import FaultProxy
+from paramsecrets.testing.moto import MotoServer, wait_until
+from paramsecrets.testing.server import Response, ServerProcess
 from tests.faults.conftest import (
     BY_PATH,
     SECRET,
+    Serve,
     many_url,
     metrics,
     param_url,
@@ -28,15 +33,21 @@ TTL = 1
 BOUND_S = 30  # generous: a condition polled on a busy machine
 
 
-def first_answer_after_expiry(server, path: str):
+def first_answer_after_expiry(server: ServerProcess, path: str) -> Response:
     """Read `path` until it is no longer a fresh hit (refresh ahead off); that answer."""
-    answers: list = []
-    assert wait_until(lambda: answers.append(server.get(path)) or answers[-1].cache != "hit", timeout=BOUND_S)
+    answers: list[Response] = []
+
+    def read_is_not_a_hit() -> bool:
+        answers.append(server.get(path))
+        return answers[-1].cache != "hit"
+
+    assert wait_until(read_is_not_a_hit, timeout=BOUND_S)
     assert all(answer.cache == "hit" for answer in answers[:-1])
     return answers[-1]
 
 
-def test_hit_then_stale_then_the_error_once_the_window_closes(moto, proxy, serve):
+def test_hit_then_stale_then_the_error_once_the_window_closes(moto: MotoServer, proxy: FaultProxy,
+                                                              serve: Serve) -> None:
     moto.client("ssm").put_parameter(Name="/st/a", Value="good", Type="String")
     moto.clear_calls()
     server = serve(SSM_PARAMETER_STORE_TTL=str(TTL), PARAMETERS_SECRETS_EXTENSION_MAX_STALENESS="1",
@@ -44,9 +55,13 @@ def test_hit_then_stale_then_the_error_once_the_window_closes(moto, proxy, serve
     assert server.get(param_url("/st/a")).cache == "miss"
     proxy.fail(503, service="AmazonSSM")
 
-    answers: list = []
-    assert wait_until(lambda: answers.append(server.get(param_url("/st/a"))) or answers[-1].status != 200,
-                      timeout=BOUND_S)
+    answers: list[Response] = []
+
+    def read_is_not_ok() -> bool:
+        answers.append(server.get(param_url("/st/a")))
+        return answers[-1].status != 200
+
+    assert wait_until(read_is_not_ok, timeout=BOUND_S)
     kinds = [(r.status, r.cache) for r in answers]
     first_stale = kinds.index((200, "stale"))
     assert set(kinds[:first_stale]) == {(200, "hit")}
@@ -61,12 +76,12 @@ def test_hit_then_stale_then_the_error_once_the_window_closes(moto, proxy, serve
     assert (recovered.status, recovered.cache, parameter_value(recovered)) == (200, "miss", "good")
 
 
-def test_every_transient_fault_is_served_stale(moto, proxy, serve):
+def test_every_transient_fault_is_served_stale(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     """Throttling after retries, 500, 503, a reset connection and a timeout each give 200 stale;
     the fetch is retried (3 attempts, or as many as its one deadline allows when each attempt
     times out), then the entry backs off without another call."""
     op = "AmazonSSM.GetParameter"
-    faults = {
+    faults: dict[str, Callable[[], object]] = {
         "throttled": lambda: proxy.throttle(0, burst=0, operation=op),
         "failed-500": lambda: proxy.fail(500, operation=op),
         "failed-503": lambda: proxy.fail(503, operation=op),
@@ -88,8 +103,10 @@ def test_every_transient_fault_is_served_stale(moto, proxy, serve):
         assert (response.status, response.cache) == (200, "stale"), (fault, response.status, response.body)
         assert parameter_value(response) == "good"
         # The fetch goes on in the background until it gives up, which the server logs once.
-        assert wait_until(lambda f=fault: server.output().count("fetch failed with") == list(faults).index(f) + 1,
-                          timeout=BOUND_S), (fault, proxy.counts())
+        def failures_logged(f: str = fault) -> bool:
+            return server.output().count("fetch failed with") == list(faults).index(f) + 1
+
+        assert wait_until(failures_logged, timeout=BOUND_S), (fault, proxy.counts())
         outcome = fault.partition("-")[0]
         attempts = proxy.total(op, outcome)
         assert attempts == proxy.total(op) and (attempts == 3 or (outcome == "blackholed" and attempts >= 2)), (
@@ -100,7 +117,7 @@ def test_every_transient_fault_is_served_stale(moto, proxy, serve):
     assert metrics(server)["paramsecrets_cache_stale_served_total"] >= 2 * len(faults)
 
 
-def test_every_route_serves_stale(moto, proxy, serve):
+def test_every_route_serves_stale(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     for name in ("/st/m/a", "/st/m/b"):
         ssm.put_parameter(Name=name, Value="v" + name[-1], Type="String")
@@ -121,7 +138,7 @@ def test_every_route_serves_stale(moto, proxy, serve):
     assert answers["secrets-many"].json()["SecretValues"][0]["SecretString"] == "sv"
 
 
-def test_not_found_denied_and_invalid_are_never_hidden(moto, proxy, serve):
+def test_not_found_denied_and_invalid_are_never_hidden(moto: MotoServer, proxy: FaultProxy, serve: Serve) -> None:
     ssm = moto.client("ssm")
     for name in ("/st/gone", "/st/denied", "/st/invalid"):
         ssm.put_parameter(Name=name, Value="old", Type="String")

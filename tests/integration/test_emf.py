@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from paramsecrets.testing.emf_spec import problems
 from paramsecrets.testing.moto import wait_until
@@ -12,7 +13,7 @@ from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
 
 
-def documents(server: ServerProcess) -> list[dict]:
+def documents(server: ServerProcess) -> list[dict[str, Any]]:
     lines = [line for line in server.output().splitlines() if line.startswith('{"_aws"')]
     for line in lines:
         assert problems(line) == [], line
@@ -27,7 +28,8 @@ def test_documents_every_interval_outside_lambda(seeded: Seeded, start: Callable
 
     def counted() -> bool:
         main = [doc for doc in documents(server) if "CacheHits" in doc]
-        return sum(doc["CacheHits"] for doc in main) == 2 and sum(doc["CacheMisses"] for doc in main) == 2
+        counts_match: bool = sum(doc["CacheHits"] for doc in main) == 2 and sum(doc["CacheMisses"] for doc in main) == 2
+        return counts_match
 
     assert wait_until(counted, timeout=30), server.output()
     found = documents(server)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import cast
 
 from paramsecrets.testing.moto import ACCESS_KEY, MotoServer, wait_until
 from paramsecrets.testing.server import ServerProcess
@@ -26,7 +27,12 @@ SHORT_TTL = {"SECRETS_MANAGER_TTL": "1", "PARAMETERS_SECRETS_EXTENSION_REFRESH_A
 def read_past_ttl(server: ServerProcess, target: str) -> str | None:
     """Read `target` until an answer is not a hit (the TTL passed and AWS was asked); its state."""
     seen: list[str | None] = []
-    assert wait_until(lambda: seen.append(server.get(target).cache) or seen[-1] != "hit", timeout=30)
+
+    def read_is_not_a_hit() -> bool:
+        seen.append(server.get(target).cache)
+        return seen[-1] != "hit"
+
+    assert wait_until(read_is_not_a_hit, timeout=30)
     return seen[-1]
 
 
@@ -103,7 +109,8 @@ def test_role_arn_reads_cost_one_assume_role_and_are_signed_as_the_role(
     assert Counter(operation for operation, _ in calls) == {ASSUME: 1, GET_PARAMETER: 2, GET_SECRET: 1}
     signers = {operation: key for operation, key in calls if operation != GET_PARAMETER}
     assert signers[ASSUME] == ACCESS_KEY  # STS is asked with our own credentials...
-    assert signers[GET_SECRET] != ACCESS_KEY and signers[GET_SECRET].startswith("ASIA")  # ...reads as the role
+    secret_signer = cast(str, signers[GET_SECRET])
+    assert secret_signer != ACCESS_KEY and secret_signer.startswith("ASIA")  # ...reads as the role
     assert [key for operation, key in calls if operation == GET_PARAMETER] == [signers[GET_SECRET], ACCESS_KEY]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import signal
 import socket
+from collections.abc import Callable
 
 from paramsecrets.testing.net import raw_exchange
 from paramsecrets.testing.server import TOKEN, TOKEN_HEADER, ServerProcess
@@ -72,7 +73,7 @@ def test_only_loopback_is_listening(server: ServerProcess) -> None:
         raise AssertionError(f"server answered on {address}")
 
 
-def test_sigterm_and_sigint_stop_cleanly(start, seeded: Seeded) -> None:
+def test_sigterm_and_sigint_stop_cleanly(start: Callable[..., ServerProcess], seeded: Seeded) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         server = start()
         assert server.get("/systemsmanager/parameters/get?name=/app/plain").status == 200

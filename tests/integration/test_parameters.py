@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from paramsecrets.testing.moto import MotoServer
-from paramsecrets.testing.server import GO_DATE, ServerProcess
+from paramsecrets.testing.server import GO_DATE, Response, ServerProcess
 from tests.integration.conftest import Seeded
 
 ROUTE = "/systemsmanager/parameters/get"
@@ -16,7 +16,7 @@ PARAMETER_KEYS = ["ARN", "DataType", "LastModifiedDate", "Name", "Selector", "So
                   "Version"]
 
 
-def get(server: ServerProcess, query: str, route: str = ROUTE, detailed: bool = False):
+def get(server: ServerProcess, query: str, route: str = ROUTE, detailed: bool = False) -> Response:
     return server.get(f"{route}?{query}", detailed=detailed)
 
 

@@ -7,8 +7,9 @@ import json
 import os
 import platform
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,8 +33,16 @@ MACHINE_ARCH = "arm64" if platform.machine().lower() in ("aarch64", "arm64") els
 # What the seeded backend holds; tests compare against these.
 STRING_PARAM = ("/paramsecrets-test/plain", "plain-value")
 SECURE_PARAM = ("/paramsecrets-test/secure", "s3cr3t-secure-value")
-JSON_SECRET = ("paramsecrets-test/db", {"username": "admin", "password": "hunter2", "port": 5432})
+JSON_SECRET: tuple[str, dict[str, Any]] = (
+    "paramsecrets-test/db", {"username": "admin", "password": "hunter2", "port": 5432})
 SESSION_TOKEN = "test-session-token-0123456789"
+
+# The fixtures' types, for the tests' signatures.
+Build = Callable[[str], tuple[LayerInfo, list[str]]]
+MakeSandbox = Callable[..., LambdaSandbox]
+
+# Where pytest_runtest_makereport keeps a test's call-phase report, for fixtures to read at teardown.
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +52,7 @@ def pythons() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory):
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """build(arch) -> (LayerInfo, progress lines), built at most once per arch per session."""
     layer_builds: dict[str, tuple[LayerInfo, list[str]]] = {}
 
@@ -60,18 +69,18 @@ def build(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def layer_dir(build, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def layer_dir(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The layer for this machine, unpacked: what Lambda puts at /opt."""
     yield from _unpacked(build, MACHINE_ARCH, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def arm64_layer_dir(build, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def arm64_layer_dir(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The arm64 layer, unpacked."""
     yield from _unpacked(build, "arm64", tmp_path_factory)
 
 
-def _unpacked(build, arch: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _unpacked(build: Build, arch: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     info, _ = build(arch)
     dest = unpack_layer(info.path, tmp_path_factory.mktemp(f"opt-{arch}"))
     # Lambda's /opt is read-only: make ours read-only too, so nothing can cache bytecode there.
@@ -134,7 +143,7 @@ def lambda_env(moto_endpoint: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator:
+def make_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator[MakeSandbox]:
     """make_sandbox(function, opt_dir, env, python=None) -> a started LambdaSandbox.
 
     Every sandbox made is stopped at teardown, even when the test fails, and its RIE log is
@@ -142,21 +151,23 @@ def make_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator:
     """
     made: list[LambdaSandbox] = []
 
-    def _make(function: str | Path, opt_dir: Path | None, env: dict[str, str], **kwargs) -> LambdaSandbox:
+    def _make(function: str | Path, opt_dir: Path | None, env: dict[str, str], **kwargs: Any) -> LambdaSandbox:
         folder = FUNCTIONS / function if isinstance(function, str) else function
         box = LambdaSandbox(folder, opt_dir, env, **kwargs)
         made.append(box)
         return box.start()
 
     yield _make
-    report = getattr(request.node, "rep_call", None)
+    report = request.node.stash.get(CALL_REPORT, None)
     close_sandboxes(made, report is not None and report.failed)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep the call phase's report on the item, so fixtures can tell a failed test at teardown."""
     report = yield
     if report.when == "call":
-        item.rep_call = report
+        item.stash[CALL_REPORT] = report
     return report

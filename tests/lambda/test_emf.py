@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM
+from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM, MakeSandbox
 
 from paramsecrets.testing.emf_spec import problems
 from paramsecrets.testing.lambda_sandbox import LambdaSandbox
@@ -17,14 +18,15 @@ EVENT = {"parameters": [STRING_PARAM[0], SECURE_PARAM[0]], "secrets": [JSON_SECR
 INVOKES = 3
 
 
-def emf_documents(log: str) -> list[dict]:
+def emf_documents(log: str) -> list[dict[str, Any]]:
     lines = [line[line.index('{"_aws"'):] for line in log.splitlines() if '{"_aws"' in line]
     for line in lines:
         assert problems(line) == [], line
     return [json.loads(line) for line in lines]
 
 
-def test_emf_documents_at_each_invoke_and_at_shutdown(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_emf_documents_at_each_invoke_and_at_shutdown(make_sandbox: MakeSandbox, layer_dir: Path,
+                                                      lambda_env: dict[str, str]) -> None:
     env = {**lambda_env, "PARAMETERS_SECRETS_EXTENSION_EMF_METRICS": "true",
            "PARAMETERS_SECRETS_EXTENSION_EMF_NAMESPACE": "paramsecrets-test"}
     box: LambdaSandbox = make_sandbox("reader", layer_dir, env)

@@ -13,10 +13,12 @@ import os
 import shutil
 import signal
 import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
+from conftest import CALL_REPORT, FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
 
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
@@ -42,17 +44,17 @@ def _quoted(name: str) -> str:
 
 
 @pytest.fixture
-def bare_sandbox(request: pytest.FixtureRequest, sandbox_ok: None):
+def bare_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator[Callable[..., BareRootSandbox]]:
     """bare_sandbox(function_dir, opt_dir, env, runtime=[...], files=...) -> a started BareRootSandbox."""
     made: list[BareRootSandbox] = []
 
-    def _make(function_dir: Path, opt_dir: Path, env: dict[str, str], **kwargs) -> BareRootSandbox:
+    def _make(function_dir: Path, opt_dir: Path, env: dict[str, str], **kwargs: Any) -> BareRootSandbox:
         box = BareRootSandbox(function_dir, opt_dir, env, **kwargs)
         made.append(box)
         return box.start()
 
     yield _make
-    report = getattr(request.node, "rep_call", None)
+    report = request.node.stash.get(CALL_REPORT, None)
     close_sandboxes(made, report is not None and report.failed)
 
 
@@ -66,7 +68,8 @@ def _assert_no_secret_logged(log: str) -> None:
         assert value not in lines, "a secret or the token reached the log"
 
 
-def test_provided_shell_function_reads_everything(bare_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_provided_shell_function_reads_everything(bare_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                                  lambda_env: dict[str, str]) -> None:
     """A `provided` bootstrap in busybox sh + wget, AWS-docs style reads, during INIT and invokes."""
     env = {
         **lambda_env, "_HANDLER": "reader.handler",
@@ -96,7 +99,8 @@ def test_provided_shell_function_reads_everything(bare_sandbox, layer_dir: Path,
     assert "stopping (SHUTDOWN (SandboxTerminated))" in box.logs()
 
 
-def test_shell_example_uses_the_layer_command(bare_sandbox, layer_dir: Path, lambda_env, tmp_path: Path) -> None:
+def test_shell_example_uses_the_layer_command(bare_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                              lambda_env: dict[str, str], tmp_path: Path) -> None:
     """examples/shell/function.sh with /opt/bin/paramsecrets on PATH (the layer's own Python)."""
     function = tmp_path / "function"
     function.mkdir()
@@ -110,7 +114,8 @@ def test_shell_example_uses_the_layer_command(bare_sandbox, layer_dir: Path, lam
 
 
 @pytest.mark.skipif(NODE is None, reason="needs Node.js")
-def test_node_function_without_any_python(bare_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_node_function_without_any_python(bare_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                          lambda_env: dict[str, str]) -> None:
     """A Node.js handler written like AWS's docs (http.request to localhost:PORT with the token
     header), with a small Runtime API loop in Node; the root holds Node and its libraries only."""
     assert NODE is not None

@@ -14,10 +14,12 @@ import json
 import shlex
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
+from conftest import CALL_REPORT, FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
 
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
@@ -48,7 +50,7 @@ class RuntimeRootSandbox(BareRootSandbox):
     """A bare-root sandbox with host folders bind-mounted read-only inside it ({path in root: host
     folder}): a language runtime for the function, as Lambda mounts its own at /var/lang."""
 
-    def __init__(self, *args, binds: dict[str, Path], **kwargs) -> None:
+    def __init__(self, *args: Any, binds: dict[str, Path], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.binds = binds
         for inside in binds:
@@ -64,16 +66,16 @@ class RuntimeRootSandbox(BareRootSandbox):
 
 
 @pytest.fixture
-def runtime_sandbox(request: pytest.FixtureRequest, sandbox_ok: None):
+def runtime_sandbox(request: pytest.FixtureRequest, sandbox_ok: None) -> Iterator[Callable[..., BareRootSandbox]]:
     made: list[BareRootSandbox] = []
 
-    def _make(function_dir: Path, opt_dir: Path, env: dict[str, str], **kwargs) -> BareRootSandbox:
+    def _make(function_dir: Path, opt_dir: Path, env: dict[str, str], **kwargs: Any) -> BareRootSandbox:
         box = RuntimeRootSandbox(function_dir, opt_dir, env, **kwargs)
         made.append(box)
         return box.start()
 
     yield _make
-    report = getattr(request.node, "rep_call", None)
+    report = request.node.stash.get(CALL_REPORT, None)
     close_sandboxes(made, report is not None and report.failed)
 
 
@@ -110,7 +112,7 @@ def _python_env(lambda_env: dict[str, str]) -> dict[str, str]:
             "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/task:/opt/lib"}
 
 
-def _assert_filled(answer: dict) -> None:
+def _assert_filled(answer: dict[str, Any]) -> None:
     for phase in ("init", "invoke"):
         got = answer[phase]
         assert got["env"] == EXPECTED, got["env"]
@@ -126,7 +128,8 @@ def _assert_no_value_logged(log: str) -> None:
         assert value not in lines, "a value or the token reached the log"
 
 
-def _python_box(runtime_sandbox, tmp_path: Path, layer_dir: Path, env: dict[str, str]) -> BareRootSandbox:
+def _python_box(runtime_sandbox: Callable[..., BareRootSandbox], tmp_path: Path, layer_dir: Path, env: dict[str,
+                str]) -> BareRootSandbox:
     files, binds = _python_runtime()
     python = f"/var/lang/bin/{_base_of(_runtime_python()).name}"
     box = runtime_sandbox(_function(tmp_path), layer_dir, env, files=files, binds=binds,
@@ -135,7 +138,8 @@ def _python_box(runtime_sandbox, tmp_path: Path, layer_dir: Path, env: dict[str,
     return box
 
 
-def test_python_function_started_through_the_wrapper(runtime_sandbox, layer_dir: Path, lambda_env,
+def test_python_function_started_through_the_wrapper(runtime_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                                     lambda_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     box = _python_box(runtime_sandbox, tmp_path, layer_dir, _python_env(lambda_env))
     for _ in range(2):
@@ -146,7 +150,8 @@ def test_python_function_started_through_the_wrapper(runtime_sandbox, layer_dir:
 
 
 @pytest.mark.skipif(NODE is None, reason="needs Node.js")
-def test_node_function_started_through_the_wrapper(runtime_sandbox, layer_dir: Path, lambda_env,
+def test_node_function_started_through_the_wrapper(runtime_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                                   lambda_env: dict[str, str],
                                                     tmp_path: Path) -> None:
     assert NODE is not None
     files = {**copy_with_libraries(str(Path(NODE).resolve())), "/usr/bin/node": Path(NODE).resolve(),
@@ -161,7 +166,8 @@ def test_node_function_started_through_the_wrapper(runtime_sandbox, layer_dir: P
     _assert_no_value_logged(box.logs())
 
 
-def test_provided_function_through_its_bootstrap(runtime_sandbox, layer_dir: Path, lambda_env,
+def test_provided_function_through_its_bootstrap(runtime_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                                 lambda_env: dict[str, str],
                                                  tmp_path: Path) -> None:
     folder = _function(tmp_path)
     shutil.copy2(FUNCTIONS / "provided" / "bootstrap", folder / "loop")
@@ -174,7 +180,8 @@ def test_provided_function_through_its_bootstrap(runtime_sandbox, layer_dir: Pat
     _assert_no_value_logged(box.logs())
 
 
-def test_a_missing_value_fails_init_naming_the_ref(runtime_sandbox, layer_dir: Path, lambda_env,
+def test_a_missing_value_fails_init_naming_the_ref(runtime_sandbox: Callable[..., BareRootSandbox], layer_dir: Path,
+                                                   lambda_env: dict[str, str],
                                                    tmp_path: Path) -> None:
     env = {**_python_env(lambda_env), "PARAMSECRETS_ENV_API_KEY": "secretsmanager:paramsecrets-test/nope",
            "PARAMSECRETS_ENV_FEATURE": "ssm:/paramsecrets-test/missing"}

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM
+from conftest import JSON_SECRET, SECURE_PARAM, STRING_PARAM, MakeSandbox
 
 from paramsecrets.testing.lambda_sandbox import BASE_PATH, LambdaSandbox, find_pythons, runtime_venv
 
@@ -30,7 +31,7 @@ EXPECTED = {
 }
 
 
-def _values(answer: dict) -> dict:
+def _values(answer: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": answer["parameters"], "secrets": answer["secrets"]}
 
 
@@ -41,7 +42,8 @@ def _assert_no_kill(log: str) -> None:
 
 
 @pytest.mark.parametrize("python", PYTHONS, ids=[f"py{label}" for label, _ in PYTHONS])
-def test_docs_style_function_reads_values(make_sandbox, layer_dir: Path, lambda_env, python) -> None:
+def test_docs_style_function_reads_values(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str, str],
+                                          python: tuple[str, str]) -> None:
     """Every Python runtime found (3.11+): the extension runs on the layer's interpreter, never
     on the function's, even with the function's python3 first on PATH."""
     runtime = runtime_venv(python[1])
@@ -61,7 +63,7 @@ def _extension_lines(log: str) -> str:
     return "\n".join(line for line in log.splitlines() if line.startswith("[paramsecrets]"))
 
 
-def test_init_phase_read(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_init_phase_read(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str, str]) -> None:
     """Module-level code of the function (INIT) reads a parameter with no retry loop."""
     env = {**lambda_env, "INIT_PARAMETER": STRING_PARAM[0]}
     box: LambdaSandbox = make_sandbox("reader", layer_dir, env)
@@ -70,7 +72,8 @@ def test_init_phase_read(make_sandbox, layer_dir: Path, lambda_env) -> None:
     assert "Init Duration" in box.logs() or "INIT REPORT" in box.logs()
 
 
-def test_config_error_fails_init_with_the_variable(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_config_error_fails_init_with_the_variable(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                                   str]) -> None:
     env = {**lambda_env, "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE": "abc"}
     box: LambdaSandbox = make_sandbox("reader", layer_dir, env)
     status, body = box.invoke(EVENT)
@@ -82,7 +85,8 @@ def test_config_error_fails_init_with_the_variable(make_sandbox, layer_dir: Path
     assert "Traceback" not in log
 
 
-def test_sigterm_sends_shutdown_and_exits_in_time(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_sigterm_sends_shutdown_and_exits_in_time(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                                  str]) -> None:
     box: LambdaSandbox = make_sandbox("reader", layer_dir, lambda_env)
     assert _values(box.invoke_json(EVENT)) == EXPECTED
     ext = box.find_process(EXTENSION)
@@ -97,7 +101,8 @@ def test_sigterm_sends_shutdown_and_exits_in_time(make_sandbox, layer_dir: Path,
     assert ending.seconds < 2.0, "RIE waited for the extension's 2 s deadline"
 
 
-def test_timeout_then_a_new_extension_serves(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_timeout_then_a_new_extension_serves(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                             str]) -> None:
     env = {**lambda_env, "AWS_LAMBDA_FUNCTION_TIMEOUT": "1"}
     box: LambdaSandbox = make_sandbox("reader", layer_dir, env)
     assert _values(box.invoke_json(EVENT)) == EXPECTED

@@ -7,13 +7,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from conftest import STRING_PARAM
+from conftest import STRING_PARAM, MakeSandbox
 
 from paramsecrets.testing.lambda_sandbox import LambdaSandbox
 from paramsecrets.testing.net import free_port
 
 
-def test_init_phase_read_on_an_extra_port(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_init_phase_read_on_an_extra_port(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                          str]) -> None:
     extra = free_port()
     env = {**lambda_env, "PARAMETERS_SECRETS_EXTENSION_EXTRA_PORTS": str(extra), "READER_PORT": str(extra),
            "INIT_PARAMETER": STRING_PARAM[0]}
@@ -24,7 +25,8 @@ def test_init_phase_read_on_an_extra_port(make_sandbox, layer_dir: Path, lambda_
     assert f"serving on port {lambda_env['PARAMETERS_SECRETS_EXTENSION_HTTP_PORT']} and {extra}" in box.logs()
 
 
-def test_taken_extra_port_fails_init_naming_it(make_sandbox, layer_dir: Path, lambda_env) -> None:
+def test_taken_extra_port_fails_init_naming_it(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                               str]) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)

@@ -7,6 +7,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import cast
+
+from conftest import MakeSandbox
 
 from paramsecrets.testing.lambda_sandbox import LambdaSandbox
 from paramsecrets.testing.moto import wait_until
@@ -23,7 +26,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_stub_extension_lifecycle(make_sandbox) -> None:
+def test_stub_extension_lifecycle(make_sandbox: MakeSandbox) -> None:
     box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, STUB_ENV)
     assert box.invoke_json({}) == {"ok": True}
     assert box.invoke_json({}) == {"ok": True}
@@ -42,18 +45,18 @@ def test_stub_extension_lifecycle(make_sandbox) -> None:
     assert not any(_alive(pid) for pid in pids), "processes left behind after RIE exited"
 
 
-def test_everything_dies_with_the_sandbox(make_sandbox) -> None:
+def test_everything_dies_with_the_sandbox(make_sandbox: MakeSandbox) -> None:
     """Killing unshare outright (as a crashed test run would) takes down RIE and its children."""
     box: LambdaSandbox = make_sandbox("trivial", STUB_LAYER, STUB_ENV)
     box.invoke_json({})
-    pids = [*box.processes(), box.rie_pid]
+    pids = [*box.processes(), cast(int, box.rie_pid)]
     assert box._proc is not None
     os.kill(box._proc.pid, signal.SIGKILL)
     box._proc.wait(10)
     assert wait_until(lambda: not any(_alive(pid) for pid in pids), timeout=30)
 
 
-def test_no_layer(make_sandbox) -> None:
+def test_no_layer(make_sandbox: MakeSandbox) -> None:
     box: LambdaSandbox = make_sandbox("trivial", None, {"AWS_REGION": "us-east-1"})
     assert box.invoke_json({}) == {"ok": True}
     assert box.find_process("stubext") is None

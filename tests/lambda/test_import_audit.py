@@ -18,8 +18,9 @@ import signal
 import socket
 import subprocess
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FUNCTIONS, JSON_SECRET, SECURE_PARAM, SESSION_TOKEN, STRING_PARAM
@@ -108,7 +109,7 @@ class Served:
 
 
 @pytest.fixture
-def layer_serve(audited: Path, tmp_path: Path) -> Iterator:
+def layer_serve(audited: Path, tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Served]]:
     started: list[Served] = []
 
     def _start(env: dict[str, str]) -> Served:
@@ -127,7 +128,7 @@ def _quoted(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
-def _sdk_request(operation: str, payload: dict, port: int) -> bytes:
+def _sdk_request(operation: str, payload: dict[str, Any], port: int) -> bytes:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -145,7 +146,8 @@ def _sdk_request(operation: str, payload: dict, port: int) -> bytes:
     return f"POST / HTTP/1.1\r\n{head}Connection: close\r\n\r\n".encode() + body
 
 
-def test_serve_every_route_and_error(layer_serve, moto_endpoint: str, tmp_path: Path, audited: Path) -> None:
+def test_serve_every_route_and_error(layer_serve: Callable[[dict[str, str]], Served], moto_endpoint: str,
+                                     tmp_path: Path, audited: Path) -> None:
     server = layer_serve(_env(moto_endpoint, tmp_path))
     status, body = server.get(f"/systemsmanager/parameters/get?name={_quoted(SECURE_PARAM[0])}&withDecryption=true")
     assert status == 200 and json.loads(body)["Parameter"]["Value"] == SECURE_PARAM[1]
@@ -259,7 +261,8 @@ def test_cli_commands_and_their_errors(audited: Path, moto_endpoint: str, tmp_pa
          codes=(1, 2))
 
 
-def test_exec_command_when_present(audited: Path, layer_serve, moto_endpoint: str, tmp_path: Path) -> None:
+def test_exec_command_when_present(audited: Path, layer_serve: Callable[[dict[str, str]], Served], moto_endpoint: str,
+                                   tmp_path: Path) -> None:
     """Hook for `paramsecrets exec` (issue 18): runs it, both its client path and its error path,
     once the CLI lists the command."""
     env = _env(moto_endpoint, tmp_path)
@@ -274,7 +277,7 @@ def test_exec_command_when_present(audited: Path, layer_serve, moto_endpoint: st
     server.stop("serve for exec")
 
 
-def test_serve_over_tls_and_through_a_proxy(layer_serve, tmp_path: Path) -> None:
+def test_serve_over_tls_and_through_a_proxy(layer_serve: Callable[[dict[str, str]], Served], tmp_path: Path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make the test CA")
     from paramsecrets.testing.moto import start_moto

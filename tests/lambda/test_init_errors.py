@@ -11,7 +11,7 @@ import re
 import socket
 from pathlib import Path
 
-from conftest import SECURE_PARAM, STRING_PARAM
+from conftest import SECURE_PARAM, STRING_PARAM, MakeSandbox
 
 from paramsecrets.testing.lambda_sandbox import LambdaSandbox, http_get
 
@@ -20,7 +20,8 @@ def _extension_errors(log: str) -> list[str]:
     return [line for line in log.splitlines() if line.startswith("[paramsecrets]") and " ERROR " in line]
 
 
-def test_a_taken_port_names_the_aws_layer(make_sandbox, layer_dir: Path, lambda_env: dict[str, str]) -> None:
+def test_a_taken_port_names_the_aws_layer(make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str,
+                                          str]) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
@@ -39,7 +40,7 @@ def test_a_taken_port_names_the_aws_layer(make_sandbox, layer_dir: Path, lambda_
 
 
 def test_init_reads_with_aws_unreachable_end_within_init_and_name_the_fix(
-        make_sandbox, layer_dir: Path, lambda_env: dict[str, str], blackholed_port: int) -> None:
+        make_sandbox: MakeSandbox, layer_dir: Path, lambda_env: dict[str, str], blackholed_port: int) -> None:
     """Issue 22, item 2, under the real RIE: the function reads two parameters at module level while
     AWS cannot be reached (connection attempts go unanswered, as in a VPC with no endpoint or NAT).
     Before, each read made 3 attempts of 3 s: 6 attempts, 18 s, past Lambda's 10 s INIT, and

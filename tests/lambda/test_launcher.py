@@ -25,7 +25,7 @@ def _decoy(folder: Path, name: str, marker: Path) -> Path:
     return path
 
 
-def _run(shell: str, script: Path, args: list[str], env: dict[str, str], cwd: Path):
+def _run(shell: str, script: Path, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which(shell) or shell  # resolved here: the child's PATH is the one under test
     cmd = [exe, "sh", str(script), *args] if shell == "busybox" else [exe, str(script), *args]
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)

@@ -61,7 +61,7 @@ def _apt_download(dest: Path) -> list[Path]:
 
 
 @pytest.mark.timeout(1200)
-def test_python_only_build_is_byte_identical_to_the_apt_build(tmp_path: Path, monkeypatch) -> None:
+def test_python_only_build_is_byte_identical_to_the_apt_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     snapshot_src = tmp_path / "src" / "paramsecrets"
     shutil.copytree(Path(paramsecrets.__file__).parent, snapshot_src, ignore=shutil.ignore_patterns("__pycache__"))
     lock = layer_lock.load()
@@ -109,7 +109,8 @@ def test_python_only_build_is_byte_identical_to_the_apt_build(tmp_path: Path, mo
     assert [p.sha256 for p in http_build.packages] == [p.sha256 for p in lock.packages[ARCH]]
 
 
-def test_strict_build_with_the_pinned_file_nowhere(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_strict_build_with_the_pinned_file_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     empty_cache = _cache_with_shared_wheels(tmp_path / "cache")
     monkeypatch.setenv("PARAMSECRETS_CACHE_DIR", str(empty_cache))
     monkeypatch.setenv("PARAMSECRETS_LAYER_ALLOW_NEWER", "1")  # what make test sets; --strict wins
@@ -127,7 +128,8 @@ def test_strict_build_with_the_pinned_file_nowhere(tmp_path: Path, monkeypatch, 
 
 
 @pytest.mark.timeout(1200)
-def test_test_build_with_a_package_gone_everywhere_uses_the_newest(tmp_path: Path, monkeypatch) -> None:
+def test_test_build_with_a_package_gone_everywhere_uses_the_newest(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """zlib1g's pinned file is on neither stand-in; the mirror's index lists a newer zlib1g (apt's
     candidate, downloaded here with apt-get). --allow-newer builds with it, loudly, and the layer's
     layer.json names the version it really holds; --strict refuses."""

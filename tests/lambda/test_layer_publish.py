@@ -11,8 +11,10 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import Build
 
 from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY, MotoServer
 
@@ -34,7 +36,7 @@ def _publish(moto: MotoServer, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, env=env)
 
 
-def _lambda(moto: MotoServer, region: str = "us-east-1"):
+def _lambda(moto: MotoServer, region: str = "us-east-1") -> Any:
     import botocore.session
 
     return botocore.session.get_session().create_client(
@@ -42,13 +44,14 @@ def _lambda(moto: MotoServer, region: str = "us-east-1"):
         aws_secret_access_key=SECRET_KEY)
 
 
-def _version(moto: MotoServer, arn: str) -> dict:
+def _version(moto: MotoServer, arn: str) -> dict[str, Any]:
     """GetLayerVersion for an ARN (moto has no GetLayerVersionByArn), in the ARN's region."""
     region, name, version = arn.split(":")[3], arn.split(":")[6], int(arn.split(":")[7])
-    return _lambda(moto, region).get_layer_version(LayerName=name, VersionNumber=version)
+    version_info: dict[str, Any] = _lambda(moto, region).get_layer_version(LayerName=name, VersionNumber=version)
+    return version_info
 
 
-def _recorded(moto: MotoServer) -> list[dict]:
+def _recorded(moto: MotoServer) -> list[dict[str, Any]]:
     with moto._open(moto.url + "/moto-api/recorder/download-recording") as response:
         return [json.loads(line) for line in response.read().decode().splitlines() if line.strip()]
 
@@ -110,7 +113,7 @@ def test_through_s3_and_a_failing_region_is_named(moto: MotoServer, tmp_path: Pa
     assert [k["Key"].split("/")[0] for k in keys] == ["paramsecrets-s3"]
 
 
-def test_the_built_layer_publishes(build, moto: MotoServer) -> None:
+def test_the_built_layer_publishes(build: Build, moto: MotoServer) -> None:
     """The real zip (its arch read from its layer.json), uploaded directly."""
     info, _ = build("arm64")
     proc = _publish(moto, str(info.path), "--name", "paramsecrets-real", "--region", "us-east-1")

@@ -11,13 +11,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import Build
 
 import paramsecrets
 from paramsecrets.layer import elf_strip
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
-def test_no_elf_file_keeps_debug_sections(build, arch: str) -> None:
+def test_no_elf_file_keeps_debug_sections(build: Build, arch: str) -> None:
     info, lines = build(arch)
     checked = []
     with zipfile.ZipFile(info.path) as zf:
@@ -37,7 +38,7 @@ UNPACKED_BUDGET = 20 * 1048576
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
-def test_within_the_size_budget(build, arch: str) -> None:
+def test_within_the_size_budget(build: Build, arch: str) -> None:
     info, _ = build(arch)
     assert info.zip_size <= ZIP_BUDGET, f"{info.zip_size / 1048576:.2f} MiB zipped"
     assert info.unpacked_size <= UNPACKED_BUDGET, f"{info.unpacked_size / 1048576:.2f} MiB unpacked"

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import Build
 
 import paramsecrets
 from paramsecrets.layer import build as layer
@@ -54,7 +55,7 @@ TAG = "cpython-311"
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
-def test_layout(build, arch: str) -> None:
+def test_layout(build: Build, arch: str) -> None:
     info, lines = build(arch)
     assert info.arch == arch and info.path.is_file()
     with zipfile.ZipFile(info.path) as zf:
@@ -108,7 +109,7 @@ def test_layout(build, arch: str) -> None:
     assert lines[-1].endswith(f"sha256 {info.sha256}") and len(info.sha256) == 64  # the whole hash
 
 
-def test_bytecode_for_the_bundled_python(build) -> None:
+def test_bytecode_for_the_bundled_python(build: Build) -> None:
     """Every shipped module (package, awscrt, kept standard library) is a pyc of the bundled
     Python 3.11, in place of its source (sourceless); only run.py, started by path, is a .py."""
     info, lines = build("x86_64")
@@ -126,7 +127,7 @@ def test_bytecode_for_the_bundled_python(build) -> None:
     assert len(magic) == 1
 
 
-def test_pycs_are_unchecked_hash_with_opt_paths(build) -> None:
+def test_pycs_are_unchecked_hash_with_opt_paths(build: Build) -> None:
     """UNCHECKED_HASH: the loader trusts the pyc without a stat of the source (and without the
     zip's fixed 1980 mtimes mattering); code objects name the /opt paths for tracebacks."""
     info, _ = build("x86_64")
@@ -167,7 +168,7 @@ def test_cold_start_never_compiles(layer_dir: Path) -> None:
     assert "code object from '" + str(layer_dir / "paramsecrets/lib/paramsecrets/process/app.pyc'") in proc.stderr
 
 
-def test_version_from_the_layer(layer_dir: Path, build) -> None:
+def test_version_from_the_layer(layer_dir: Path, build: Build) -> None:
     """`paramsecrets version` in the layer: the package, then the layer's arch, Python, glibc and
     awscrt, read from the running interpreter and C library and the layer's layer.json."""
     info, _ = build("x86_64")
@@ -213,7 +214,7 @@ def test_lock_pins_every_input() -> None:
     assert lock.debian == "bookworm" and lock.python == "3.11"
 
 
-def test_a_package_that_does_not_match_the_lock_is_refused(tmp_path: Path, capsys) -> None:
+def test_a_package_that_does_not_match_the_lock_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A changed SHA-256 in the lock (as if the archive served another file): the build stops."""
     lock = layer_lock.load()
     bad = lock.packages["x86_64"][0]
@@ -233,7 +234,7 @@ def test_lock_file_errors(tmp_path: Path) -> None:
         layer_lock.load(tmp_path / "bad.json")
 
 
-def test_unpack_keeps_modes(build, tmp_path: Path) -> None:
+def test_unpack_keeps_modes(build: Build, tmp_path: Path) -> None:
     info, _ = build("x86_64")
     dest = unpack_layer(info.path, tmp_path)
     assert os.access(dest / "extensions" / "paramsecrets", os.X_OK)
@@ -262,7 +263,8 @@ def test_output_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "it is a directory" in capsys.readouterr().err
 
 
-def test_failing_download(build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_failing_download(build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> None:
     """No cached wheel and an index that refuses connections: a one-line reason, exit 2."""
     build("arm64")  # so the Debian packages are in the cache: only the wheel is missing below
     cache = tmp_path / "cache"
@@ -307,7 +309,7 @@ def test_extension_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_lock_refresh_command(tmp_path: Path, capsys) -> None:
+def test_lock_refresh_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`paramsecrets layer lock` pins the newest version in the mirror's indexes (what apt would
     install: -security beats the release, a ~ version loses) with its pool path and SHA-256, and
     the installed awscrt for both arches, in a file the build can load. No apt involved."""

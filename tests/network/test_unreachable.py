@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def _env(port: int, home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_on(tmp_path: Path) -> Iterator:
+def start_on(tmp_path: Path) -> Iterator[Callable[[int], ServerProcess]]:
     started: list[ServerProcess] = []
 
     def _start_on(port: int) -> ServerProcess:
@@ -54,7 +54,7 @@ def _attempts(server: ServerProcess, outcome: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def test_a_refused_connection_is_named(start_on) -> None:
+def test_a_refused_connection_is_named(start_on: Callable[[int], ServerProcess]) -> None:
     port = free_port()  # nobody listens there
     server = start_on(port)
     answer = server.get(PATH, detailed=True)
@@ -66,7 +66,8 @@ def test_a_refused_connection_is_named(start_on) -> None:
     assert _attempts(server, "unavailable") == 3
 
 
-def test_a_connection_nobody_answers_is_not_called_a_slow_answer(start_on, blackholed_port: int) -> None:
+def test_a_connection_nobody_answers_is_not_called_a_slow_answer(start_on: Callable[[int], ServerProcess],
+                                                                 blackholed_port: int) -> None:
     server = start_on(blackholed_port)
     answer = server.get(PATH, detailed=True)
     assert answer.status == 504
@@ -78,7 +79,7 @@ def test_a_connection_nobody_answers_is_not_called_a_slow_answer(start_on, black
     assert _attempts(server, "timeout") == 3
 
 
-def test_a_peer_that_never_answers_is_named(start_on) -> None:
+def test_a_peer_that_never_answers_is_named(start_on: Callable[[int], ServerProcess]) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # the kernel completes connections; nothing is ever read or written

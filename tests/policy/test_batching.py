@@ -29,7 +29,8 @@ def test_plan_sorts_every_name_into_exactly_one_place() -> None:
     cache.note_failure(cache.peek(backing), T0)  # type: ignore[arg-type]
     cache.store(stale, b"s", 100, T0 - 100)
     keys: dict[str, Key] = {key.name: key for key in (fresh, ahead, backing, stale, gone)}
-    planned = batching.plan(keys, {name: key.alternate for name, key in keys.items()}, cache, flights, T0, False)
+    alternates: dict[str, Key] = {key.name: key.alternate for key in (fresh, ahead, backing, stale, gone)}
+    planned = batching.plan(keys, alternates, cache, flights, T0, False)
     assert set(planned.answered) == {"/fresh", "/ahead", "/back"} and planned.answered["/back"] is BACKING_OFF
     assert [entry.key for entry in planned.refresh_ahead] == [ahead]
     assert planned.missing == ["/st", "/x"] and not planned.waiting and not planned.joined

@@ -6,6 +6,8 @@ read with a stale fallback waits STALE_PATIENCE_S (on the clock) for a slow fetc
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from paramsecrets.cache.front import STALE_PATIENCE_S
@@ -190,7 +192,7 @@ async def test_refresh_now_never_serves_stale() -> None:
 
 
 @pytest.mark.parametrize("settings", [{"stale_on_error": False}, {"max_staleness": 0}], ids=["off", "zero-window"])
-async def test_stale_off_or_a_zero_window_answers_the_error_at_expiry(settings: dict[str, object]) -> None:
+async def test_stale_off_or_a_zero_window_answers_the_error_at_expiry(settings: dict[str, Any]) -> None:
     stack = Stack(ssm_ttl=TTL, refresh_ahead=False, **settings)
     stack.upstream.put_parameter("/off", "good")
     await cached(stack, param("/off"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,17 +15,17 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 
 
-def _load(name: str) -> dict:
-    data = yaml.safe_load((WORKFLOWS / name).read_text())
+def _load(name: str) -> dict[str, Any]:
+    data: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
     data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
     return data
 
 
-def _uses(job: dict) -> list[str]:
+def _uses(job: dict[str, Any]) -> list[str]:
     return [step.get("uses", "").split("@")[0] for step in job["steps"]]
 
 
-def _runs(job: dict) -> str:
+def _runs(job: dict[str, Any]) -> str:
     return "\n".join(step.get("run", "") for step in job["steps"])
 
 

@@ -1,4 +1,5 @@
 # ruff: noqa: SIM112 - the blog post's code, unchanged apart from these comments
+# mypy: allow-untyped-defs
 # The Secrets Manager handler as a widely copied 2018 blog post wrote it: a client and a
 # GetSecretValue call on every invocation. Kept unchanged: paramsecrets must cache it as it is.
 import json

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,7 +20,10 @@ from paramsecrets.testing.net import free_port
 from paramsecrets.testing.server import ServerPool, ServerProcess, base_env, merged_env
 from tests.integration.conftest import Seeded, seeded  # noqa: F401 - the shared seed fixture
 
-NO_RETRIES = {"total_max_attempts": 1}
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict  # the stubs' (boto3-stubs) type of Config(retries=...)
+
+NO_RETRIES: _RetryDict = {"total_max_attempts": 1}
 
 
 def sdk_env(moto: MotoServer, home: Path, port: int) -> dict[str, str]:
@@ -80,8 +83,9 @@ def via(sdk_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Callable[
 
     def client(service: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
                session_token: str | None = None) -> Any:
-        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                                        aws_session_token=session_token, region_name=REGION)
+        # Any: the service is a run-time choice, and the stubs type a client per literal service name.
+        session: Any = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                             aws_session_token=session_token, region_name=REGION)
         return session.client(service, config=botocore.config.Config(retries=NO_RETRIES))
 
     return client

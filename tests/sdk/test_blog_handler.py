@@ -35,7 +35,8 @@ def run_handler(port: int, home: Path, **extra: str) -> list[object]:
     done = subprocess.run([sys.executable, "-c", RUNNER], cwd=Path(__file__).parent, env=env,
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    report: list[object] = json.loads(done.stdout)
+    return report
 
 
 def test_blog_handler_makes_one_upstream_call(moto: MotoServer, seeded: Seeded, sdk_server: ServerProcess,

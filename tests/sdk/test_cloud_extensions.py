@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ def client(server: ServerProcess, service: str, path: str, key: str = CLIENT_KEY
     import boto3
     import botocore.config
 
-    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=REGION)
+    # Any: the service is a run-time choice, and the stubs type a client per literal service name.
+    session: Any = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=REGION)
     return session.client(service, endpoint_url=f"http://127.0.0.1:{port or server.port}{path}",
                           config=botocore.config.Config(retries=NO_RETRIES))
 
@@ -267,7 +269,7 @@ def test_busy_extra_port_is_a_start_error_naming_it(moto: MotoServer, tmp_path: 
 # The AWS CLI -------------------------------------------------------------------------------------------
 
 def test_aws_cli_with_the_client_key(moto: MotoServer, seeded: Seeded, keyed: ServerProcess, tmp_path: Path) -> None:
-    aws = shutil.which("aws", path=str(Path(os.sys.executable).parent)) or shutil.which("aws")
+    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
     if aws is None:
         pytest.skip("the AWS CLI (PyPI awscli, in the test extra) is not installed")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": CLIENT_KEY,

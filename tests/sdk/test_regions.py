@@ -3,7 +3,9 @@ AWS would never use are refused before any upstream call."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.config
@@ -14,6 +16,9 @@ from paramsecrets.api.sdk.regions import MAX_REGIONS, RegionTable, is_aws_region
 from paramsecrets.testing.moto import ACCESS_KEY, SECRET_KEY, MotoServer
 from paramsecrets.testing.server import ServerProcess
 from tests.integration.conftest import Seeded
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient  # boto3-stubs[secretsmanager]
 
 MADE_UP = [f"{area}-{direction}-{number}" for area in ("af", "me", "sa", "mx") for direction in ("north", "south")
            for number in range(11, 17)]  # 48 names AWS could open, none real
@@ -43,7 +48,7 @@ def test_names_aws_would_never_use(region: str) -> None:
 def test_the_table_is_bounded_per_service_and_keeps_the_home_region() -> None:
     table: RegionTable[Held] = RegionTable("us-east-1", max_regions=3, clock=lambda: 0.0)
     home = table.get("ssm", "us-east-1", lambda: Held("home"))
-    made = [table.get("ssm", region, lambda r=region: Held(r)) for region in MADE_UP[:4]]
+    made = [table.get("ssm", region, functools.partial(Held, region)) for region in MADE_UP[:4]]
     assert not home.closed and ("ssm", "us-east-1") in table
     assert [held.closed for held in made] == [True, True, False, False]  # least recently used went first
     assert table.get("secretsmanager", "eu-west-1", lambda: Held("sm")).name == "sm"  # per service
@@ -73,20 +78,23 @@ def status_of(call: Callable[[], object]) -> tuple[int, str]:
 
 def test_made_up_regions_no_longer_lock_real_ones_out(moto: MotoServer, seeded: Seeded,
                                                       sdk_server: ServerProcess) -> None:
-    def client(region: str) -> object:
+    def client(region: str) -> SecretsManagerClient:
         session = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                                         region_name=region)
         return session.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{sdk_server.port}",
                               config=botocore.config.Config(retries={"total_max_attempts": 1}))
 
     for region in MADE_UP:  # more than MAX_REGIONS: each forwarded to moto (the override serves every region)
-        status, code = status_of(lambda r=region: client(r).describe_secret(SecretId="prod/db"))  # type: ignore
+        def describe(r: str = region) -> object:
+            return client(r).describe_secret(SecretId="prod/db")
+
+        status, code = status_of(describe)
         assert (status, code) != (400, "InvalidSignatureException"), region
     assert len(MADE_UP) > MAX_REGIONS
-    answer = client("us-west-2").describe_secret  # type: ignore[attr-defined]
+    answer = client("us-west-2").describe_secret
     assert status_of(lambda: answer(SecretId="prod/db"))[1] != "InvalidSignatureException"
     moto.clear_calls()
-    bad = client("xx-fake-1").describe_secret  # type: ignore[attr-defined]
+    bad = client("xx-fake-1").describe_secret
     assert status_of(lambda: bad(SecretId="prod/db")) == (400, "InvalidSignatureException")
     assert moto.count() == 0
     assert "more than 32 regions" not in sdk_server.output()

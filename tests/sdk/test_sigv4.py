@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from typing import cast
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_signatures_made_by_awscrt_verify_too() -> None:
     CrtSigV4Auth(BotoCredentials(ACCESS_KEY, SECRET_KEY, "tok"), "ssm", "us-east-1").add_auth(request)
     prepared = request.prepare()
     raw = b"POST / HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in prepared.headers.items())
-    raw += b"\r\n" + prepared.body
+    raw += b"\r\n" + cast(bytes, prepared.body)
     now = datetime.datetime.now(datetime.UTC)
     assert check(raw, Credentials(ACCESS_KEY, SECRET_KEY, "tok"), now=now) == "us-east-1"
 

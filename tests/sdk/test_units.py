@@ -12,6 +12,7 @@ from paramsecrets.api.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.api.sdk.invalidation import doomed_by, secret_names
 from paramsecrets.api.sdk.wire import SdkError
 from paramsecrets.cache import shapes
+from paramsecrets.cache.keys import Key
 from paramsecrets.cache.keys import ParameterKey as P
 from paramsecrets.cache.keys import PathKey as D
 from paramsecrets.cache.keys import SecretKey as S
@@ -31,10 +32,10 @@ def test_items_are_rebuilt_exactly_as_aws_sent_them() -> None:
     stored = entry(P("/a/b:3", False), shapes.parameter_body(PARAMETER), aws_item(PARAMETER))
     assert items.parameter(stored) == PARAMETER
     assert b"<x>" not in stored.wire  # the value is held once, in the extension's body
-    plain = {"Name": "s", "ARN": "arn:s", "VersionId": "v1", "SecretString": "", "VersionStages": ["AWSCURRENT"],
-             "CreatedDate": 1.5}
-    binary = {"Name": "b", "ARN": "arn:b", "VersionId": "v2", "SecretBinary": "AAEC", "VersionStages": ["AWSCURRENT"],
-              "CreatedDate": 2}
+    plain: dict[str, Any] = {"Name": "s", "ARN": "arn:s", "VersionId": "v1", "SecretString": "",
+                             "VersionStages": ["AWSCURRENT"], "CreatedDate": 1.5}
+    binary: dict[str, Any] = {"Name": "b", "ARN": "arn:b", "VersionId": "v2", "SecretBinary": "AAEC",
+                              "VersionStages": ["AWSCURRENT"], "CreatedDate": 2}
     for secret in (plain, binary):
         assert items.secret(entry(S(secret["Name"]), shapes.secret_body(secret),
                                   aws_item(secret))) == secret
@@ -58,13 +59,15 @@ def test_page_tokens() -> None:
 def test_parameter_writes_invalidate_every_form_of_the_name_and_covering_paths() -> None:
     doomed = doomed_by("ssm", "PutParameter", {"Name": "/app/db/url", "Value": "v"})
     assert doomed is not None
-    for key in [P("/app/db/url", False), P("app/db/url", True),
-                P("/app/db/url:3", False), P("/app/db/url:prod", True),
-                P("arn:aws:ssm:us-east-1:123456789012:parameter/app/db/url", False),
-                D("/app", True, False), D("/app/db", False, True), D("/", True, False)]:
+    covered: list[Key] = [P("/app/db/url", False), P("app/db/url", True),
+                          P("/app/db/url:3", False), P("/app/db/url:prod", True),
+                          P("arn:aws:ssm:us-east-1:123456789012:parameter/app/db/url", False),
+                          D("/app", True, False), D("/app/db", False, True), D("/", True, False)]
+    for key in covered:
         assert doomed(key), key
-    for key in [P("/app/db/url2", False), D("/app", False, False), D("/other", True, True),
-                S("/app/db/url", None, None)]:
+    untouched: list[Key] = [P("/app/db/url2", False), D("/app", False, False), D("/other", True, True),
+                            S("/app/db/url", None, None)]
+    for key in untouched:
         assert not doomed(key), key
     many = doomed_by("ssm", "DeleteParameters", {"Names": ["/a", "/b"]})
     assert many is not None and many(P("/b", False))

@@ -141,7 +141,8 @@ needs_netns = pytest.mark.skipif(netns.unavailable() is not None, reason=str(net
 def probe(host: str, token: str, *serve_args: str, **env: str) -> dict[str, object]:
     done = netns.run([sys.executable, str(PROBE), host, str(free_port()), token, *serve_args], serve_env(**env))
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
 
 
 @needs_netns

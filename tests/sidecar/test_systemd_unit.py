@@ -33,7 +33,7 @@ def environment() -> dict[str, str]:
     env: dict[str, str] = {}
     for key, value in directives():
         if key == "Environment":
-            env.update(item.split("=", 1) for item in shlex.split(value))
+            env.update(dict(item.split("=", 1) for item in shlex.split(value)))
     return env
 
 

@@ -9,6 +9,7 @@ import hashlib
 import io
 import re
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,15 @@ def fetcher(tmp_path: Path, mirror: str, snapshot: str, lines: list[str], **opti
 
 
 @pytest.fixture
-def servers(tmp_path: Path):
+def servers(tmp_path: Path) -> Iterator[tuple[StaticServer, StaticServer]]:
     with StaticServer(tmp_path / "mirror") as mirror, StaticServer(tmp_path / "snapshot") as snapshot:
         (tmp_path / "mirror").mkdir(exist_ok=True)
         (tmp_path / "snapshot").mkdir(exist_ok=True)
         yield mirror, snapshot
 
 
-def test_from_the_mirror_then_from_the_cache(tmp_path: Path, servers, monkeypatch) -> None:
+def test_from_the_mirror_then_from_the_cache(tmp_path: Path, servers: tuple[StaticServer, StaticServer],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     mirror, snapshot = servers
     put(mirror.root, POOL, OLD)
     lines: list[str] = []
@@ -56,14 +58,16 @@ def test_from_the_mirror_then_from_the_cache(tmp_path: Path, servers, monkeypatc
     assert again.fetch(pinned(), "x86_64")[1] == path
 
 
-def test_a_point_release_moves_a_security_update_to_the_main_pool(tmp_path: Path, servers) -> None:
+def test_a_point_release_moves_a_security_update_to_the_main_pool(tmp_path: Path, servers: tuple[StaticServer,
+                                                                  StaticServer]) -> None:
     mirror, snapshot = servers
     put(mirror.root, POOL.replace("pool/updates/", "pool/"), OLD)
     _, path = fetcher(tmp_path, mirror.url, snapshot.url, []).fetch(pinned(), "x86_64")
     assert path.read_bytes() == OLD
 
 
-def test_a_row_without_a_pool_path_is_looked_up_in_the_index(tmp_path: Path, servers) -> None:
+def test_a_row_without_a_pool_path_is_looked_up_in_the_index(tmp_path: Path, servers: tuple[StaticServer,
+                                                             StaticServer]) -> None:
     """A lock row added by hand (name, version, filename, sha256) just works."""
     mirror, snapshot = servers
     put(mirror.root, "pool/main/d/demo/libdemo1_1.0-1+deb12u1_amd64.deb", OLD)
@@ -73,7 +77,8 @@ def test_a_row_without_a_pool_path_is_looked_up_in_the_index(tmp_path: Path, ser
     assert path.read_bytes() == OLD
 
 
-def test_gone_from_the_mirror_found_in_the_snapshot_archive(tmp_path: Path, servers) -> None:
+def test_gone_from_the_mirror_found_in_the_snapshot_archive(tmp_path: Path, servers: tuple[StaticServer,
+                                                            StaticServer]) -> None:
     mirror, snapshot = servers
     sha1 = add_snapshot_file(snapshot.root, "libdemo1", "1.0-1+deb12u1", "amd64", OLD)
     lines: list[str] = []
@@ -84,7 +89,8 @@ def test_gone_from_the_mirror_found_in_the_snapshot_archive(tmp_path: Path, serv
                f"from the snapshot archive {snapshot.url}" in line for line in lines)
 
 
-def test_a_wrong_checksum_is_refused_everywhere_and_never_replaced(tmp_path: Path, servers) -> None:
+def test_a_wrong_checksum_is_refused_everywhere_and_never_replaced(tmp_path: Path, servers: tuple[StaticServer,
+                                                                   StaticServer]) -> None:
     mirror, snapshot = servers
     put(mirror.root, POOL, NEW)  # other bytes under the pinned name
     add_snapshot_file(snapshot.root, "libdemo1", "1.0-1+deb12u1", "amd64", NEW)
@@ -111,7 +117,8 @@ def _newer_on_the_mirror(mirror: StaticServer) -> Pinned:
 
 
 @pytest.mark.parametrize("options", [{"strict": True}, {}])
-def test_nowhere_fails_without_a_test_build(tmp_path: Path, servers, options: dict[str, bool], monkeypatch) -> None:
+def test_nowhere_fails_without_a_test_build(tmp_path: Path, servers: tuple[StaticServer, StaticServer],
+                                            options: dict[str, bool], monkeypatch: pytest.MonkeyPatch) -> None:
     """--strict (and a plain build) never take another version: an error that says what was tried
     and puts rewriting the lock last."""
     mirror, snapshot = servers
@@ -129,7 +136,9 @@ def test_nowhere_fails_without_a_test_build(tmp_path: Path, servers, options: di
     assert message.index("--debian-mirror") < message.index("--allow-newer") < message.index("layer lock")
 
 
-def test_nowhere_in_a_test_build_takes_the_newest_with_a_loud_warning(tmp_path: Path, servers, capsys) -> None:
+def test_nowhere_in_a_test_build_takes_the_newest_with_a_loud_warning(tmp_path: Path, servers: tuple[StaticServer,
+                                                                      StaticServer],
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     mirror, snapshot = servers
     newer = _newer_on_the_mirror(mirror)
     lines: list[str] = []
@@ -141,14 +150,15 @@ def test_nowhere_in_a_test_build_takes_the_newest_with_a_loud_warning(tmp_path: 
     assert warning in capsys.readouterr().err
 
 
-def test_environment_allows_newer_for_make_test(tmp_path: Path, servers, monkeypatch) -> None:
+def test_environment_allows_newer_for_make_test(tmp_path: Path, servers: tuple[StaticServer, StaticServer],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     mirror, snapshot = servers
     newer = _newer_on_the_mirror(mirror)
     monkeypatch.setenv("PARAMSECRETS_LAYER_ALLOW_NEWER", "1")
     assert fetcher(tmp_path, mirror.url, snapshot.url, []).fetch(pinned(), "x86_64")[0] == newer
 
 
-def test_no_mirror_anywhere(tmp_path: Path, monkeypatch) -> None:
+def test_no_mirror_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PARAMSECRETS_DEBIAN_MIRROR", raising=False)
     monkeypatch.setattr(debian_sources, "APT_DIR", tmp_path / "no-apt")
     opts = DebianOptions(snapshot="")
@@ -160,7 +170,7 @@ def test_no_mirror_anywhere(tmp_path: Path, monkeypatch) -> None:
 # ---------------------------------------------------------------- mirrors
 
 
-def test_mirrors_from_apt_sources(tmp_path: Path, monkeypatch) -> None:
+def test_mirrors_from_apt_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PARAMSECRETS_DEBIAN_MIRROR", raising=False)
     apt = tmp_path / "apt"
     put(apt, "sources.list", b"# comment\ndeb [arch=amd64,arm64] https://mirror.example/debian/ bookworm main\n"
@@ -237,10 +247,10 @@ def test_debian_version_order(a: str, b: str, order: int) -> None:
     assert compare_versions(a, b) == order and compare_versions(b, a) == -order
 
 
-def test_a_non_linux_host_is_told_what_to_do(monkeypatch) -> None:
+def test_a_non_linux_host_is_told_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     from paramsecrets.layer import build as layer
 
-    monkeypatch.setattr(layer.sys, "platform", "darwin")
+    monkeypatch.setattr("paramsecrets.layer.build.sys.platform", "darwin")
     with pytest.raises(layer.LayerBuildError, match=r"which darwin cannot run: build on Linux, e\.g\. in a container"):
         layer.build_layer("x86_64", Path("x.zip"))
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from paramsecrets.metrics import Metrics
 from paramsecrets.process.emf import EmfReporter
 from paramsecrets.testing.emf_spec import problems
 
 
-def written(reporter: EmfReporter, out: list[bytes]) -> list[dict]:
+def written(reporter: EmfReporter, out: list[bytes]) -> list[dict[str, Any]]:
     out.clear()
     reporter.flush()
     lines = b"".join(out).decode().splitlines()
@@ -19,7 +20,8 @@ def written(reporter: EmfReporter, out: list[bytes]) -> list[dict]:
 
 
 def test_deltas_dimensions_and_the_specification() -> None:
-    metrics, out = Metrics(), []
+    metrics = Metrics()
+    out: list[bytes] = []
     reporter = EmfReporter(metrics, "paramsecrets", {"AWS_LAMBDA_FUNCTION_NAME": "fn"}, out.append, lambda: 1700.5)
     metrics.hits, metrics.misses = 5, 2
     metrics.record_upstream("GetParameter", "ok")
@@ -47,7 +49,7 @@ def test_outside_lambda_only_the_service_dimension() -> None:
 
 
 def test_the_checker_finds_what_the_specification_forbids() -> None:
-    good = {"_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "n", "Dimensions": [["D"]],
+    good: dict[str, Any] = {"_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "n", "Dimensions": [["D"]],
                                                             "Metrics": [{"Name": "M", "Unit": "Count"}]}]},
             "D": "x", "M": 1}
     assert problems(json.dumps(good)) == []

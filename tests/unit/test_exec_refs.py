@@ -192,7 +192,7 @@ def test_no_value_in_a_message() -> None:
     (["--env", "A=ssm:/a", "--env=B=ssm:/b", "--file", "/f=ssm:/f", "--path=/p/", "--", "cmd", "-x"],
      (["A=ssm:/a", "B=ssm:/b"], ["/f=ssm:/f"], ["/p/"], ["cmd", "-x"])),
 ])
-def test_arguments(argv: list[str], parsed: tuple) -> None:
+def test_arguments(argv: list[str], parsed: tuple[list[str], list[str], list[str], list[str]]) -> None:
     assert parse_arguments(argv) == parsed
 
 

@@ -129,7 +129,7 @@ def _call(transport: Faked) -> UpstreamError:
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport_module.random, "uniform", lambda low, high: 0.0)
+    monkeypatch.setattr("paramsecrets.aws.transport.random.uniform", lambda low, high: 0.0)
 
 
 def _window(limit_s: float, first_connect_s: float = 0.05, min_attempt_s: float = 1.0) -> InitWindow:

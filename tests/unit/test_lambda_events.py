@@ -41,7 +41,8 @@ class ScriptedApi:
 
 
 def run(api: ScriptedApi) -> tuple[Lifecycle, list[str]]:
-    lifecycle, errors = Lifecycle(), []
+    lifecycle = Lifecycle()
+    errors: list[str] = []
     run_events(api, lifecycle, errors.append, first_sent=lambda: None)  # type: ignore[arg-type]
     return lifecycle, errors
 

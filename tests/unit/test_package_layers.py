@@ -55,7 +55,7 @@ def layer_of(module: str) -> str:
 def imported_modules(path: Path, known: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Every module a file imports, anywhere in it (functions and TYPE_CHECKING blocks included);
     `from package import module` also counts as the module when `known` names it."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

@@ -15,10 +15,9 @@ from paramsecrets.api.routes import (
     SecretRead,
     SecretsRead,
     parse_target,
-    split_selector,
 )
 from paramsecrets.api.tokens import Token
-from paramsecrets.cache.keys import ParameterKey
+from paramsecrets.cache.keys import ParameterKey, split_selector
 from paramsecrets.http.parser import Request
 
 
@@ -37,7 +36,7 @@ def test_parameter_reads() -> None:
         ParameterRead("/a", None, True)
     read = parse_target(b"/systemsmanager/parameters/get/?name=/a&version=007")
     assert read == ParameterRead("/a:7", ":7", False)
-    assert read.key == ParameterKey("/a:7", False) and read.alternate == ParameterKey("/a:7", True)  # type: ignore[union-attr]
+    assert read.key == ParameterKey("/a:7", False) and read.alternate == ParameterKey("/a:7", True)
     assert parse_target(b"/systemsmanager/parameters/get?name=/a&refreshNow=true").refresh  # type: ignore[union-attr]
     assert parse_target(b"/systemsmanager/parameters/get?name=a+b").name == "a b"  # type: ignore[union-attr]
 

@@ -32,8 +32,9 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from paramsecrets.testing.net import free_port
 from paramsecrets.testing.rie import CACHE, rie_path
@@ -204,7 +205,7 @@ class LambdaSandbox:
 
     # -- lifecycle
 
-    def start(self) -> LambdaSandbox:
+    def start(self) -> Self:
         """Spawn RIE (it starts the runtime and extensions lazily, at the first invoke)."""
         self._log_file = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed in stop)
         self.timings = Timings(spawned_at=time.monotonic())
@@ -373,7 +374,7 @@ class LambdaSandbox:
 # ---------------------------------------------------------------- /proc helpers
 
 
-def close_sandboxes(boxes: list[LambdaSandbox], failed: bool) -> None:
+def close_sandboxes(boxes: Sequence[LambdaSandbox], failed: bool) -> None:
     """Stop and remove every sandbox a test made; after a failed test, show each one's RIE log tail."""
     for box in boxes:
         try:

@@ -9,11 +9,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
 
 
-def get(path):
+def get(path: str) -> tuple[int, dict[str, str], Any]:
     request = urllib.request.Request("http://localhost:" + port + path,
                                      headers={"X-Aws-Parameters-Secrets-Token": os.environ["AWS_SESSION_TOKEN"]})
     try:
@@ -23,7 +24,7 @@ def get(path):
         return error.code, dict(error.headers), error.read().decode()
 
 
-report = {}
+report: dict[str, dict[str, Any]] = {}
 for key, path in (("plain", "/systemsmanager/parameters/get?name=" + urllib.parse.quote("/compat/plain", safe="")),
                   ("secret", "/secretsmanager/get?secretId=" + urllib.parse.quote("compat/db", safe="")),
                   ("missing", "/systemsmanager/parameters/get?name=" + urllib.parse.quote("/compat/missing", safe="")),
@@ -39,7 +40,7 @@ for key, path in (("plain", "/systemsmanager/parameters/get?name=" + urllib.pars
             report[key] = {"status": error.code, "body": error.read().decode()}
         continue
     status, headers, body = get(path)
-    entry = {"status": status, "contentType": headers.get("Content-Type"), "hasDate": "Date" in headers}
+    entry: dict[str, Any] = {"status": status, "contentType": headers.get("Content-Type"), "hasDate": "Date" in headers}
     if status == 200:
         entry["value"] = body["Parameter"]["Value"] if "Parameter" in body else body["SecretString"]
     else:

@@ -11,7 +11,7 @@ import urllib.request
 BASE = "http://{}/2020-01-01/extension".format(os.environ["AWS_LAMBDA_RUNTIME_API"])
 
 
-def main():
+def main() -> int:
     body = json.dumps({"events": ["INVOKE", "SHUTDOWN"]}).encode()
     request = urllib.request.Request(
         BASE + "/register", data=body, method="POST", headers={"Lambda-Extension-Name": "stubext"}

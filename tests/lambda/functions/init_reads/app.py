@@ -6,13 +6,14 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 PORT = os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]  # a free port, set by every test
 HEADERS = {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", ""),
            "X-Paramsecrets-Profile": "detailed"}
 
 
-def read(name):
+def read(name: str) -> dict[str, Any]:
     quoted = urllib.parse.quote(name, safe="")
     request = urllib.request.Request(f"http://localhost:{PORT}/systemsmanager/parameters/get?name={quoted}",
                                      headers=HEADERS)
@@ -26,5 +27,5 @@ def read(name):
 INIT_READS = [read(name) for name in os.environ.get("INIT_PARAMETERS", "").split(",") if name]
 
 
-def handler(event, context):
+def handler(event: object, context: object) -> dict[str, Any]:
     return {"init_reads": INIT_READS}

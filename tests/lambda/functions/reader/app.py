@@ -7,6 +7,7 @@ import os
 import time
 import urllib.parse
 import urllib.request
+from typing import Any
 
 # READER_PORT: a test's choice of port (an extra port, as Cloud Extensions' 5333); else the extension's,
 # which every test sets to a free port (no fallback to 2773: a test that forgets it fails here).
@@ -14,18 +15,18 @@ PORT = os.environ.get("READER_PORT") or os.environ["PARAMETERS_SECRETS_EXTENSION
 HEADERS = {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}
 
 
-def _get(path):
+def _get(path: str) -> Any:
     request = urllib.request.Request(f"http://localhost:{PORT}{path}", headers=HEADERS)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-def get_parameter(name):
+def get_parameter(name: str) -> Any:
     quoted = urllib.parse.quote(name, safe="")
     return _get(f"/systemsmanager/parameters/get?name={quoted}&withDecryption=true")["Parameter"]["Value"]
 
 
-def get_secret(secret_id):
+def get_secret(secret_id: str) -> Any:
     quoted = urllib.parse.quote(secret_id, safe="")
     return _get(f"/secretsmanager/get?secretId={quoted}")["SecretString"]
 
@@ -36,7 +37,7 @@ INIT_STARTED = time.time()
 INIT_VALUE = get_parameter(INIT_NAME) if INIT_NAME else None
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     if event.get("sleep"):
         time.sleep(event["sleep"])
     return {

@@ -1,5 +1,5 @@
 """The smallest function: the cold-start reference (with and without the layer)."""
 
 
-def handler(event, context):
+def handler(event: object, context: object) -> dict[str, bool]:
     return {"ok": True}
