@@ -232,16 +232,11 @@ def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
 
 def compile_bytecode(command: list[str], folders: list[tuple[Path, str]]) -> None:
     """Compile each (folder, prefix in the function) with the bundled interpreter's version:
-    UNCHECKED_HASH pycs naming the /opt paths. PYTHONHASHSEED=0: set constants marshal in a
-    fixed order, so two builds write the same bytes."""
-    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+    UNCHECKED_HASH pycs naming the /opt paths (host_python.compile_tree)."""
     for folder, prefix in folders:
-        cmd = [*command, "-s", "-m", "compileall", "-q", "-j", "0",
-               "--invalidation-mode", "unchecked-hash", "-d", prefix, str(folder)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False, env=env)
-        if proc.returncode != 0:
-            detail = (proc.stdout + proc.stderr).strip()[-2000:]
-            raise LayerBuildError(f"compiling bytecode in {folder.name} failed:\n{detail}")
+        error = host_python.compile_tree(command, folder, prefix)
+        if error is not None:
+            raise LayerBuildError(f"compiling bytecode in {folder.name} failed:\n{error}")
 
 
 def _mode(rel: str) -> int:

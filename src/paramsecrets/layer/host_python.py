@@ -123,6 +123,35 @@ def describe(command: list[str] | None) -> str:
     return f"{command[0]} (Python {proc.stdout.strip() or '?'})"
 
 
+COMPILE_SCRIPT = r"""
+import importlib.util, os, py_compile, sys
+folder, prefix, optimize = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for root, dirs, files in os.walk(folder):
+    dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not os.path.islink(os.path.join(root, d)))
+    for name in sorted(files):
+        if name.endswith(".py"):
+            source = os.path.join(root, name)
+            rel = os.path.relpath(source, folder).replace(os.sep, "/")
+            py_compile.compile(source, importlib.util.cache_from_source(source, optimization=optimize or ""),
+                               prefix + "/" + rel, doraise=True, optimize=optimize,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+"""
+"""What `compileall -d PREFIX` does, but naming each file PREFIX + "/" + its POSIX relative path
+(compileall joins with os.path.join, which writes backslashes into the code objects on Windows)."""
+
+
+def compile_tree(command: list[str], folder: Path, prefix: str, optimize: int = 0) -> str | None:
+    """Compile every .py under `folder` with `command` (a CPython 3.11) into __pycache__, as
+    UNCHECKED_HASH pycs whose file names are the layer's paths; returns the error output or None.
+    PYTHONHASHSEED=0: set constants marshal in a fixed order, so two builds write the same bytes."""
+    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": os.defpath}
+    if sys.platform == "win32":  # Windows' Python needs these to start
+        env.update({k: v for k, v in os.environ.items() if k.upper() in ("SYSTEMROOT", "TEMP", "TMP")})
+    proc = subprocess.run([*command, "-s", "-c", COMPILE_SCRIPT, str(folder), prefix, str(optimize)],
+                          capture_output=True, text=True, timeout=600, check=False, env=env)
+    return None if proc.returncode == 0 else (proc.stdout + proc.stderr).strip()[-2000:]
+
+
 class _LayerFinder(modulefinder.ModuleFinder):
     """modulefinder over the layer's files: looks modules up by name in `path` with the target's
     extension suffixes and built-in modules, never in this machine's import system or its own

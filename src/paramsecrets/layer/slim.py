@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paramsecrets.layer import elf_strip
-from paramsecrets.layer.host_python import FROZEN_311
+from paramsecrets.layer.host_python import FROZEN_311, compile_tree
 
 Progress = Callable[[str], object]
 
@@ -196,12 +196,9 @@ def stdlib_without_docstrings(stdlib: Path, command: list[str]) -> int:
     Why only the standard library: CPython supports running it under -OO (its own test suite
     does), while our package keeps its docstrings (dataclasses without one compute a signature
     at import, which would cost cold-start time) and its asserts."""
-    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"}
-    cmd = [*command, "-s", "-m", "compileall", "-q", "-j", "0", "-o", "2", "--invalidation-mode", "unchecked-hash",
-           "-d", f"{RUNTIME_STDLIB}", str(stdlib)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
-    if proc.returncode != 0:
-        raise SlimError(f"compiling the standard library at -OO failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    error = compile_tree(command, stdlib, RUNTIME_STDLIB, optimize=2)
+    if error is not None:
+        raise SlimError(f"compiling the standard library at -OO failed:\n{error}")
     saved = 0
     for optimized in sorted(stdlib.rglob(f"*.{CACHE_TAG}.opt-2.pyc")):
         plain = optimized.with_name(optimized.name.replace(".opt-2.pyc", ".pyc"))
