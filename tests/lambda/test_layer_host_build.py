@@ -4,6 +4,7 @@ build byte for byte.
 
 - Host build vs native build, both arches: the same zip (SHA-256); on a difference the test
   names the members that differ.
+- The builder run by each other CPython here (3.12, 3.13), compiling with a 3.11: the same zip.
 - The two tables a host build relies on (the interpreter's built-in and frozen modules) are the
   layer interpreter's own, asked of it here.
 - With no CPython 3.11 (`--compiler none`) the layer ships sources: its server, run by the
@@ -16,6 +17,7 @@ build byte for byte.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import urllib.parse
@@ -25,6 +27,7 @@ from pathlib import Path
 import pytest
 from conftest import JSON_SECRET, MACHINE_ARCH, SECURE_PARAM, SESSION_TOKEN
 
+import paramsecrets
 from paramsecrets.layer import build as layer
 from paramsecrets.layer import host_python
 from paramsecrets.layer import runtime as layer_runtime
@@ -63,6 +66,28 @@ def test_host_build_equals_the_native_build(build, arch: str, tmp_path: Path, mo
     differing = _differing_members(native.path, host.path)
     assert host.sha256 == native.sha256 and not differing, (
         f"a host build with {host_python.describe(compiler)} differs from the native build in {differing}")
+
+
+def test_any_python_311_or_newer_runs_the_host_build(build, tmp_path: Path, pythons: list[tuple[str, str]]) -> None:
+    """The builder itself on each other CPython here (3.12, 3.13: modulefinder of that version over
+    the layer's 3.11 sources), compiling with a 3.11: the same zip as the native build."""
+    others = [(label, path) for label, path in pythons if label != "3.11"]
+    compiler = host_python.find_compiler()
+    if not others or compiler is None:
+        pytest.skip("needs a CPython other than 3.11 to run the builder and a 3.11 to compile")
+    native, _ = build(MACHINE_ARCH)
+    source_root = Path(paramsecrets.__file__).resolve().parents[1]
+    script = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from paramsecrets.layer.build import main; "
+              "raise SystemExit(main(sys.argv[1:]))")
+    env = {**os.environ, "PARAMSECRETS_CACHE_DIR": str(layer.cache_dir()), "PARAMSECRETS_LAYER_ALLOW_NEWER": "1"}
+    for label, python in others:
+        out = tmp_path / f"layer-{label}.zip"
+        proc = subprocess.run([python, "-I", "-c", script, str(source_root), "--build-python", "host",
+                               "--compiler", compiler[0], "--arch", MACHINE_ARCH, "-o", str(out)],
+                              capture_output=True, text=True, timeout=600, check=False, env=env)
+        assert proc.returncode == 0, (label, proc.stderr[-2000:])
+        assert out.read_bytes() == native.path.read_bytes(), (
+            f"built by Python {label}: differs in {_differing_members(native.path, out)}")
 
 
 def test_the_host_builds_tables_are_the_layer_interpreters(tmp_path: Path) -> None:
