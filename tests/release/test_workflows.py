@@ -59,10 +59,20 @@ def test_actionlint_clean_and_able_to_fail(tmp_path: Path) -> None:
 def test_ci_runs_make_test_in_bookworm() -> None:
     ci = _load("ci.yml")
     assert set(ci["on"]) == {"push", "pull_request"}
-    (job,) = ci["jobs"].values()
+    job = ci["jobs"]["test"]
     assert job["container"]["image"] == "debian:bookworm"
     assert "make test" in _runs(job)
     assert "--arch x86_64" in _runs(job) and "--arch arm64" in _runs(job)
+
+
+def test_ci_builds_the_layers_on_macos_and_compares_them() -> None:
+    """The host build on a machine that cannot run the layer's interpreter, against the Linux zips."""
+    jobs = _load("ci.yml")["jobs"]
+    mac = jobs["layer-on-macos"]
+    assert mac["runs-on"].startswith("macos") and mac["needs"] == "test"
+    assert "--strict --arch x86_64" in _runs(mac) and "--strict --arch arm64" in _runs(mac)
+    assert "cmp host-x86_64.zip linux/paramsecrets-layer-x86_64.zip" in _runs(mac)
+    assert "actions/download-artifact" in _uses(mac) and "actions/upload-artifact" in _uses(jobs["test"])
 
 
 def test_release_on_a_tag() -> None:
