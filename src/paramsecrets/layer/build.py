@@ -479,7 +479,8 @@ def main(argv: list[str]) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--strict", action="store_true",
-        help="release build: only the exact locked files, never a newer version (make dist uses it)",
+        help="release build: only the exact locked files, never a newer version, and bytecode (never a "
+             "sources-only layer); make dist uses it",
     )
     mode.add_argument(
         "--allow-newer", action="store_true",
