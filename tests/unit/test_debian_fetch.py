@@ -247,12 +247,16 @@ def test_debian_version_order(a: str, b: str, order: int) -> None:
     assert compare_versions(a, b) == order and compare_versions(b, a) == -order
 
 
-def test_a_non_linux_host_is_told_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_non_linux_host_builds_on_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows cannot run the layer's Linux interpreter: `auto` builds with this Python
+    (tests/lambda/test_layer_host_build.py runs such builds), and `layer` is refused, saying why."""
     from paramsecrets.layer import build as layer
+    from paramsecrets.layer import runtime as layer_runtime
 
     monkeypatch.setattr("paramsecrets.layer.build.sys.platform", "darwin")
-    with pytest.raises(layer.LayerBuildError, match=r"which darwin cannot run: build on Linux, e\.g\. in a container"):
-        layer.build_layer("x86_64", Path("x.zip"))
+    assert not layer_runtime.runs_here()
+    with pytest.raises(layer.LayerBuildError, match=r"this machine \(darwin .*\) cannot run: use --build-python host"):
+        layer.build_layer("x86_64", Path("x.zip"), build_python="layer")
 
 
 def test_indexes_are_read_over_tls() -> None:

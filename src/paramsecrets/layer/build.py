@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -46,8 +47,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import paramsecrets
+from paramsecrets.layer import host_python, lock_refresh
 from paramsecrets.layer import lock as layer_lock
-from paramsecrets.layer import lock_refresh
 from paramsecrets.layer import runtime as layer_runtime
 from paramsecrets.layer import slim as layer_slim
 from paramsecrets.layer.debian_fetch import ENV_ALLOW_NEWER, ENV_SNAPSHOT, DebianOptions
@@ -231,16 +232,11 @@ def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
 
 def compile_bytecode(command: list[str], folders: list[tuple[Path, str]]) -> None:
     """Compile each (folder, prefix in the function) with the bundled interpreter's version:
-    UNCHECKED_HASH pycs naming the /opt paths. PYTHONHASHSEED=0: set constants marshal in a
-    fixed order, so two builds write the same bytes."""
-    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+    UNCHECKED_HASH pycs naming the /opt paths (host_python.compile_tree)."""
     for folder, prefix in folders:
-        cmd = [*command, "-s", "-m", "compileall", "-q", "-j", "0",
-               "--invalidation-mode", "unchecked-hash", "-d", prefix, str(folder)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DIR_TIMEOUT_S, check=False, env=env)
-        if proc.returncode != 0:
-            detail = (proc.stdout + proc.stderr).strip()[-2000:]
-            raise LayerBuildError(f"compiling bytecode in {folder.name} failed:\n{detail}")
+        error = host_python.compile_tree(command, folder, prefix)
+        if error is not None:
+            raise LayerBuildError(f"compiling bytecode in {folder.name} failed:\n{error}")
 
 
 def _mode(rel: str) -> int:
@@ -311,26 +307,39 @@ def _templates(stage: Path, arch: str) -> None:
 def build_layer(
     arch: str = "x86_64", output: Path | None = None, progress: Progress = print, *,
     source: Path | None = None, lock: Lock | None = None, debian: DebianOptions | None = None,
+    build_python: str | None = None, compiler: str | None = None,
 ) -> LayerInfo:
     """Build the layer zip for `arch` at `output` (default ./paramsecrets-layer-<arch>.zip).
 
     `source` is the package folder to ship (default: the installed paramsecrets package);
     `lock` the pinned inputs (default: files/layer.lock.json); `debian` where the Debian
-    packages come from and whether a test build may fall back to newer ones.
+    packages come from and whether a test build may fall back to newer ones; `build_python`
+    which Python does the build's Python work (auto, layer or host: see host_python.py) and
+    `compiler` the CPython 3.11 a host build compiles with (`none`: ship sources).
     """
     if arch not in ARCHES:
         raise LayerBuildError(f"unknown arch {arch!r}: choose x86_64 or arm64")
-    if not sys.platform.startswith("linux"):
+    mode = build_python or os.environ.get(host_python.ENV_BUILD_PYTHON) or "auto"
+    if mode not in host_python.MODES:
+        raise LayerBuildError(f"unknown build Python {mode!r}: choose {', '.join(host_python.MODES)}")
+    native = mode == "layer" or (mode == "auto" and layer_runtime.runs_here())
+    if native and not layer_runtime.runs_here():
         raise LayerBuildError(
-            f"the build runs the layer's own Linux interpreter (to list the standard library it needs and "
-            f"compile bytecode), which {sys.platform} cannot run: build on Linux, e.g. in a container "
-            "(docker run --rm -v \"$PWD\":/w -w /w python:3.11 sh -c 'pip install . && paramsecrets layer build')"
+            f"--build-python layer runs the layer's own Linux interpreter, which this machine ({sys.platform} "
+            f"{platform.machine()}) cannot run: use --build-python host (the default here)"
         )
     output = Path(output) if output is not None else default_output(arch)
     _check_output(output)
+    debian = debian or DebianOptions()
     try:
-        return _build(arch, output, progress, source, lock or layer_lock.load(), debian or DebianOptions())
-    except (LockError, RuntimeBuildError) as error:
+        tools = _Tools(native=True) if native else _Tools(native=False, compiler=host_python.find_compiler(compiler))
+        if not native and tools.compiler is None and debian.strict:
+            raise LayerBuildError(
+                "a release build (--strict) needs bytecode, and this machine has no CPython 3.11 to compile "
+                f"it with: install python3.11, or name one with --compiler PATH (${host_python.ENV_COMPILER})"
+            )
+        return _build(arch, output, progress, source, lock or layer_lock.load(), debian, tools)
+    except (LockError, RuntimeBuildError, host_python.HostPythonError) as error:
         raise LayerBuildError(str(error)) from None
 
 
@@ -343,8 +352,17 @@ def _manifest(arch: str, packages: list[Pinned], wheels: tuple[Pinned, ...]) -> 
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Tools:
+    """Which Python does the build's Python work: the layer's own (native) or this machine's."""
+
+    native: bool
+    compiler: list[str] | None = None
+    """A host build's CPython 3.11 command; None: ship sources."""
+
+
 def _build(arch: str, output: Path, progress: Progress, source: Path | None, lock: Lock,
-           debian: DebianOptions) -> LayerInfo:
+           debian: DebianOptions, tools: _Tools) -> LayerInfo:
     cache = cache_dir()
     python = next(item.version for item in lock.packages[arch] if item.name == "python3.11-minimal")
     progress(f"building the paramsecrets {paramsecrets.__version__} layer for {arch} "
@@ -352,7 +370,12 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
     tree = layer_runtime.unpack_packages(lock, arch, cache, progress, debian)
     packages = layer_runtime.tree_packages(tree)
     python = next(item.version for item in packages if item.name == "python3.11-minimal")
-    host_runtime, command = layer_runtime.host_runtime(lock, cache, progress, debian)
+    if tools.native:
+        host_runtime, command = layer_runtime.host_runtime(lock, cache, progress, debian)
+        compiler: list[str] | None = command
+    else:
+        compiler = tools.compiler
+        progress(f"  host build: the layer's interpreter is never run; compiling with {host_python.describe(compiler)}")
     with tempfile.TemporaryDirectory(prefix="paramsecrets-layer-") as tmp:
         stage = Path(tmp)
         _templates(stage, arch)
@@ -367,23 +390,33 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
             progress(f"  checked compiled extension {line}")
 
         entry_points = [stage / PACKAGE / "run.py", *sorted((lib / PACKAGE).rglob("*.py"))]
-        wanted = layer_runtime.imported_stdlib(command, host_runtime, lib, entry_points)
+        if tools.native:
+            wanted = layer_runtime.imported_stdlib(command, host_runtime, lib, entry_points)
+        else:
+            wanted = host_python.imported_stdlib(
+                layer_runtime.resolve(tree, f"/usr/{layer_runtime.STDLIB}"), layer_runtime.MULTIARCH[arch], lib,
+                entry_points, layer_runtime.EXCLUDED_MODULES, layer_runtime.STARTUP_MODULES)
         runtime = stage / PACKAGE / "runtime"
         kept = layer_runtime.assemble(tree, arch, runtime, wanted)
         progress(f"  kept {len(kept)} standard library files (what the server and the CLI import)")
         layer_runtime.check_libraries(stage, runtime / "lib")
-        if arch == layer_runtime.HOST_ARCH:
+        if tools.native and arch == layer_runtime.HOST_ARCH:
             modules = [".".join(p.relative_to(lib).with_suffix("").parts).removesuffix(".__init__")
                        for p in sorted((lib / PACKAGE).rglob("*.py")) if p.name != "__main__.py"]
             layer_runtime.check_imports(runtime, lib, [*modules, "awscrt.auth", "awscrt.http", "awscrt.io"])
             progress(f"  imported all {len(modules)} modules of the package with the layer's own Python")
 
-        progress("  compiling bytecode with the bundled Python 3.11 (unchecked-hash) ...")
-        compile_bytecode(command, [(lib, LIB_PREFIX),
-                                   (runtime / layer_runtime.STDLIB,
-                                    f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
+        if compiler is not None:
+            progress(f"  compiling bytecode with {'the bundled' if tools.native else 'this machine' + chr(39) + 's'} "
+                     "Python 3.11 (unchecked-hash) ...")
+            compile_bytecode(compiler, [(lib, LIB_PREFIX),
+                                        (runtime / layer_runtime.STDLIB,
+                                         f"{layer_runtime.RUNTIME_PREFIX}/{layer_runtime.STDLIB}")])
+        else:
+            progress("  WARNING: no CPython 3.11 on this machine: the layer ships sources, which its interpreter "
+                     "compiles at every cold start (/opt is read-only); install python3.11 for bytecode")
         try:
-            layer_slim.slim(stage, command, progress)
+            layer_slim.slim(stage, compiler, progress)
         except layer_slim.SlimError as error:
             raise LayerBuildError(str(error)) from None
         try:
@@ -432,10 +465,22 @@ def main(argv: list[str]) -> int:
         help=f"the snapshot archive for versions gone from the mirror (default ${ENV_SNAPSHOT} or "
              "Debian's; '' turns it off)",
     )
+    parser.add_argument(
+        "--build-python", choices=host_python.MODES, default=None,
+        help=f"which Python lists the modules and compiles the bytecode: the layer's own interpreter "
+             f"(layer: Linux x86_64/arm64 only), this machine's (host: any OS), or auto (layer where it "
+             f"runs, else host); also ${host_python.ENV_BUILD_PYTHON}",
+    )
+    parser.add_argument(
+        "--compiler", metavar="PYTHON", default=None,
+        help=f"host build: the CPython 3.11 that compiles the bytecode (default: this Python when it is 3.11, "
+             f"else python3.11 on PATH; 'none' ships sources); also ${host_python.ENV_COMPILER}",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--strict", action="store_true",
-        help="release build: only the exact locked files, never a newer version (make dist uses it)",
+        help="release build: only the exact locked files, never a newer version, and bytecode (never a "
+             "sources-only layer); make dist uses it",
     )
     mode.add_argument(
         "--allow-newer", action="store_true",
@@ -451,7 +496,8 @@ def main(argv: list[str]) -> int:
         allow_newer=args.allow_newer, strict=args.strict,
     )
     try:
-        build_layer(args.arch, args.output, progress=print, debian=options)
+        build_layer(args.arch, args.output, progress=print, debian=options, build_python=args.build_python,
+                    compiler=args.compiler)
     except LayerBuildError as exc:
         print(f"paramsecrets layer build: error: {exc}", file=sys.stderr)
         return 2

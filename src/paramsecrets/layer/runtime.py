@@ -26,6 +26,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -111,11 +112,19 @@ def tree_packages(tree: Path) -> list[Pinned]:
 
 @contextlib.contextmanager
 def _cache_lock(cache: Path) -> Iterator[None]:
-    """One builder at a time fills the cache's unpacked trees (a test run and a benchmark may overlap)."""
-    import fcntl
-
+    """One builder at a time fills the cache's unpacked trees (a test run and a benchmark may overlap).
+    flock where there is one; Windows' msvcrt.locking otherwise (any OS builds the layer)."""
     cache.mkdir(parents=True, exist_ok=True)
-    with (cache / ".layer-root.lock").open("w") as handle:
+    with (cache / ".layer-root.lock").open("a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+            yield
+            return
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
@@ -182,6 +191,16 @@ def _resolve(tree: Path, path: str) -> Path:
         else:
             parts.extendleft(reversed(link.parts))
     return tree / current.relative_to("/")
+
+
+def resolve(tree: Path, path: str) -> Path:
+    """`path` (absolute, as on the target) inside the unpacked tree, its symlinks followed there."""
+    return _resolve(tree, path)
+
+
+def runs_here() -> bool:
+    """Whether this machine can run the layer's interpreter (Linux on x86_64 or arm64)."""
+    return sys.platform.startswith("linux") and bool(HOST_ARCH)
 
 
 def find_library(tree: Path, arch: str, name: str) -> Path:

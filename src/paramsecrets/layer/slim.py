@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paramsecrets.layer import elf_strip
+from paramsecrets.layer.host_python import FROZEN_311, compile_tree
 
 Progress = Callable[[str], object]
 
@@ -92,18 +93,20 @@ class SlimReport:
     archived: int = 0
 
 
-def slim(stage: Path, command: list[str], progress: Progress) -> SlimReport:
+def slim(stage: Path, command: list[str] | None, progress: Progress) -> SlimReport:
     """Strip ELF files, drop sources where bytecode exists, remove unused modules, under `stage`.
 
     `command` runs the bundled interpreter's version on this machine (to recompile the standard
-    library without docstrings)."""
+    library without docstrings); None when there is none (a host build shipping sources)."""
     report = SlimReport()
     lib = stage / "paramsecrets" / "lib"
     stdlib = stage / "paramsecrets" / "runtime" / "lib" / "python3.11"
     report.modules += prune_awscrt(lib / "awscrt")
     report.modules += prune_stdlib(stdlib, STDLIB_PRUNED)
-    report.modules += prune_stdlib(stdlib, frozen_modules(stdlib, command))
-    report.docstrings += stdlib_without_docstrings(stdlib, command)
+    report.modules += prune_stdlib(stdlib, frozen_modules(stdlib, command) if command
+                                          else tuple(n for n in FROZEN_311 if n not in LANDMARKS))
+    if command:
+        report.docstrings += stdlib_without_docstrings(stdlib, command)
     for path in sorted(stage.rglob("*")):
         if path.is_file() and not path.is_symlink():
             report.stripped += elf_strip.strip_file(path)
@@ -193,12 +196,9 @@ def stdlib_without_docstrings(stdlib: Path, command: list[str]) -> int:
     Why only the standard library: CPython supports running it under -OO (its own test suite
     does), while our package keeps its docstrings (dataclasses without one compute a signature
     at import, which would cost cold-start time) and its asserts."""
-    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"}
-    cmd = [*command, "-s", "-m", "compileall", "-q", "-j", "0", "-o", "2", "--invalidation-mode", "unchecked-hash",
-           "-d", f"{RUNTIME_STDLIB}", str(stdlib)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
-    if proc.returncode != 0:
-        raise SlimError(f"compiling the standard library at -OO failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    error = compile_tree(command, stdlib, RUNTIME_STDLIB, optimize=2)
+    if error is not None:
+        raise SlimError(f"compiling the standard library at -OO failed:\n{error}")
     saved = 0
     for optimized in sorted(stdlib.rglob(f"*.{CACHE_TAG}.opt-2.pyc")):
         plain = optimized.with_name(optimized.name.replace(".opt-2.pyc", ".pyc"))
