@@ -14,24 +14,19 @@ from typing import TYPE_CHECKING, Any, assert_never
 from paramsecrets import log
 from paramsecrets.api import profiles, rendering
 from paramsecrets.api.profiles import Profile
-from paramsecrets.api.routes import Metrics as MetricsRoute
 from paramsecrets.api.routes import (
-    ParameterRead,
-    ParametersRead,
-    PathRead,
-    Ping,
+    BATCH,
+    SINGLE,
+    BatchRead,
+    ReadKind,
     RequestError,
     Route,
     Router,
-    SecretRead,
-    SecretsRead,
     signing_service,
 )
 from paramsecrets.aws.errors import Kind, UpstreamError
-from paramsecrets.cache import shapes
-from paramsecrets.cache.batching import Outcome
 from paramsecrets.cache.front import CacheFront
-from paramsecrets.cache.keys import Key, ParameterKey, SecretKey
+from paramsecrets.cache.keys import Key
 from paramsecrets.cache.policy import HIT
 from paramsecrets.cache.reader import Reader
 from paramsecrets.cache.store import Cache, Entry
@@ -148,8 +143,8 @@ class Service:
         return answer if isinstance(answer, bytes) else await answer
 
     def _answer(self, route: Route, request: Request, profile: Profile) -> bytes | Coroutine[Any, Any, bytes]:
-        """The answer to a routed, authorised request."""
-        if isinstance(route, (ParameterRead, SecretRead, PathRead)):
+        """The answer to a routed, authorised request, by the read's kind (routes.ReadKind)."""
+        if route.kind is SINGLE:
             stale = None
             if not route.refresh:
                 now = self.clock.time()
@@ -169,22 +164,14 @@ class Service:
                 if remembered is not None:  # not found, denied or invalid a moment ago: no call
                     return self._upstream_error(remembered, request, profile)
             return self._single(route.key, route.refresh, request, stale, profile)
-        if isinstance(route, Ping):
+        if route.kind is BATCH:
+            return self._many(route, request, profile)
+        if route.kind is ReadKind.PING:
             return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
-        if isinstance(route, MetricsRoute):
+        if route.kind is ReadKind.METRICS:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
-        if isinstance(route, ParametersRead):
-            decrypt, role = route.decrypt, route.role
-            return self._many(request, profile, self.reader.parameters(route.names, decrypt, route.refresh, role),
-                              route.refresh,
-                              lambda name: (ParameterKey(name, decrypt, role), ParameterKey(name, not decrypt, role)),
-                              self._parameters_body)
-        if isinstance(route, SecretsRead):
-            role = route.role
-            return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh, role),
-                              route.refresh, lambda name: (SecretKey(name, role=role), None), self._secrets_body)
-        assert_never(route)  # a new kind of Route must be answered above: mypy says which is missing
+        assert_never(route)  # a new ReadKind must be answered above: mypy says which is missing
 
     async def _single(self, key: Key, refresh: bool, request: Request, stale: Entry | None,
                       profile: Profile) -> bytes:
@@ -196,12 +183,10 @@ class Service:
 
     # Batch reads -------------------------------------------------------------------------------
 
-    async def _many(self, request: Request, profile: Profile, loading: Coroutine[Any, Any, dict[str, Outcome]],
-                    refresh: bool, key_of: Callable[[str], tuple[Key, Key | None]],
-                    body_of: Callable[[list[bytes], list[tuple[str, UpstreamError]]], bytes]) -> bytes:
+    async def _many(self, read: BatchRead, request: Request, profile: Profile) -> bytes:
         """Assemble a batch answer; a failure that is not per item fails the request (or goes stale)."""
         started = self.clock.time()
-        outcomes = await loading
+        outcomes = await read.load(self.reader)
         items: list[bytes] = []
         failed: list[tuple[str, UpstreamError]] = []
         state, oldest = rendering.HIT, started
@@ -210,34 +195,23 @@ class Service:
                 if outcome.per_item:
                     failed.append((name, outcome))
                     continue
-                fallback = self.front.batch_item(outcome, *key_of(name), refresh)
+                fallback = self.front.batch_item(outcome, *read.key_of(name), read.refresh)
                 if fallback is None:
                     return self._upstream_error(outcome, request, profile)
                 entry, state = fallback, rendering.STALE
             else:
                 entry = outcome
                 if entry.fetched_at >= started and state is rendering.HIT:
-                    state = rendering.REFRESH if refresh else rendering.MISS
+                    state = rendering.REFRESH if read.refresh else rendering.MISS
             if entry.fetched_at >= started:
                 self.metrics.misses += 1
             else:
                 self.metrics.hits += 1
             items.append(entry.body)
             oldest = min(oldest, entry.fetched_at)
-        body = body_of(items, failed)
+        body = read.render(items, failed)
         extra = rendering.cache_headers(max(0, int(self.clock.time() - oldest)), state)
         return responses.simple(200, profile.success_type, body, request.keep_alive, extra)
-
-    @staticmethod
-    def _parameters_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
-        items = [shapes.parameter_item_bytes(body) for body in bodies]
-        return shapes.parameters_body_from_items(items, [name for name, _ in failed])
-
-    @staticmethod
-    def _secrets_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
-        items = [shapes.secret_item_bytes(body) for body in bodies]
-        errors = [{"SecretId": name, "ErrorCode": error.code, "Message": error.message} for name, error in failed]
-        return shapes.secrets_body_from_items(items, errors)
 
     # Errors ------------------------------------------------------------------------------------
 
