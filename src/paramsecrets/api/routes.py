@@ -23,7 +23,8 @@ from paramsecrets.api.tokens import Token
 from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.cache import shapes
 from paramsecrets.cache.keys import Key, ParameterKey, PathKey, SecretKey, split_selector
-from paramsecrets.cache.roles import RoleArnError, check_role_arn
+from paramsecrets.cache.roles import check_role_arn
+from paramsecrets.errors import AnswerError
 from paramsecrets.http.parser import FORWARDING_NAMES, Request
 
 if TYPE_CHECKING:
@@ -36,16 +37,11 @@ MEMO_LIMIT = 4096
 UNAUTHORIZED_MESSAGE = "Bad session token or header key"
 
 
-class RequestError(Exception):
-    """A request we refuse before any upstream call: status, code, message."""
+class RequestError(AnswerError):
+    """A GET request we refuse before any upstream call: status, code, message (paramsecrets.errors)."""
 
     def __init__(self, status: int, code: str, message: str, close: bool = False, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.close = close
-        self.reason = reason  # an authentication refusal's cloudextensions-error-reason
+        super().__init__(status, code, message, reason=reason, close=close)
 
 
 def bad_request(message: str) -> RequestError:
@@ -308,10 +304,7 @@ def role_arn(values: dict[str, list[str]], strict: bool) -> str | None:
     arn = optional(values, "roleArn", strict)
     if arn is None:
         return None
-    try:
-        return check_role_arn(arn)
-    except RoleArnError as error:
-        raise bad_request(str(error)) from None
+    return check_role_arn(arn)  # a RoleArnError is a 400 BadRequest naming the problem
 
 
 PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow", "roleArn"})

@@ -19,7 +19,6 @@ from paramsecrets.api.routes import (
     SINGLE,
     BatchRead,
     ReadKind,
-    RequestError,
     Route,
     Router,
     signing_service,
@@ -32,6 +31,7 @@ from paramsecrets.cache.reader import Reader
 from paramsecrets.cache.store import Cache, Entry
 from paramsecrets.clock import WALL_CLOCK, Clock
 from paramsecrets.config import Settings
+from paramsecrets.errors import AnswerError
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 ALLOW_GET = b"Allow: GET\r\n"
 REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
 SIGV4_PREFIX = b"AWS4-"  # an Authorization header of another scheme is not ours to judge: the token rules
-REASON_HEADER = b"cloudextensions-error-reason"
 
 
 def sigv4_authorization(request: Request) -> bool:
@@ -104,7 +103,7 @@ class Service:
         `POST /`, is dispatched before it: paramsecrets.api.dispatch)."""
         profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
         if profile is None:
-            return self._request_error(RequestError(
+            return self._request_error(AnswerError(
                 400, "BadRequest", f"{profiles.HEADER} must be one of: {', '.join(profiles.NAMES)}"),
                 request, profiles.DETAILED)
         if request.headers and request.method == b"GET" and self.verifier is not None and sigv4_authorization(request):
@@ -113,7 +112,7 @@ class Service:
                 return self._signed(request, profile, service)
         try:
             route = self.router.route(request, profile.detailed)
-        except RequestError as error:
+        except AnswerError as error:
             if error.status in (404, 405) and self.unrouted is not None:  # no route: another service's call?
                 return self.unrouted(request) or self._request_error(error, request, profile)
             return self._request_error(error, request, profile)
@@ -129,15 +128,12 @@ class Service:
         try:
             await self.verifier.verify(request, service)
         except SdkError as error:
-            if error.status >= 500:
-                return self._request_error(RequestError(502, "BadGateway", error.message), request, profile)
-            return self._request_error(RequestError(401, "Unauthorized", f"{error.code}: {error.message}",
-                                                    reason=reason_of(error)), request, profile)
+            return self._request_error(profiles.signed_get_refusal(error, reason_of(error)), request, profile)
         except UpstreamError as error:  # no AWS credentials to check against (the AWS client failed)
             return self._upstream_error(error, request, profile)
         try:
             route = self.router.route(request, profile.detailed, authenticated=True)
-        except RequestError as error:
+        except AnswerError as error:
             return self._request_error(error, request, profile)
         answer = self._answer(route, request, profile)
         return answer if isinstance(answer, bytes) else await answer
@@ -215,7 +211,7 @@ class Service:
 
     # Errors ------------------------------------------------------------------------------------
 
-    def _request_error(self, error: RequestError, request: Request, profile: Profile) -> bytes:
+    def _request_error(self, error: AnswerError, request: Request, profile: Profile) -> bytes:
         """A refused request, answered in `profile`; a request with a body is answered and closed."""
         self.metrics.errors += 1
         self.metrics.count_error(error.code)
@@ -225,20 +221,17 @@ class Service:
         status = profiles.answered_status(profile, error.status)
         self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
-        reason = b"" if error.reason is None else b"%s: %s\r\n" % (REASON_HEADER, error.reason.encode())
-        return profiles.error(profile, error.status, error.code, error.message, keep_alive, extra,
-                              send_body=request.method != b"HEAD", always=reason)
+        return profiles.answer(error, profile, keep_alive, extra, send_body=request.method != b"HEAD")
 
     def _upstream_error(self, error: UpstreamError, request: Request, profile: Profile) -> bytes:
         """A failed AWS call: logged with its code and message, answered in `profile`."""
         self.metrics.errors += 1
         self.metrics.count_error(error.code)
-        status = profiles.answered_status(profile, error.status)
-        level = log.info if error.kind is Kind.NOT_FOUND else log.warn
-        message = log.scrub(error.message)
+        answered = profiles.from_upstream(error, log.scrub(error.message))
+        status = profiles.answered_status(profile, answered.status)
         if error.cached:  # remembered (paramsecrets.cache.error_cache): logged at info when it was fetched
             log.debug("remembered upstream error %s (answered %d)", error.code, status)
-            return profiles.error(profile, error.status, error.code, message, request.keep_alive,
-                                  cache_state=rendering.HIT)
-        level("upstream error %s: %s (answered %d)", error.code, message[:300], status)
-        return profiles.error(profile, error.status, error.code, message, request.keep_alive)
+            return profiles.answer(answered, profile, request.keep_alive, cache_state=rendering.HIT)
+        level = log.info if error.kind is Kind.NOT_FOUND else log.warn
+        level("upstream error %s: %s (answered %d)", error.code, answered.message[:300], status)
+        return profiles.answer(answered, profile, request.keep_alive)
