@@ -18,6 +18,7 @@ from paramsecrets.api.routes import (
     SecretsRead,
     find_row,
     parse_target,
+    signing_service,
 )
 from paramsecrets.aws.errors import Kind, UpstreamError
 
@@ -83,3 +84,12 @@ def test_a_batch_read_names_its_keys_and_renders_its_body() -> None:
     assert secrets.render([], [("s", UpstreamError(Kind.NOT_FOUND, "ResourceNotFoundException", "gone"))]) == (
         b'{"SecretValues":[],"Errors":[{"SecretId":"s","ErrorCode":"ResourceNotFoundException",'
         b'"Message":"gone"}],"ResultMetadata":{}}')
+
+
+def test_every_read_names_its_signing_service_and_open_routes_none() -> None:
+    for row in ROUTE_TABLE:
+        assert (row.signing is None) == row.open, row.path
+    assert signing_service(b"/systemsmanager/parameters/get") == "ssm"
+    assert signing_service(b"/v1/db") == signing_service(b"/secretsmanager/db") == "secretsmanager"
+    assert signing_service(b"/systemsmanager/nope") == "ssm"  # no row: judged by its family
+    assert signing_service(b"/ping") is None and signing_service(b"/elsewhere") is None

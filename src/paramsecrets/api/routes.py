@@ -418,6 +418,7 @@ class RouteRow:
     path: bytes
     parse: Parser
     kind: ReadKind
+    signing: str | None = None  # the SigV4 service a signed GET of it is checked for (None: open)
     prefix: bool = False
     slash: bool = True
 
@@ -427,16 +428,18 @@ class RouteRow:
         return self.kind is ReadKind.PING or self.kind is ReadKind.METRICS
 
 
+SSM = "ssm"
+SECRETS_MANAGER = "secretsmanager"
 ROUTE_TABLE: tuple[RouteRow, ...] = (
-    RouteRow(b"/systemsmanager/parameters/get", _exact(parameter_read), SINGLE),
-    RouteRow(b"/systemsmanager/parameters/get-many", _exact(many_read), BATCH),
-    RouteRow(b"/systemsmanager/parameters/get-by-path", _exact(path_read), SINGLE),
-    RouteRow(b"/secretsmanager/get", _exact(_secret_get), SINGLE),
-    RouteRow(b"/secretsmanager/get-many", _exact(secrets_many_read), BATCH),
-    RouteRow(b"/v1/", _v1_read, SINGLE, prefix=True),
+    RouteRow(b"/systemsmanager/parameters/get", _exact(parameter_read), SINGLE, SSM),
+    RouteRow(b"/systemsmanager/parameters/get-many", _exact(many_read), BATCH, SSM),
+    RouteRow(b"/systemsmanager/parameters/get-by-path", _exact(path_read), SINGLE, SSM),
+    RouteRow(b"/secretsmanager/get", _exact(_secret_get), SINGLE, SECRETS_MANAGER),
+    RouteRow(b"/secretsmanager/get-many", _exact(secrets_many_read), BATCH, SECRETS_MANAGER),
+    RouteRow(b"/v1/", _v1_read, SINGLE, SECRETS_MANAGER, prefix=True),
     # Cloud Extensions' path route: /secretsmanager/<id>, slashes kept, %2F decoded. The names of
     # the exact routes above (`get`, `get-many`) are theirs: such a secret is read with the query route.
-    RouteRow(b"/secretsmanager/", _secret_path_read, SINGLE, prefix=True),
+    RouteRow(b"/secretsmanager/", _secret_path_read, SINGLE, SECRETS_MANAGER, prefix=True),
     RouteRow(b"/ping", _always(PING), ReadKind.PING, slash=False),
     RouteRow(b"/metrics", _always(METRICS), ReadKind.METRICS, slash=False),
 )
@@ -469,11 +472,15 @@ def find_row(path: bytes) -> tuple[RouteRow, bytes] | None:
 
 
 def signing_service(path: bytes) -> str | None:
-    """The SigV4 service a GET route is signed for: `ssm` for parameters, `secretsmanager` for secrets."""
+    """The SigV4 service a signed GET of `path` is checked for: its row's; a path no row takes is
+    judged by its family (a bad signature is refused before the 404, as for a known route)."""
+    found = find_row(path)
+    if found is not None:
+        return found[0].signing
     if path.startswith(b"/systemsmanager/"):
-        return "ssm"
+        return SSM
     if path.startswith((b"/secretsmanager/", V1_PREFIX)):
-        return "secretsmanager"
+        return SECRETS_MANAGER
     return None
 
 

@@ -172,7 +172,7 @@ class Service:
     async def _single(self, key: Key, refresh: bool, request: Request, stale: Entry | None,
                       profile: Profile) -> bytes:
         try:
-            entry, state = await self.front.fetch(key, refresh, stale)
+            entry, state = await self.front.fetch(key, refresh, stale, recalled=True)  # _answer asked
         except UpstreamError as error:
             return self._upstream_error(error, request, profile)
         return rendering.answer(entry, self.clock.time(), state, request.keep_alive, profile)

@@ -101,19 +101,21 @@ class Reader:
     def _count_assume(self) -> None:
         self.metrics.assume_role += 1
 
-    def load(self, key: Key, refresh: bool = False, revalidate: bool | None = None) -> Awaitable[Entry]:
+    def load(self, key: Key, refresh: bool = False, revalidate: bool | None = None,
+             recall: bool = True) -> Awaitable[Entry]:
         """Fetch one key through its flight (a single get or a path).
 
         `refresh` skips a remembered error and the waits on other fetches (refreshNow, refresh
         ahead); `revalidate` (default: not `refresh`) lets a held secret be revalidated by version
-        instead of fetched: refreshNow always fetches the value.
+        instead of fetched: refreshNow always fetches the value. `recall=False`: the caller has
+        just asked for a remembered error itself (the cache front), so it is not asked twice.
         """
         if isinstance(key, ParameterKey):
-            return self.parameter(key, refresh)
+            return self.parameter(key, refresh, recall)
         if isinstance(key, SecretKey):
-            return self.secret(key, refresh, not refresh if revalidate is None else revalidate)
+            return self.secret(key, refresh, not refresh if revalidate is None else revalidate, recall)
         if isinstance(key, PathKey):
-            return self.path(key, refresh)
+            return self.path(key, refresh, recall)
         assert_never(key)  # a new key type names its loader here: mypy says when one is missing
 
     def error_ttl(self, key: Key) -> float:
@@ -183,11 +185,11 @@ class Reader:
     # Single reads -------------------------------------------------------------------------
 
     async def _load(self, key: Key, alternate: Key | None, load: Callable[[], Awaitable[Entry]],
-                    refresh: bool = False) -> Entry:
+                    refresh: bool = False, recall: bool = True) -> Entry:
         """One flight for `key`; its failure is noted once on what we hold (see `note_failure`),
         by the flight itself: twenty requests waiting on one failed fetch are one failure. A
-        remembered error answers at once (unless `refresh`)."""
-        if not refresh:
+        remembered error answers at once (unless `refresh`, or the caller asked already)."""
+        if recall and not refresh:
             remembered = self.remembered_error(key)
             if remembered is not None:
                 raise remembered
@@ -201,11 +203,12 @@ class Reader:
 
         return await self.flights.run(key, load_and_note)
 
-    async def parameter(self, key: ParameterKey, refresh: bool = False) -> Entry:
-        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh, key.plain_name)
-        if joined is not None:
-            return joined
-        return await self._load(key, key.alternate, lambda: self._fetch_parameter(key), refresh)
+    async def parameter(self, key: ParameterKey, refresh: bool = False, recall: bool = True) -> Entry:
+        if not refresh and self.flights.running:  # nothing in flight: nothing to join (the usual miss)
+            joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh, key.plain_name)
+            if joined is not None:
+                return joined
+        return await self._load(key, key.alternate, lambda: self._fetch_parameter(key), refresh, recall)
 
     async def _answer_from_running(self, key: Key, alternate: Key, decrypt: bool, refresh: bool,
                                    name: str | None = None) -> Entry | None:
@@ -240,8 +243,9 @@ class Reader:
         return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString",
                            wire=aws_item(parameter))
 
-    async def secret(self, key: SecretKey, refresh: bool = False, revalidate: bool = True) -> Entry:
-        return await self._load(key, None, lambda: self._fetch_secret(key, revalidate), refresh)
+    async def secret(self, key: SecretKey, refresh: bool = False, revalidate: bool = True,
+                     recall: bool = True) -> Entry:
+        return await self._load(key, None, lambda: self._fetch_secret(key, revalidate), refresh, recall)
 
     async def _fetch_secret(self, key: SecretKey, revalidate: bool) -> Entry:
         upstream = await self._upstream(key.role)
@@ -343,11 +347,12 @@ class Reader:
 
     # Path reads -----------------------------------------------------------------------------
 
-    async def path(self, key: PathKey, refresh: bool = False) -> Entry:
-        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh)
-        if joined is not None:
-            return joined
-        return await self._load(key, key.alternate, lambda: self._fetch_path(key), refresh)
+    async def path(self, key: PathKey, refresh: bool = False, recall: bool = True) -> Entry:
+        if not refresh and self.flights.running:
+            joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh)
+            if joined is not None:
+                return joined
+        return await self._load(key, key.alternate, lambda: self._fetch_path(key), refresh, recall)
 
     async def _fetch_path(self, key: PathKey) -> Entry:
         upstream = await self._upstream(key.role)
