@@ -2,19 +2,27 @@
 miss, on the in-process stack (paramsecrets.testing.stack: the server's own assembly on the fake
 upstream and the fake clock; no sockets, so only our code and asyncio are counted).
 
-    python bench/miss_path.py            # this tree
-    PYTHONPATH=/path/to/other/src python bench/miss_path.py   # another tree, for a before/after
+    python bench/miss_path.py                          # this tree's counts
+    python bench/miss_path.py --against /other/src     # both trees' counts, and the hit's CPU ratio
 
 Counts, not times: the same request makes the same calls on every run, so the figures are exact
-and comparable across trees (docs/architecture.md quotes them). A "change of module" is a call
-into a paramsecrets module other than the caller's; tasks are the event loop's create_task calls
-(asyncio.ensure_future and asyncio.create_task end there).
+and comparable across trees (docs/architecture.md quotes them). `--against` (a reference tree,
+e.g. `git archive <commit> src | tar -x -C /tmp/before`) also times the in-process hit
+(`Service.respond`, CPU time per call, the best of HIT_ROUNDS batches, so a busy machine's
+waits are left out), alternating between the trees in fresh interpreters, and prints the ratio.
+A "change of module" is a call into a paramsecrets module other than the caller's; tasks are the
+event loop's create_task calls (asyncio.ensure_future and asyncio.create_task end there).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
+import statistics
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -23,6 +31,9 @@ from paramsecrets.http.parser import Request
 from paramsecrets.testing.stack import TOKEN, Stack, parse
 
 TARGET = b"/systemsmanager/parameters/get?name=/app/db"
+HIT_CALLS = 50_000  # per batch
+HIT_ROUNDS = 15  # batches per interpreter (the best is kept)
+RUNS = 4  # interpreters per tree, alternating
 TASK_STARTER = "create_task"  # the event loop's: ensure_future and asyncio.create_task end there
 
 
@@ -63,7 +74,7 @@ async def one_request(stack: Stack) -> tuple[Counter, str]:
     return counter, parse(raw).headers.get("x-paramsecrets-cache", "?")
 
 
-async def main() -> None:
+async def counts() -> None:
     stack = Stack(ssm_ttl=300)
     stack.upstream.put_parameter("/app/db", "value")
     stack.respond("/ping")  # routes and the profile's first use warmed outside the count
@@ -75,5 +86,57 @@ async def main() -> None:
               f"{counter.tasks:5}")
 
 
+async def hit_ns() -> None:
+    """CPU nanoseconds per cached hit answered by Service.respond (the best batch)."""
+    stack = Stack(ssm_ttl=10 ** 6)
+    stack.upstream.put_parameter("/app/db", "value")
+    request = Request(b"GET", TARGET, b"HTTP/1.1", token=TOKEN)
+    first = stack.service.respond(request)
+    if not isinstance(first, bytes):
+        await first
+    respond = stack.service.respond
+    best = float("inf")
+    for _ in range(HIT_ROUNDS):
+        started = time.process_time()
+        for _ in range(HIT_CALLS):
+            respond(request)
+        best = min(best, (time.process_time() - started) / HIT_CALLS)
+    print(f"{best * 1e9:.0f}")
+
+
+def run(mode: str, src: str | None) -> str:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    return subprocess.run([sys.executable, __file__, mode], check=True, capture_output=True, text=True,
+                          env=env).stdout
+
+
+def compare(reference: str) -> None:
+    print(f"this tree:\n{run('--counts', None)}\nreference ({reference}):\n{run('--counts', reference)}")
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(RUNS):
+        ours.append(float(run("--hit-ns", None)))
+        theirs.append(float(run("--hit-ns", reference)))
+    mine, ref = statistics.median(ours), statistics.median(theirs)
+    print(f"hit, CPU per Service.respond: this tree {mine:.0f} ns, reference {ref:.0f} ns, "
+          f"ratio {mine / ref:.2f} (median of {RUNS} interpreters each, alternating)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", metavar="SRC", help="a reference tree's src/ to compare with")
+    parser.add_argument("--counts", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--hit-ns", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.hit_ns:
+        asyncio.run(hit_ns())
+    elif options.against:
+        compare(options.against)
+    else:
+        asyncio.run(counts())
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
