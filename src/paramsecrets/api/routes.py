@@ -409,7 +409,7 @@ class RouteRow:
     """One GET route: where it is, how its query is read, and what kind of read it makes.
 
     `kind` says how the service answers it (and an open kind needs no token); the parser returns
-    reads of that kind (tests/unit/test_routes.py checks every row). A `prefix` row matches every
+    reads of that kind (tests/unit/test_route_table.py checks every row). A `prefix` row matches every
     path that starts with `path` and has something after it: that rest, percent-decoded, is the
     parser's third argument (a secret id). An exact row also answers its path with a trailing `/`
     unless `slash` is False.

@@ -234,12 +234,14 @@ class Reader:
         upstream = await self._upstream(key.role)
         log.debug("fetching parameter %s", key.name)
         parameter = await upstream.ssm.get_parameter(key.name, key.decrypt)
-        if key.selector is None:  # a version or label names another value than the parameter's forms
+        selector = key.selector
+        if selector is None:  # a version or label names another value than the parameter's forms
             drop_superseded(self.cache, [parameter], keep=key)
-        return self._store_parameter(key, parameter)
+        return self._store_parameter(key, parameter, selector)
 
-    def _store_parameter(self, key: ParameterKey, parameter: Item) -> Entry:
-        body = shapes.parameter_body(parameter, key.selector)
+    def _store_parameter(self, key: ParameterKey, parameter: Item, selector: str | None) -> Entry:
+        """`selector`: the key's (`key.selector`), which the caller has at hand."""
+        body = shapes.parameter_body(parameter, selector)
         return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString",
                            wire=aws_item(parameter))
 
@@ -362,7 +364,8 @@ class Reader:
         drop_superseded(self.cache, found, keep=key)
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
-            self._store_parameter(ParameterKey(parameter["Name"], key.decrypt, key.role), parameter)
+            # a listing's names are plain: no selector
+            self._store_parameter(ParameterKey(parameter["Name"], key.decrypt, key.role), parameter, None)
         body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
         plain = not any(parameter.get("Type") == "SecureString" for parameter in found)
         return self._store(key, body, self.ssm_ttl, variant_free=plain, wire=wire)
@@ -448,7 +451,8 @@ class Reader:
             if parameter is None:
                 futures[name].set_exception(not_found("ParameterNotFound", "parameter"))
             else:
-                futures[name].set_result(self._store_parameter(ParameterKey(name, decrypt, role), parameter))
+                futures[name].set_result(self._store_parameter(ParameterKey(name, decrypt, role), parameter,
+                                                               split_selector(name)[1]))
 
     async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Entry]],
                              role: str | None = None, by_version: bool = False) -> None:
