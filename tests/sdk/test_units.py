@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from paramsecrets.api import profiles
 from paramsecrets.api.sdk import items, wire
 from paramsecrets.api.sdk.cached import NEXT_TOKEN_PREFIX, page_offset
 from paramsecrets.api.sdk.invalidation import doomed_by, secret_names
@@ -120,7 +121,7 @@ def test_field_validation_uses_aws_codes() -> None:
 
 
 def test_error_answers_have_aws_shape() -> None:
-    raw = wire.error_answer(SdkError("ParameterNotFound", "Parameter /x not found."), keep_alive=True)
+    raw = profiles.sdk_error(SdkError("ParameterNotFound", "Parameter /x not found."), keep_alive=True)
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ")
     assert b"Content-Type: application/x-amz-json-1.1" in head

@@ -13,8 +13,10 @@ import paramsecrets
 
 PACKAGE = Path(paramsecrets.__file__).parent
 
-FOUNDATIONS = frozenset({"paramsecrets", "clock", "log", "config", "metrics", "init_window", "version_info"})
-"""Root modules every layer may use: time, logging, settings, counters, the INIT deadline, the version."""
+FOUNDATIONS = frozenset({"paramsecrets", "clock", "log", "config", "metrics", "init_window", "version_info",
+                         "errors"})
+"""Root modules every layer may use: time, logging, settings, counters, the INIT deadline, the version,
+the error family every answered error belongs to."""
 
 TOP = frozenset({"cli", "__main__"})
 """The command line: it dispatches to every layer (lazily, by subcommand)."""

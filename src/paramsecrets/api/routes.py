@@ -1,7 +1,11 @@
 """The route table, the guard (X-Forwarded-For, method, token) and query parsing.
 
-A request becomes one of the small read descriptions below, or a RequestError. Each single read
-knows its cache key (paramsecrets.cache.keys): every selector that changes the answer. Queries are read as the
+Each GET route is one row of `ROUTE_TABLE`: its path (or path prefix), its parser, the kind of
+read it makes and the SigV4 service it is signed for. A parser turns the query into one of the
+small read descriptions below, or a RequestError. Every read names its kind (`ReadKind`, a
+class-level tag mypy narrows on), and the service answers by kind, ending in `assert_never`; a
+batch read also names its loader and its renderer. Each single read knows its cache key
+(paramsecrets.cache.keys): every selector that changes the answer. Queries are read as the
 AWS extension (a Go program) reads them, or strictly for the detailed profile (profiles.py).
 Parsing a target costs a few microseconds, so results are memoised by the raw target bytes
 (one memo per way of reading): a hot key's repeat requests skip straight to the cache.
@@ -10,13 +14,22 @@ Parsing a target costs a few microseconds, so results are memoised by the raw ta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from paramsecrets.api.tokens import Token
-from paramsecrets.cache.keys import ParameterKey, PathKey, SecretKey, split_selector
-from paramsecrets.cache.roles import RoleArnError, check_role_arn
+from paramsecrets.aws.errors import UpstreamError
+from paramsecrets.cache import shapes
+from paramsecrets.cache.keys import Key, ParameterKey, PathKey, SecretKey, split_selector
+from paramsecrets.cache.roles import check_role_arn
+from paramsecrets.errors import AnswerError
 from paramsecrets.http.parser import FORWARDING_NAMES, Request
+
+if TYPE_CHECKING:
+    from paramsecrets.cache.batching import Outcome
+    from paramsecrets.cache.reader import Reader
 
 MAX_MANY_PARAMETERS = 100
 MAX_MANY_SECRETS = 100
@@ -24,20 +37,32 @@ MEMO_LIMIT = 4096
 UNAUTHORIZED_MESSAGE = "Bad session token or header key"
 
 
-class RequestError(Exception):
-    """A request we refuse before any upstream call: status, code, message."""
+class RequestError(AnswerError):
+    """A GET request we refuse before any upstream call: status, code, message (paramsecrets.errors)."""
 
     def __init__(self, status: int, code: str, message: str, close: bool = False, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.close = close
-        self.reason = reason  # an authentication refusal's cloudextensions-error-reason
+        super().__init__(status, code, message, reason=reason, close=close)
 
 
 def bad_request(message: str) -> RequestError:
     return RequestError(400, "BadRequest", message)
+
+
+class ReadKind(Enum):
+    """How a route is answered (paramsecrets.api.service answers each kind once)."""
+
+    SINGLE = "single"  # one key: the cache front's read decision; the answer is the entry's body
+    BATCH = "batch"  # many keys in one load; the read's `render` assembles the answer's body
+    PING = "ping"  # /ping: no token, no cache
+    METRICS = "metrics"  # /metrics: no token, the counters
+
+
+# The kinds as module constants (the hit path compares against SINGLE: a global is cheaper than an
+# Enum attribute); Final, so mypy narrows a read's type on them too.
+SINGLE: Final = ReadKind.SINGLE
+BATCH: Final = ReadKind.BATCH
+
+Failed = list[tuple[str, UpstreamError]]  # the names a batch could not read, each with its error
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +73,7 @@ class ParameterRead:
     String) are computed once: reads are memoised by target, and the hit path uses both.
     """
 
+    kind: ClassVar[Literal[ReadKind.SINGLE]] = ReadKind.SINGLE
     name: str
     selector: str | None
     decrypt: bool
@@ -64,8 +90,9 @@ class ParameterRead:
 
 @dataclass(frozen=True, slots=True)
 class SecretRead:
-    """GET /secretsmanager/get and /v1/<id>."""
+    """GET /secretsmanager/get, /v1/<id> and /secretsmanager/<id>."""
 
+    kind: ClassVar[Literal[ReadKind.SINGLE]] = ReadKind.SINGLE
     secret_id: str
     version_id: str | None
     version_stage: str | None
@@ -80,18 +107,32 @@ class SecretRead:
 
 @dataclass(frozen=True, slots=True)
 class ParametersRead:
-    """GET /systemsmanager/parameters/get-many."""
+    """GET /systemsmanager/parameters/get-many: GetParameters x10, each name cached as a single get."""
 
+    kind: ClassVar[Literal[ReadKind.BATCH]] = ReadKind.BATCH
     names: tuple[str, ...]
     decrypt: bool
     refresh: bool = False
     role: str | None = None
+
+    def load(self, reader: Reader) -> Coroutine[Any, Any, dict[str, Outcome]]:
+        return reader.parameters(self.names, self.decrypt, self.refresh, self.role)
+
+    def key_of(self, name: str) -> tuple[Key, Key | None]:
+        return ParameterKey(name, self.decrypt, self.role), ParameterKey(name, not self.decrypt, self.role)
+
+    @staticmethod
+    def render(bodies: list[bytes], failed: Failed) -> bytes:
+        """The extension's GetParameters body from the single answers' bodies."""
+        items = [shapes.parameter_item_bytes(body) for body in bodies]
+        return shapes.parameters_body_from_items(items, [name for name, _ in failed])
 
 
 @dataclass(frozen=True, slots=True)
 class PathRead:
     """GET /systemsmanager/parameters/get-by-path."""
 
+    kind: ClassVar[Literal[ReadKind.SINGLE]] = ReadKind.SINGLE
     path: str
     recursive: bool
     decrypt: bool
@@ -108,23 +149,38 @@ class PathRead:
 
 @dataclass(frozen=True, slots=True)
 class SecretsRead:
-    """GET /secretsmanager/get-many."""
+    """GET /secretsmanager/get-many: BatchGetSecretValue x20, each id cached as a single get."""
 
+    kind: ClassVar[Literal[ReadKind.BATCH]] = ReadKind.BATCH
     secret_ids: tuple[str, ...]
     refresh: bool = False
     role: str | None = None
 
+    def load(self, reader: Reader) -> Coroutine[Any, Any, dict[str, Outcome]]:
+        return reader.secrets(self.secret_ids, self.refresh, self.role)
+
+    def key_of(self, name: str) -> tuple[Key, Key | None]:
+        return SecretKey(name, role=self.role), None
+
+    @staticmethod
+    def render(bodies: list[bytes], failed: Failed) -> bytes:
+        """The extension's BatchGetSecretValue body from the single answers' bodies."""
+        items = [shapes.secret_item_bytes(body) for body in bodies]
+        errors = [{"SecretId": name, "ErrorCode": error.code, "Message": error.message} for name, error in failed]
+        return shapes.secrets_body_from_items(items, errors)
+
 
 class Ping:
-    pass
+    kind: ClassVar[Literal[ReadKind.PING]] = ReadKind.PING
 
 
 class Metrics:
-    pass
+    kind: ClassVar[Literal[ReadKind.METRICS]] = ReadKind.METRICS
 
 
 SingleRead = ParameterRead | SecretRead | PathRead  # one key, one entry
-Read = SingleRead | ParametersRead | SecretsRead
+BatchRead = ParametersRead | SecretsRead  # many keys, one load, one renderer
+Read = SingleRead | BatchRead
 Route = Read | Ping | Metrics
 PING = Ping()
 METRICS = Metrics()
@@ -248,10 +304,7 @@ def role_arn(values: dict[str, list[str]], strict: bool) -> str | None:
     arn = optional(values, "roleArn", strict)
     if arn is None:
         return None
-    try:
-        return check_role_arn(arn)
-    except RoleArnError as error:
-        raise bad_request(str(error)) from None
+    return check_role_arn(arn)  # a RoleArnError is a 400 BadRequest naming the problem
 
 
 PARAMETER_QUERY = frozenset({"name", "version", "label", "withDecryption", "refreshNow", "roleArn"})
@@ -330,19 +383,76 @@ def _secret_get(query: bytes, strict: bool) -> SecretRead:
     return secret_read(values, required(values, "secretId", strict), strict)
 
 
-ROUTES: dict[bytes, Callable[[bytes, bool], Read]] = {
-    b"/systemsmanager/parameters/get": parameter_read,
-    b"/systemsmanager/parameters/get-many": many_read,
-    b"/systemsmanager/parameters/get-by-path": path_read,
-    b"/secretsmanager/get": _secret_get,
-    b"/secretsmanager/get-many": secrets_many_read,
-}
-ROUTES.update({path + b"/": handler for path, handler in list(ROUTES.items())})
-OPEN_ROUTES: dict[bytes, Route] = {b"/ping": PING, b"/metrics": METRICS}
+def _v1_read(query: bytes, strict: bool, secret_id: str) -> SecretRead:
+    return secret_read(parse_query(query, V1_QUERY, strict), secret_id, strict)
+
+
+def _secret_path_read(query: bytes, strict: bool, secret_id: str) -> SecretRead:
+    return secret_read(parse_query(query, SECRET_PATH_QUERY, strict), secret_id, strict)
+
+
+def _exact(parse: Callable[[bytes, bool], Route]) -> Parser:
+    """A parser of a route at one path (the path has nothing in it to read)."""
+    return lambda query, strict, _: parse(query, strict)
+
+
+def _always(route: Route) -> Parser:
+    return lambda query, strict, _: route
+
+
+Parser = Callable[[bytes, bool, str], Route]
+"""(query, strict, the decoded rest of the path after a prefix row's path: '' for an exact row)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRow:
+    """One GET route: where it is, how its query is read, and what kind of read it makes.
+
+    `kind` says how the service answers it (and an open kind needs no token); the parser returns
+    reads of that kind (tests/unit/test_route_table.py checks every row). A `prefix` row matches every
+    path that starts with `path` and has something after it: that rest, percent-decoded, is the
+    parser's third argument (a secret id). An exact row also answers its path with a trailing `/`
+    unless `slash` is False.
+    """
+
+    path: bytes
+    parse: Parser
+    kind: ReadKind
+    signing: str | None = None  # the SigV4 service a signed GET of it is checked for (None: open)
+    prefix: bool = False
+    slash: bool = True
+
+    @property
+    def open(self) -> bool:
+        """Answered without the token (and without a signature)."""
+        return self.kind is ReadKind.PING or self.kind is ReadKind.METRICS
+
+
+SSM = "ssm"
+SECRETS_MANAGER = "secretsmanager"
+ROUTE_TABLE: tuple[RouteRow, ...] = (
+    RouteRow(b"/systemsmanager/parameters/get", _exact(parameter_read), SINGLE, SSM),
+    RouteRow(b"/systemsmanager/parameters/get-many", _exact(many_read), BATCH, SSM),
+    RouteRow(b"/systemsmanager/parameters/get-by-path", _exact(path_read), SINGLE, SSM),
+    RouteRow(b"/secretsmanager/get", _exact(_secret_get), SINGLE, SECRETS_MANAGER),
+    RouteRow(b"/secretsmanager/get-many", _exact(secrets_many_read), BATCH, SECRETS_MANAGER),
+    RouteRow(b"/v1/", _v1_read, SINGLE, SECRETS_MANAGER, prefix=True),
+    # Cloud Extensions' path route: /secretsmanager/<id>, slashes kept, %2F decoded. The names of
+    # the exact routes above (`get`, `get-many`) are theirs: such a secret is read with the query route.
+    RouteRow(b"/secretsmanager/", _secret_path_read, SINGLE, SECRETS_MANAGER, prefix=True),
+    RouteRow(b"/ping", _always(PING), ReadKind.PING, slash=False),
+    RouteRow(b"/metrics", _always(METRICS), ReadKind.METRICS, slash=False),
+)
+"""Every GET route, one row each. Exact rows are matched first, then prefix rows in order."""
+
+EXACT_ROWS: dict[bytes, RouteRow] = {}
+for _row in ROUTE_TABLE:
+    if not _row.prefix:
+        EXACT_ROWS[_row.path] = _row
+        if _row.slash:
+            EXACT_ROWS[_row.path + b"/"] = _row
+PREFIX_ROWS = tuple(row for row in ROUTE_TABLE if row.prefix)
 V1_PREFIX = b"/v1/"
-# Cloud Extensions' path route: /secretsmanager/<id>, slashes kept, %2F decoded. The names of the
-# routes above (`get`, `get-many`) are theirs: such a secret is read with the query route.
-SECRET_PATH_PREFIX = b"/secretsmanager/"
 # POST targets of the AWS SDKs' protocol: `/` (docs/sdk.md) and Cloud Extensions' two paths (the
 # JavaScript SDK v3 sends an endpoint's path with a trailing `/`).
 SDK_PATHS = frozenset({b"/", b"/parameterstore", b"/secretsmanager", b"/parameterstore/", b"/secretsmanager/"})
@@ -350,20 +460,27 @@ MISSING_AUTHENTICATION = "MISSING_AUTHENTICATION"
 INVALID_TOKEN = "INVALID_TOKEN"
 
 
-def path_secret_id(path: bytes) -> bytes | None:
-    """The raw secret id of a path route (/v1/<id> or /secretsmanager/<id>), or None."""
-    for prefix in (V1_PREFIX, SECRET_PATH_PREFIX):
-        if path.startswith(prefix) and len(path) > len(prefix):
-            return path[len(prefix):]
+def find_row(path: bytes) -> tuple[RouteRow, bytes] | None:
+    """The row for `path` and, for a prefix row, the raw rest of the path after it ('' otherwise)."""
+    row = EXACT_ROWS.get(path)
+    if row is not None:
+        return row, b""
+    for row in PREFIX_ROWS:
+        if path.startswith(row.path) and len(path) > len(row.path):
+            return row, path[len(row.path):]
     return None
 
 
 def signing_service(path: bytes) -> str | None:
-    """The SigV4 service a GET route is signed for: `ssm` for parameters, `secretsmanager` for secrets."""
+    """The SigV4 service a signed GET of `path` is checked for: its row's; a path no row takes is
+    judged by its family (a bad signature is refused before the 404, as for a known route)."""
+    found = find_row(path)
+    if found is not None:
+        return found[0].signing
     if path.startswith(b"/systemsmanager/"):
-        return "ssm"
+        return SSM
     if path.startswith((b"/secretsmanager/", V1_PREFIX)):
-        return "secretsmanager"
+        return SECRETS_MANAGER
     return None
 
 
@@ -373,18 +490,12 @@ def parse_target(target: bytes, strict: bool = True) -> Route:
     `strict` is the detailed profile's query validation; otherwise queries are read as Go does.
     """
     path, _, query = target.partition(b"?")
-    handler = ROUTES.get(path)
-    if handler is not None:
-        return handler(query, strict)
-    raw_id = path_secret_id(path)
-    if raw_id is not None:
-        secret_id = percent_decode(raw_id, "the secret id in the path", plus_is_space=False)
-        allowed = V1_QUERY if path.startswith(V1_PREFIX) else SECRET_PATH_QUERY
-        return secret_read(parse_query(query, allowed, strict), secret_id, strict)
-    route = OPEN_ROUTES.get(path)
-    if route is not None:
-        return route
-    raise no_such_route(path)
+    found = find_row(path)
+    if found is None:
+        raise no_such_route(path)
+    row, raw_rest = found
+    rest = percent_decode(raw_rest, "the secret id in the path", plus_is_space=False) if raw_rest else ""
+    return row.parse(query, strict, rest)
 
 
 def no_such_route(path: bytes) -> RequestError:
@@ -429,11 +540,11 @@ class Router:
         """Path, then token, then query; a valid target is remembered."""
         target = request.target
         path = target.partition(b"?")[0]
-        route = OPEN_ROUTES.get(path)
-        if route is not None:
-            return route
-        if path not in ROUTES and path_secret_id(path) is None:
+        found = find_row(path)
+        if found is None:
             raise no_such_route(path)
+        if found[0].open:
+            return found[0].parse(b"", strict, "")
         if not authenticated and not self.token.matches(request.token):
             raise self.unauthorized(request.token)
         route = parse_target(target, strict)

@@ -14,29 +14,24 @@ from typing import TYPE_CHECKING, Any, assert_never
 from paramsecrets import log
 from paramsecrets.api import profiles, rendering
 from paramsecrets.api.profiles import Profile
-from paramsecrets.api.routes import Metrics as MetricsRoute
 from paramsecrets.api.routes import (
-    ParameterRead,
-    ParametersRead,
-    PathRead,
-    Ping,
-    RequestError,
+    BATCH,
+    SINGLE,
+    BatchRead,
+    ReadKind,
     Route,
     Router,
-    SecretRead,
-    SecretsRead,
     signing_service,
 )
 from paramsecrets.aws.errors import Kind, UpstreamError
-from paramsecrets.cache import shapes
-from paramsecrets.cache.batching import Outcome
 from paramsecrets.cache.front import CacheFront
-from paramsecrets.cache.keys import Key, ParameterKey, SecretKey
+from paramsecrets.cache.keys import Key
 from paramsecrets.cache.policy import HIT
 from paramsecrets.cache.reader import Reader
 from paramsecrets.cache.store import Cache, Entry
 from paramsecrets.clock import WALL_CLOCK, Clock
 from paramsecrets.config import Settings
+from paramsecrets.errors import AnswerError
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 from paramsecrets.metrics import Metrics
@@ -47,7 +42,6 @@ if TYPE_CHECKING:
 ALLOW_GET = b"Allow: GET\r\n"
 REFUSAL_LINES_PER_S = 10  # refused requests logged per second at most; the rest are counted
 SIGV4_PREFIX = b"AWS4-"  # an Authorization header of another scheme is not ours to judge: the token rules
-REASON_HEADER = b"cloudextensions-error-reason"
 
 
 def sigv4_authorization(request: Request) -> bool:
@@ -109,7 +103,7 @@ class Service:
         `POST /`, is dispatched before it: paramsecrets.api.dispatch)."""
         profile = self.profile if request.profile is None else profiles.BY_NAME.get(request.profile)
         if profile is None:
-            return self._request_error(RequestError(
+            return self._request_error(AnswerError(
                 400, "BadRequest", f"{profiles.HEADER} must be one of: {', '.join(profiles.NAMES)}"),
                 request, profiles.DETAILED)
         if request.headers and request.method == b"GET" and self.verifier is not None and sigv4_authorization(request):
@@ -118,7 +112,7 @@ class Service:
                 return self._signed(request, profile, service)
         try:
             route = self.router.route(request, profile.detailed)
-        except RequestError as error:
+        except AnswerError as error:
             if error.status in (404, 405) and self.unrouted is not None:  # no route: another service's call?
                 return self.unrouted(request) or self._request_error(error, request, profile)
             return self._request_error(error, request, profile)
@@ -134,22 +128,19 @@ class Service:
         try:
             await self.verifier.verify(request, service)
         except SdkError as error:
-            if error.status >= 500:
-                return self._request_error(RequestError(502, "BadGateway", error.message), request, profile)
-            return self._request_error(RequestError(401, "Unauthorized", f"{error.code}: {error.message}",
-                                                    reason=reason_of(error)), request, profile)
+            return self._request_error(profiles.signed_get_refusal(error, reason_of(error)), request, profile)
         except UpstreamError as error:  # no AWS credentials to check against (the AWS client failed)
             return self._upstream_error(error, request, profile)
         try:
             route = self.router.route(request, profile.detailed, authenticated=True)
-        except RequestError as error:
+        except AnswerError as error:
             return self._request_error(error, request, profile)
         answer = self._answer(route, request, profile)
         return answer if isinstance(answer, bytes) else await answer
 
     def _answer(self, route: Route, request: Request, profile: Profile) -> bytes | Coroutine[Any, Any, bytes]:
-        """The answer to a routed, authorised request."""
-        if isinstance(route, (ParameterRead, SecretRead, PathRead)):
+        """The answer to a routed, authorised request, by the read's kind (routes.ReadKind)."""
+        if route.kind is SINGLE:
             stale = None
             if not route.refresh:
                 now = self.clock.time()
@@ -169,39 +160,29 @@ class Service:
                 if remembered is not None:  # not found, denied or invalid a moment ago: no call
                     return self._upstream_error(remembered, request, profile)
             return self._single(route.key, route.refresh, request, stale, profile)
-        if isinstance(route, Ping):
+        if route.kind is BATCH:
+            return self._many(route, request, profile)
+        if route.kind is ReadKind.PING:
             return responses.simple(200, responses.TEXT, b"healthy", request.keep_alive)
-        if isinstance(route, MetricsRoute):
+        if route.kind is ReadKind.METRICS:
             body = self.metrics.render(len(self.cache), self.cache.bytes)
             return responses.simple(200, responses.PROMETHEUS, body, request.keep_alive)
-        if isinstance(route, ParametersRead):
-            decrypt, role = route.decrypt, route.role
-            return self._many(request, profile, self.reader.parameters(route.names, decrypt, route.refresh, role),
-                              route.refresh,
-                              lambda name: (ParameterKey(name, decrypt, role), ParameterKey(name, not decrypt, role)),
-                              self._parameters_body)
-        if isinstance(route, SecretsRead):
-            role = route.role
-            return self._many(request, profile, self.reader.secrets(route.secret_ids, route.refresh, role),
-                              route.refresh, lambda name: (SecretKey(name, role=role), None), self._secrets_body)
-        assert_never(route)  # a new kind of Route must be answered above: mypy says which is missing
+        assert_never(route)  # a new ReadKind must be answered above: mypy says which is missing
 
     async def _single(self, key: Key, refresh: bool, request: Request, stale: Entry | None,
                       profile: Profile) -> bytes:
         try:
-            entry, state = await self.front.fetch(key, refresh, stale)
+            entry, state = await self.front.fetch(key, refresh, stale, recalled=True)  # _answer asked
         except UpstreamError as error:
             return self._upstream_error(error, request, profile)
         return rendering.answer(entry, self.clock.time(), state, request.keep_alive, profile)
 
     # Batch reads -------------------------------------------------------------------------------
 
-    async def _many(self, request: Request, profile: Profile, loading: Coroutine[Any, Any, dict[str, Outcome]],
-                    refresh: bool, key_of: Callable[[str], tuple[Key, Key | None]],
-                    body_of: Callable[[list[bytes], list[tuple[str, UpstreamError]]], bytes]) -> bytes:
+    async def _many(self, read: BatchRead, request: Request, profile: Profile) -> bytes:
         """Assemble a batch answer; a failure that is not per item fails the request (or goes stale)."""
         started = self.clock.time()
-        outcomes = await loading
+        outcomes = await read.load(self.reader)
         items: list[bytes] = []
         failed: list[tuple[str, UpstreamError]] = []
         state, oldest = rendering.HIT, started
@@ -210,38 +191,27 @@ class Service:
                 if outcome.per_item:
                     failed.append((name, outcome))
                     continue
-                fallback = self.front.batch_item(outcome, *key_of(name), refresh)
+                fallback = self.front.batch_item(outcome, *read.key_of(name), read.refresh)
                 if fallback is None:
                     return self._upstream_error(outcome, request, profile)
                 entry, state = fallback, rendering.STALE
             else:
                 entry = outcome
                 if entry.fetched_at >= started and state is rendering.HIT:
-                    state = rendering.REFRESH if refresh else rendering.MISS
+                    state = rendering.REFRESH if read.refresh else rendering.MISS
             if entry.fetched_at >= started:
                 self.metrics.misses += 1
             else:
                 self.metrics.hits += 1
             items.append(entry.body)
             oldest = min(oldest, entry.fetched_at)
-        body = body_of(items, failed)
+        body = read.render(items, failed)
         extra = rendering.cache_headers(max(0, int(self.clock.time() - oldest)), state)
         return responses.simple(200, profile.success_type, body, request.keep_alive, extra)
 
-    @staticmethod
-    def _parameters_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
-        items = [shapes.parameter_item_bytes(body) for body in bodies]
-        return shapes.parameters_body_from_items(items, [name for name, _ in failed])
-
-    @staticmethod
-    def _secrets_body(bodies: list[bytes], failed: list[tuple[str, UpstreamError]]) -> bytes:
-        items = [shapes.secret_item_bytes(body) for body in bodies]
-        errors = [{"SecretId": name, "ErrorCode": error.code, "Message": error.message} for name, error in failed]
-        return shapes.secrets_body_from_items(items, errors)
-
     # Errors ------------------------------------------------------------------------------------
 
-    def _request_error(self, error: RequestError, request: Request, profile: Profile) -> bytes:
+    def _request_error(self, error: AnswerError, request: Request, profile: Profile) -> bytes:
         """A refused request, answered in `profile`; a request with a body is answered and closed."""
         self.metrics.errors += 1
         self.metrics.count_error(error.code)
@@ -251,20 +221,17 @@ class Service:
         status = profiles.answered_status(profile, error.status)
         self.log_refusal("refused request: %s, %s (answered %d)", error.code, log.scrub(error.message)[:300], status)
         extra = ALLOW_GET if error.status == 405 else b""
-        reason = b"" if error.reason is None else b"%s: %s\r\n" % (REASON_HEADER, error.reason.encode())
-        return profiles.error(profile, error.status, error.code, error.message, keep_alive, extra,
-                              send_body=request.method != b"HEAD", always=reason)
+        return profiles.answer(error, profile, keep_alive, extra, send_body=request.method != b"HEAD")
 
     def _upstream_error(self, error: UpstreamError, request: Request, profile: Profile) -> bytes:
         """A failed AWS call: logged with its code and message, answered in `profile`."""
         self.metrics.errors += 1
         self.metrics.count_error(error.code)
-        status = profiles.answered_status(profile, error.status)
-        level = log.info if error.kind is Kind.NOT_FOUND else log.warn
-        message = log.scrub(error.message)
+        answered = profiles.from_upstream(error, log.scrub(error.message))
+        status = profiles.answered_status(profile, answered.status)
         if error.cached:  # remembered (paramsecrets.cache.error_cache): logged at info when it was fetched
             log.debug("remembered upstream error %s (answered %d)", error.code, status)
-            return profiles.error(profile, error.status, error.code, message, request.keep_alive,
-                                  cache_state=rendering.HIT)
-        level("upstream error %s: %s (answered %d)", error.code, message[:300], status)
-        return profiles.error(profile, error.status, error.code, message, request.keep_alive)
+            return profiles.answer(answered, profile, request.keep_alive, cache_state=rendering.HIT)
+        level = log.info if error.kind is Kind.NOT_FOUND else log.warn
+        level("upstream error %s: %s (answered %d)", error.code, answered.message[:300], status)
+        return profiles.answer(answered, profile, request.keep_alive)

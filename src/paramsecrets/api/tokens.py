@@ -29,6 +29,7 @@ import time
 from _collections_abc import Mapping, Sequence  # cheaper than collections.abc during INIT
 
 from paramsecrets import log
+from paramsecrets.errors import AnswerError
 
 try:  # hmac's own constant-time compare, without importing hmac (hashlib, ~5 ms) before `next`
     from _operator import _compare_digest
@@ -47,11 +48,12 @@ MAX_TOKEN_LENGTH = 16 * 1024
 GENERATE_HINT = "(for example: openssl rand -hex 16)"
 
 
-class TokenError(Exception):
-    """No usable token; `variable` names where we looked, for Lambda's init/error report."""
+class TokenError(AnswerError):
+    """No usable token; `variable` names where we looked, for Lambda's init/error report. Raised
+    at start-up, never at a request: were one ever answered, it is the server's fault (500)."""
 
     def __init__(self, variable: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(500, "TokenError", message)
         self.variable = variable
 
 

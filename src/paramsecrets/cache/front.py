@@ -78,22 +78,25 @@ class CacheFront:
         """A not-found, denied or invalid answer for `key` remembered a moment ago (no call)."""
         return self.reader.remembered_error(key)
 
-    async def fetch(self, key: Key, refresh: bool, stale: Entry | None) -> tuple[Entry, bytes]:
+    async def fetch(self, key: Key, refresh: bool, stale: Entry | None,
+                    recalled: bool = False) -> tuple[Entry, bytes]:
         """Load `key` through the reader: (entry, MISS or REFRESH), or `stale` (STALE) when AWS
-        is slow or failing transiently and the last good value may stand in; else UpstreamError."""
+        is slow or failing transiently and the last good value may stand in; else UpstreamError.
+        `recalled`: the caller asked `remembered_error` already (the reader does not ask again)."""
         if refresh:
             self.metrics.refresh_now += 1
         else:
             self.metrics.misses += 1
-        if stale is None or not self.stale_ok:  # nothing to fall back to in time: no task needed
+        if stale is None or not self.stale_ok:  # nothing to fall back to in time: no task of ours
             try:
-                return await self.reader.load(key, refresh), REFRESH_STATE if refresh else MISS_STATE
+                return await self.reader.load(key, refresh, recall=not recalled), \
+                    REFRESH_STATE if refresh else MISS_STATE
             except UpstreamError as error:
                 fallback = self.stale_fallback(stale, error, refresh)
                 if fallback is None:
                     raise
                 return fallback, STALE_STATE
-        loading = asyncio.ensure_future(self.reader.load(key, refresh))
+        loading = asyncio.ensure_future(self.reader.load(key, refresh, recall=not recalled))
         loading.add_done_callback(_retrieve)
         try:
             # With a last good value in hand, wait only so long: the fetch (and its retries) goes

@@ -101,19 +101,21 @@ class Reader:
     def _count_assume(self) -> None:
         self.metrics.assume_role += 1
 
-    def load(self, key: Key, refresh: bool = False, revalidate: bool | None = None) -> Awaitable[Entry]:
+    def load(self, key: Key, refresh: bool = False, revalidate: bool | None = None,
+             recall: bool = True) -> Awaitable[Entry]:
         """Fetch one key through its flight (a single get or a path).
 
         `refresh` skips a remembered error and the waits on other fetches (refreshNow, refresh
         ahead); `revalidate` (default: not `refresh`) lets a held secret be revalidated by version
-        instead of fetched: refreshNow always fetches the value.
+        instead of fetched: refreshNow always fetches the value. `recall=False`: the caller has
+        just asked for a remembered error itself (the cache front), so it is not asked twice.
         """
         if isinstance(key, ParameterKey):
-            return self.parameter(key, refresh)
+            return self.parameter(key, refresh, recall)
         if isinstance(key, SecretKey):
-            return self.secret(key, refresh, not refresh if revalidate is None else revalidate)
+            return self.secret(key, refresh, not refresh if revalidate is None else revalidate, recall)
         if isinstance(key, PathKey):
-            return self.path(key, refresh)
+            return self.path(key, refresh, recall)
         assert_never(key)  # a new key type names its loader here: mypy says when one is missing
 
     def error_ttl(self, key: Key) -> float:
@@ -183,11 +185,11 @@ class Reader:
     # Single reads -------------------------------------------------------------------------
 
     async def _load(self, key: Key, alternate: Key | None, load: Callable[[], Awaitable[Entry]],
-                    refresh: bool = False) -> Entry:
+                    refresh: bool = False, recall: bool = True) -> Entry:
         """One flight for `key`; its failure is noted once on what we hold (see `note_failure`),
         by the flight itself: twenty requests waiting on one failed fetch are one failure. A
-        remembered error answers at once (unless `refresh`)."""
-        if not refresh:
+        remembered error answers at once (unless `refresh`, or the caller asked already)."""
+        if recall and not refresh:
             remembered = self.remembered_error(key)
             if remembered is not None:
                 raise remembered
@@ -201,11 +203,12 @@ class Reader:
 
         return await self.flights.run(key, load_and_note)
 
-    async def parameter(self, key: ParameterKey, refresh: bool = False) -> Entry:
-        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh, key.plain_name)
-        if joined is not None:
-            return joined
-        return await self._load(key, key.alternate, lambda: self._fetch_parameter(key), refresh)
+    async def parameter(self, key: ParameterKey, refresh: bool = False, recall: bool = True) -> Entry:
+        if not refresh and self.flights.running:  # nothing in flight: nothing to join (the usual miss)
+            joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh, key.plain_name)
+            if joined is not None:
+                return joined
+        return await self._load(key, key.alternate, lambda: self._fetch_parameter(key), refresh, recall)
 
     async def _answer_from_running(self, key: Key, alternate: Key, decrypt: bool, refresh: bool,
                                    name: str | None = None) -> Entry | None:
@@ -231,17 +234,20 @@ class Reader:
         upstream = await self._upstream(key.role)
         log.debug("fetching parameter %s", key.name)
         parameter = await upstream.ssm.get_parameter(key.name, key.decrypt)
-        if key.selector is None:  # a version or label names another value than the parameter's forms
+        selector = key.selector
+        if selector is None:  # a version or label names another value than the parameter's forms
             drop_superseded(self.cache, [parameter], keep=key)
-        return self._store_parameter(key, parameter)
+        return self._store_parameter(key, parameter, selector)
 
-    def _store_parameter(self, key: ParameterKey, parameter: Item) -> Entry:
-        body = shapes.parameter_body(parameter, key.selector)
+    def _store_parameter(self, key: ParameterKey, parameter: Item, selector: str | None) -> Entry:
+        """`selector`: the key's (`key.selector`), which the caller has at hand."""
+        body = shapes.parameter_body(parameter, selector)
         return self._store(key, body, self.ssm_ttl, variant_free=parameter.get("Type") != "SecureString",
                            wire=aws_item(parameter))
 
-    async def secret(self, key: SecretKey, refresh: bool = False, revalidate: bool = True) -> Entry:
-        return await self._load(key, None, lambda: self._fetch_secret(key, revalidate), refresh)
+    async def secret(self, key: SecretKey, refresh: bool = False, revalidate: bool = True,
+                     recall: bool = True) -> Entry:
+        return await self._load(key, None, lambda: self._fetch_secret(key, revalidate), refresh, recall)
 
     async def _fetch_secret(self, key: SecretKey, revalidate: bool) -> Entry:
         upstream = await self._upstream(key.role)
@@ -343,11 +349,12 @@ class Reader:
 
     # Path reads -----------------------------------------------------------------------------
 
-    async def path(self, key: PathKey, refresh: bool = False) -> Entry:
-        joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh)
-        if joined is not None:
-            return joined
-        return await self._load(key, key.alternate, lambda: self._fetch_path(key), refresh)
+    async def path(self, key: PathKey, refresh: bool = False, recall: bool = True) -> Entry:
+        if not refresh and self.flights.running:
+            joined = await self._answer_from_running(key, key.alternate, key.decrypt, refresh)
+            if joined is not None:
+                return joined
+        return await self._load(key, key.alternate, lambda: self._fetch_path(key), refresh, recall)
 
     async def _fetch_path(self, key: PathKey) -> Entry:
         upstream = await self._upstream(key.role)
@@ -357,7 +364,8 @@ class Reader:
         drop_superseded(self.cache, found, keep=key)
         found.sort(key=lambda parameter: parameter.get("Name") or "")
         for parameter in found:
-            self._store_parameter(ParameterKey(parameter["Name"], key.decrypt, key.role), parameter)
+            # a listing's names are plain: no selector
+            self._store_parameter(ParameterKey(parameter["Name"], key.decrypt, key.role), parameter, None)
         body = shapes.parameters_body([shapes.parameter_item(parameter) for parameter in found])
         plain = not any(parameter.get("Type") == "SecureString" for parameter in found)
         return self._store(key, body, self.ssm_ttl, variant_free=plain, wire=wire)
@@ -443,7 +451,8 @@ class Reader:
             if parameter is None:
                 futures[name].set_exception(not_found("ParameterNotFound", "parameter"))
             else:
-                futures[name].set_result(self._store_parameter(ParameterKey(name, decrypt, role), parameter))
+                futures[name].set_result(self._store_parameter(ParameterKey(name, decrypt, role), parameter,
+                                                               split_selector(name)[1]))
 
     async def _fetch_secrets(self, secret_ids: list[str], futures: dict[str, asyncio.Future[Entry]],
                              role: str | None = None, by_version: bool = False) -> None:

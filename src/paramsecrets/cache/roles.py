@@ -21,6 +21,7 @@ from typing import Any
 from paramsecrets import log
 from paramsecrets.aws.upstream import Credentials, Upstream
 from paramsecrets.clock import Clock
+from paramsecrets.errors import AnswerError
 
 MAX_ROLE_ARN = 2048  # IAM's limit for a role ARN
 MAX_ROLE_NAME = 64
@@ -32,8 +33,12 @@ EXPIRY_MARGIN_S = 60.0  # ...and never sign with credentials that expire within 
 SESSION_NAME = f"paramsecrets-{os.getpid()}"  # what CloudTrail shows for reads made as the role
 
 
-class RoleArnError(ValueError):
-    """A `roleArn` that is not an IAM role ARN; the message names what is wrong (never AWS's call)."""
+class RoleArnError(AnswerError, ValueError):
+    """A `roleArn` that is not an IAM role ARN; the message names what is wrong (never AWS's call).
+    Answered as any refused query is: 400 BadRequest."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "BadRequest", message)
 
 
 def check_role_arn(arn: str) -> str:

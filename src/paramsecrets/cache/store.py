@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from paramsecrets.cache import policy
 from paramsecrets.cache.keys import Key
@@ -175,6 +175,11 @@ class Cache:
         """The entry without touching its recency (tests, metrics, batch planning)."""
         return self._entries.get(key)
 
+    def peek_each(self, keys: Iterable[Key]) -> list[tuple[Key, Entry]]:
+        """The entries held for `keys`, as `peek` finds them, in one call (a fetch's superseded forms)."""
+        entries = self._entries
+        return [(key, entries[key]) for key in keys if key in entries]
+
     def _remove(self, entry: Entry) -> None:
         del self._entries[entry.key]
         self.bytes -= entry.size
@@ -184,22 +189,23 @@ class Flights:
     """Single flight: concurrent loads of one key share one call and its outcome."""
 
     def __init__(self) -> None:
-        self._running: dict[Key, asyncio.Future[Entry]] = {}
+        # The loads in flight by key: read it (empty: no call can be joined), never write it.
+        self.running: dict[Key, asyncio.Future[Entry]] = {}
 
     def __contains__(self, key: Key) -> bool:
-        return key in self._running
+        return key in self.running
 
     def joining(self, key: Key | None) -> asyncio.Future[Entry] | None:
         """The load running for `key`, if any."""
-        return self._running.get(key) if key is not None else None
+        return self.running.get(key) if key is not None else None
 
     def items(self) -> list[tuple[Key, asyncio.Future[Entry]]]:
         """Every running load (few at a time: misses in flight)."""
-        return list(self._running.items())
+        return list(self.running.items())
 
     async def run(self, key: Key, load: Callable[[], Awaitable[Entry]]) -> Entry:
         """Await the load already running for `key`, or start it; a waiter's cancel spares it."""
-        future = self._running.get(key)
+        future = self.running.get(key)
         if future is None:
             future = asyncio.ensure_future(load())
             self.claim(key, future)
@@ -207,13 +213,13 @@ class Flights:
 
     def claim(self, key: Key, future: asyncio.Future[Entry]) -> None:
         """Register a load started elsewhere (a prefetch batch) so requests wait for it."""
-        if key in self._running:
+        if key in self.running:
             return
-        self._running[key] = future
+        self.running[key] = future
 
         def finished(done: asyncio.Future[Entry]) -> None:
-            if self._running.get(key) is done:
-                del self._running[key]
+            if self.running.get(key) is done:
+                del self.running[key]
             if not done.cancelled():
                 done.exception()  # retrieved: waiters may all have gone away
 

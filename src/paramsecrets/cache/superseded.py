@@ -76,11 +76,10 @@ def drop_superseded(cache: Cache, fetched: Iterable[Item], keep: Key | None = No
             for recursive in (True, False):
                 for decrypt in (False, True):
                     candidates[PathKey(path, recursive, decrypt)] = None
+    if keep is not None:
+        candidates.pop(keep, None)  # the fetch's own key: its old entry is replaced anyway
     dropped = 0
-    for key in candidates:
-        entry = cache.peek(key) if key != keep else None
-        if entry is None:
-            continue
+    for key, entry in cache.peek_each(candidates):
         held = _versions(entry.wire)
         if any(name in latest and latest[name] != version for name, version in held.items()):
             cache.discard(key)

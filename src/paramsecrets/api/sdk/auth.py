@@ -30,7 +30,6 @@ except ImportError:  # pragma: no cover - other Pythons
 
 CredentialSource = Callable[[], Awaitable[Any]]  # -> paramsecrets.api.sdk.sigv4.Credentials
 CREDENTIALS_REUSE_S = 1.0  # a rotation is seen at most this much later than awscrt sees it
-REASON_HEADER = b"cloudextensions-error-reason"
 MISSING_AUTHENTICATION = "MISSING_AUTHENTICATION"
 SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
 INVALID_TOKEN = "INVALID_TOKEN"  # ours: a GET route's token header was wrong (Cloud Extensions has none)
@@ -40,10 +39,6 @@ MISSING_AUTHORIZATION = "MissingAuthenticationTokenException"
 def reason_of(error: SdkError) -> str:
     """The refusal reason Cloud Extensions would give for an authentication failure."""
     return MISSING_AUTHENTICATION if error.code == MISSING_AUTHORIZATION else SIGNATURE_MISMATCH
-
-
-def reason_header(reason: str) -> bytes:
-    return b"%s: %s\r\n" % (REASON_HEADER, reason.encode())
 
 
 class HeldCredentials:

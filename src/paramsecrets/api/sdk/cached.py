@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from paramsecrets.api import rendering
+from paramsecrets.api import profiles, rendering
 from paramsecrets.api.sdk import items, wire
 from paramsecrets.aws.errors import UpstreamError
 from paramsecrets.cache.front import CacheFront
@@ -86,7 +86,7 @@ class CachedReads:
         try:
             return await self.front.fetch(key, False, stale)
         except UpstreamError as error:
-            raise wire.from_upstream(error) from None
+            raise profiles.sdk_from_upstream(error) from None
 
     def _batch_item(self, outcome: Entry | UpstreamError, key: Key) -> Entry:
         """A batch outcome that is not per item: the stale value when allowed, else the request fails."""
@@ -94,7 +94,7 @@ class CachedReads:
             return outcome
         fallback = self.front.batch_item(outcome, key, key.alternate, False)
         if fallback is None or not fallback.wire:
-            raise wire.from_upstream(outcome)
+            raise profiles.sdk_from_upstream(outcome)
         return fallback
 
     def _state(self, entries: list[Entry], started: float, stale: bool) -> tuple[bytes, int]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paramsecrets import log
+from paramsecrets.api import profiles
 from paramsecrets.api.sdk import wire
 from paramsecrets.api.sdk.invalidation import doomed_by
 from paramsecrets.api.sdk.regions import RegionTable, is_aws_region_name
@@ -71,7 +72,7 @@ class Forwarder:
             exchange = await transport.relay(operation, body)
         except UpstreamError as error:
             log.warn("forwarding %s failed: %s", operation, error.code)
-            return wire.error_answer(wire.from_upstream(error), keep_alive)
+            return profiles.sdk_error(profiles.sdk_from_upstream(error), keep_alive)
         if 200 <= exchange.status < 300:
             self.invalidate(service, operation, doc)
         data = b"".join(exchange.body)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from paramsecrets import log
+from paramsecrets.api import profiles
 from paramsecrets.api.sdk import auth, foreign, wire
 from paramsecrets.api.sdk.auth import CredentialSource, HeldCredentials, Verifier
 from paramsecrets.api.sdk.cached import CachedReads
@@ -171,7 +172,7 @@ class SdkProtocol:
             else:
                 log.warn("SDK request failed: %s, %s (answered %d)", error.code, log.scrub(error.detail)[:300],
                          error.status)
-            return wire.error_answer(error, request.keep_alive, only is not None)
+            return profiles.sdk_error(error, request.keep_alive, only is not None)
 
     async def _verify(self, request: Request, service: str, cloud_extensions: bool) -> tuple[str, bool]:
         """(region, signed with the client key); a refusal names its reason, and on Cloud

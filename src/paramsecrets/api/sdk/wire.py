@@ -1,7 +1,8 @@
 """AWS JSON 1.1 as the SDKs speak it: the target header, request documents, answers and errors.
 
 Every refusal is an `SdkError` with AWS's own error code, so each SDK raises the exception it
-raises against AWS (`ParameterNotFound`, `InvalidSignatureException`, ...).
+raises against AWS (`ParameterNotFound`, `InvalidSignatureException`, ...); api/profiles.py
+renders it (`sdk_error`) and maps AWS failures into it (`sdk_from_upstream`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from paramsecrets.aws.errors import Kind, UpstreamError
+from paramsecrets.errors import AnswerError
 from paramsecrets.http import responses
 from paramsecrets.http.parser import Request
 
@@ -19,10 +20,9 @@ AMZ_JSON = b"application/x-amz-json-1.1"
 TARGET_PREFIXES = {"AmazonSSM": "ssm", "secretsmanager": "secretsmanager"}
 MAX_TARGET = 128
 MAX_NAME = 2048  # SSM names and ARNs, secret names and ARNs: AWS's own limits are lower
-UNAVAILABLE_STATUS = {"BadGateway": 502, "GatewayTimeout": 504, "ServiceUnavailable": 503}
 
 
-class SdkError(Exception):
+class SdkError(AnswerError):
     """A refusal in AWS's shape: status, `__type` code and message (never a value or a token).
 
     `reason` names why an authentication refusal was made (Cloud Extensions' reason header);
@@ -32,12 +32,8 @@ class SdkError(Exception):
 
     def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None,
                  detail: str | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.reason = reason  # the cloudextensions-error-reason of an authentication refusal
-        self.detail = detail or message
+        super().__init__(status, code, message, reason=reason, detail=detail)
+        self.args = (f"{code}: {message}",)
 
 
 def validation(message: str) -> SdkError:
@@ -140,33 +136,3 @@ def answer(body: bytes, keep_alive: bool, cache_state: bytes, age: int = 0) -> b
     """A 200 with AWS's content type and request id; our cache state and age ride along as headers."""
     extra = b"x-amzn-RequestId: %s\r\nAge: %d\r\nX-Paramsecrets-Cache: %s\r\n" % (request_id(), age, cache_state)
     return responses.simple(200, AMZ_JSON, body, keep_alive, extra)
-
-
-# Cloud Extensions puts the message of these in `Message` (as Parameter Store does), others in `message`.
-CAPITAL_MESSAGE = frozenset({"AccessDeniedException", "InternalServerError", "ThrottlingException",
-                             "ValidationException"})
-
-
-def error_answer(error: SdkError, keep_alive: bool, cloud_extensions: bool = False) -> bytes:
-    """`{"__type": code, "message": ...}` with x-amzn-ErrorType, as AWS JSON services answer; an
-    authentication refusal also names its reason in `cloudextensions-error-reason`. On Cloud
-    Extensions' paths (`cloud_extensions`) the message key follows its documented shape."""
-    key = "Message" if cloud_extensions and error.code in CAPITAL_MESSAGE else "message"
-    body = json.dumps({"__type": error.code, key: error.message}, separators=(",", ":")).encode()
-    extra = b"x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s\r\n" % (request_id(), error.code.encode("ascii", "replace"))
-    if error.reason:
-        extra += b"cloudextensions-error-reason: %s\r\n" % error.reason.encode("ascii", "replace")
-    return responses.simple(error.status, AMZ_JSON, body, keep_alive, extra)
-
-
-def from_upstream(error: UpstreamError) -> SdkError:
-    """AWS's error as AWS gave it (status, code and message); our own transport failures as 5xx."""
-    if error.upstream_status is not None:
-        status = error.upstream_status
-    elif error.kind is Kind.TIMEOUT:
-        status = 504
-    elif error.kind is Kind.UNAVAILABLE:
-        status = UNAVAILABLE_STATUS.get(error.code, 500)
-    else:
-        status = 400
-    return SdkError(error.code, error.message, status)
