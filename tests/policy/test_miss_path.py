@@ -6,10 +6,13 @@ asked for once per read, by the cache front (the reader does not ask again)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator
+import types
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any
 
+from paramsecrets.aws.errors import UpstreamError
+from paramsecrets.cache.keys import Key
 from paramsecrets.testing.fake_upstream import Failure
 from paramsecrets.testing.stack import Stack
 from tests.policy.conftest import param, value
@@ -24,7 +27,8 @@ def counting_tasks() -> Generator[list[str], None, None]:
     started: list[str] = []
     previous = loop.get_task_factory()
 
-    def factory(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any) -> asyncio.Task[Any]:
+    def factory(loop: asyncio.AbstractEventLoop, coro: types.CoroutineType[Any, Any, Any],
+                **kwargs: Any) -> asyncio.Task[Any]:
         started.append(coro.__qualname__)
         return asyncio.Task(coro, loop=loop, **kwargs)
 
@@ -71,9 +75,9 @@ async def test_a_remembered_error_is_asked_for_once_per_miss() -> None:
     asked: list[object] = []
     recall = stack.reader.errors.recall
 
-    def counted(*args: Any) -> Any:
-        asked.append(args[0])
-        return recall(*args)
+    def counted(key: Key, now: float) -> UpstreamError | None:
+        asked.append(key)
+        return recall(key, now)
 
     stack.reader.errors.recall = counted  # type: ignore[method-assign]
     assert (await answer(stack, param("/a"))).cache == "miss"
