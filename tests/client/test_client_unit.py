@@ -62,6 +62,17 @@ def count_attempts(client: Client) -> list[int]:
     return attempts
 
 
+@pytest.fixture(autouse=True, params=["http.client", "wire"])
+def connection_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: on http.client (the client's default) and on wire.RawConnection (what
+    `paramsecrets exec` uses), so both transports keep the same keep-alive, retry and error rules."""
+    if request.param == "wire":
+        from paramsecrets.client.wire import RawConnection
+
+        monkeypatch.setattr(pc, "_http_connection", RawConnection)
+    return str(request.param)
+
+
 def kept_connection_closed_by_peer(client: Client) -> bool:
     """True once the server's close (FIN) has arrived on the client's idle kept connection."""
     [conn] = client._idle

@@ -40,6 +40,7 @@ from paramsecrets.client.exec_refs import (
 )
 from paramsecrets.client.exit_codes import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_USAGE
 from paramsecrets.client.exit_codes import exit_code as client_exit_code
+from paramsecrets.client.wire import RawConnection
 
 PROG = "paramsecrets exec"
 
@@ -353,6 +354,7 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
         env_flags, file_flags, path_flags, command = parse_arguments(argv)
         plan = plan_from(env_in, env_flags, file_flags, path_flags)
         client = Client(environ=env_in)
+        client._connect = RawConnection  # no http.client (nor email) on the INIT path
     except SystemExit:
         print(USAGE)
         return 0
