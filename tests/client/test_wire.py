@@ -25,7 +25,10 @@ def canned(*answers: bytes) -> Iterator[tuple[int, list[bytes]]]:
     heads: list[bytes] = []
 
     def serve() -> None:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # closed by the test before anyone connected
+            return
         with conn:
             buffer = b""
             for answer in answers:
@@ -153,3 +156,28 @@ def test_nothing_listening_is_refused() -> None:
     listener.close()
     with pytest.raises(ConnectionRefusedError):
         get(port)
+
+
+@pytest.mark.parametrize("text", [
+    '{"Parameters": [{"Name": "/a", "Value": "v\\u00e9", "Version": 3}], "InvalidParameters": []}',
+    ' [1, 2.5, -1e3, true, false, null, "x"] ', '"just a string"', "42", "NaN",
+    '{"emoji": "\\ud83d\\ude00", "dup": 1, "dup": 2, "deep": {"a": [{"b": {}}]}}',
+])
+def test_loads_is_json_loads(text: str) -> None:
+    import json
+
+    assert repr(wire.loads(text)) == repr(json.loads(text))
+    assert repr(wire.loads(text.encode())) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"secret-value": 1} trailing', "[1,]", "{'a': 1}", "\ufeff{}",
+                                  '{"a": "\x01"}', "[" * 100_000])
+def test_loads_refuses_what_json_refuses_without_quoting_it(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        wire.loads(text)
+    assert "secret-value" not in str(caught.value)
+
+
+def test_loads_of_bytes_that_are_not_utf8_is_a_decode_error() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        wire.loads(b'"\xff"')

@@ -17,16 +17,15 @@ their messages never hold a token or a secret value.
 
 from __future__ import annotations
 
-import json
+import _thread  # threading's Lock without threading's imports (functools, collections)
 import math
 import os
 import sys
-import threading
 import time
 
 # Imported when used, not here: `paramsecrets exec` runs this module on the layer's interpreter before
-# a function's runtime starts (INIT), where http.client (with email), base64, urllib.parse and typing
-# cost ~25 ms of CPU it does not need (it talks through paramsecrets.client.wire).
+# a function's runtime starts (INIT), where http.client (with email), json (with re), base64,
+# urllib.parse and typing cost ~30 ms of CPU it does not need (it uses paramsecrets.client.wire).
 TYPE_CHECKING = False  # mypy reads this name as true
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -185,8 +184,14 @@ _ERRORS_BY_STATUS: dict[int, type[ParamSecretsError]] = {
 }
 
 
+def _json_loads(data: bytes | str) -> Any:
+    import json
+
+    return json.loads(data)
+
+
 def error_from_response(status: int, body: bytes, context: str | None = None,
-                        token: str | None = None) -> ParamSecretsError:
+                        token: str | None = None, loads: Callable[[bytes], Any] = _json_loads) -> ParamSecretsError:
     """Map one non-2xx answer to a typed error.
 
     A 400 is `BadRequestError` only when it carries our JSON error body; the AWS extension's
@@ -195,7 +200,7 @@ def error_from_response(status: int, body: bytes, context: str | None = None,
     code: str | None = None
     message = ""
     try:
-        data = json.loads(body)
+        data = loads(body)
     except (ValueError, UnicodeDecodeError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("__type"), str):
@@ -284,7 +289,7 @@ class _TokenFileCache:
     """Re-reads a `file://` token only when the file changes (the server rotates it that way)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._entries: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def read(self, path: str) -> str:
@@ -414,10 +419,11 @@ class Client:
         # check the window and the back-off exactly, without waiting on the wall clock.
         self._monotonic: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], None] = time.sleep
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         # Makes a connection (host, port, timeout): http.client's by default; `paramsecrets exec`
         # puts paramsecrets.client.wire.RawConnection here (no http.client import during INIT).
         self._connect: Callable[[str, int, float], Connection] = _http_connection
+        self._loads: Callable[[bytes | str], Any] = _json_loads  # exec: wire.loads (no json, no re)
         self._idle: list[Connection] = []
         self._pid = os.getpid()
         # Batch route -> False once the server answered 404 for it (the AWS extension), True once
@@ -531,7 +537,7 @@ class Client:
         value = self.get_secret(secret_id, version_id=version_id, version_stage=version_stage,
                                 refresh=refresh)
         try:
-            return json.loads(value)
+            return self._loads(value)
         except (ValueError, UnicodeDecodeError):
             raise ParamSecretsError("the secret's value is not JSON",
                                     context=f"secret {secret_id!r}") from None
@@ -588,14 +594,14 @@ class Client:
         token = self._token_value()
         answer = self._request(path, token, context)
         if not 200 <= answer.status < 300:
-            error = error_from_response(answer.status, answer.body, context, token)
+            error = error_from_response(answer.status, answer.body, context, token, self._loads)
             if answer.status == 401 and token is None:
                 error.message += (" (no token was found: set one of "
                                   + ", ".join(token_env_names(self._environ)) + ")")
             raise error
         # The AWS extension sends its JSON as text/plain: parse whatever the content type.
         try:
-            return json.loads(answer.body)
+            return self._loads(answer.body)
         except (ValueError, UnicodeDecodeError):
             # Never quote a 2xx body: it may be a secret.
             raise ParamSecretsError(f"the answer from {self.host}:{self.port} is not JSON",
@@ -821,7 +827,7 @@ def _match_secrets(chunk: list[str], data: Any) -> dict[str, str | bytes]:
 # --------------------------------------------------------------------------------------------
 
 _default: Client | None = None
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
 
 
 def default_client() -> Client:

@@ -21,8 +21,6 @@ function's runtime starts, where every import adds to INIT. Every error message 
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 TYPE_CHECKING = False  # typing costs ~4 ms of CPU on the INIT path; mypy reads this name as true
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -56,8 +54,8 @@ def _ref_text(ref: Ref) -> str:
     return f"{ref.source}:{ref.name}" + ("" if ref.key is None else f"#{ref.key}")
 
 
-# Named tuples, not dataclasses (`dataclasses` imports `inspect`) nor typing.NamedTuple (`typing`):
-# both are costs on the INIT path. mypy reads the typed declarations.
+# Named tuples, not dataclasses (`dataclasses` imports `inspect`), typing.NamedTuple (`typing`) nor
+# collections.namedtuple (`collections`): all are costs on the INIT path. mypy reads the typed declarations.
 if TYPE_CHECKING:
     class Ref(NamedTuple):
         """One value to read: `source` is "ssm" or "secretsmanager", `name` what is sent to the
@@ -76,13 +74,35 @@ if TYPE_CHECKING:
         path: str
         ref: Ref
 else:
-    class Ref(namedtuple("Ref", ("source", "name", "key"), defaults=(None,))):
+    class Ref(tuple):
+        """(source, name, key) with names, like typing.NamedTuple makes it (see above)."""
+
         __slots__ = ()
+
+        def __new__(cls, source, name, key=None):
+            return tuple.__new__(cls, (source, name, key))
+
+        source = property(lambda self: self[0])
+        name = property(lambda self: self[1])
+        key = property(lambda self: self[2])
+
+        def __repr__(self):
+            return f"Ref(source={self[0]!r}, name={self[1]!r}, key={self[2]!r})"
 
         def __str__(self):
             return _ref_text(self)
 
-    FileTarget = namedtuple("FileTarget", ("path", "ref"))
+    class FileTarget(tuple):
+        __slots__ = ()
+
+        def __new__(cls, path, ref):
+            return tuple.__new__(cls, (path, ref))
+
+        path = property(lambda self: self[0])
+        ref = property(lambda self: self[1])
+
+        def __repr__(self):
+            return f"FileTarget(path={self[0]!r}, ref={self[1]!r})"
 
 
 class Plan:

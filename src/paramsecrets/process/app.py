@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from paramsecrets.aws.clients import Upstream as AwsUpstream
 
 SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
+EXEC_FREEZE_DELAY_S = 1.0
+"""With an exec wrapper waiting, the start-up collection (~4 ms of CPU) runs this long after its values
+are read: the wrapper's answers and the runtime's own start come first."""
 
 
 def run(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
@@ -238,8 +241,8 @@ class App:
 
             task = asyncio.ensure_future(prefetch(settings, parts.reader, self.metrics, exec_reads=exec_reads))
             self._background.append(task)
-            if waiting:  # the runtime waits for these values: the collection after them
-                task.add_done_callback(lambda _: freeze_start_up_objects())
+            if waiting:  # the runtime waits for these values: collect once it has them and has started
+                task.add_done_callback(lambda _: loop.call_later(EXEC_FREEZE_DELAY_S, freeze_start_up_objects))
         if not waiting:
             freeze_start_up_objects()
 
