@@ -16,6 +16,10 @@ A second reference for Python: the same function reading the same 5 values itsel
 (module-level code, the same two batch requests with http.client), which is what the wrapper
 replaces. Both wait for the extension to be serving; the difference is the wrapper's own cost.
 
+And the wrapper's own CPU, without a server: `paramsecrets exec -- /bin/true` (no mapping) on the
+layer's interpreter, started as the launcher starts it, against the same interpreter running
+`-I -S -c pass` (median of 20 each, interleaved, from the children's rusage).
+
     python bench/exec_wrapper.py [--runs 10] [--no-write]
 
 Writes docs/performance-exec.md (table) and docs/exec_wrapper.png (chart).
@@ -27,7 +31,9 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -209,6 +215,22 @@ def rows_for(label: str, without: list[Row], wrapped: list[Row]) -> tuple[list[s
     return out, added
 
 
+def wrapper_cpu(opt: Path, runs: int = 20) -> tuple[float, float]:
+    """(median CPU ms of the bundled `python -I -S -c pass`, of `run.py exec -- /bin/true`), interleaved."""
+    runtime = opt / "paramsecrets" / "runtime"
+    python = [str(runtime / "lib" / "ld-linux-x86-64.so.2"), "--inhibit-cache", "--library-path",
+              str(runtime / "lib"), str(runtime / "bin" / "python3.11"), "-I", "-S"]
+    commands = (["-c", "pass"], [str(opt / "paramsecrets" / "run.py"), "exec", "--", "/bin/true"])
+    cpu: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for spent, command in zip(cpu, commands, strict=True):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([*python, *command], check=True, env={"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"})
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            spent.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return statistics.median(cpu[0]), statistics.median(cpu[1])
+
+
 def write_chart(path: Path, series: dict[str, list[float]]) -> None:
     write_run_chart(path, series, "The exec wrapper with 5 values, against the same function without it")
 
@@ -226,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(name)
         info = build_layer("x86_64", tmp / "layer.zip", progress=lambda _line: None)
         opt = unpack_layer(info.path, tmp / "opt")
+        bare_cpu, exec_cpu = wrapper_cpu(opt)
         moto = start_moto(tmp)
         try:
             seed(moto)
@@ -244,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     provided_rows, provided_added = rows_for("`provided`, reads nothing vs `paramsecrets exec` in bootstrap",
                                              provided[PLAIN], provided[WRAPPER_VARIANT])
     table += python_rows + code_rows + provided_rows
+    cpu_line = (f"The wrapper's own CPU (no server, no mapping: `run.py exec -- /bin/true`): {exec_cpu:.1f} ms, "
+                f"against {bare_cpu:.1f} ms for the same interpreter's `-I -S -c pass` "
+                f"(**{exec_cpu - bare_cpu:+.1f} ms**; median of 20, interleaved).")
     print("\n".join(table))
+    print(cpu_line)
     print(f"\n{load}\nadded: python {python_added:+.0f} ms (vs reading in code {code_added:+.0f} ms), "
           f"provided {provided_added:+.0f} ms "
           f"(budget +{BUDGET_MS:.0f} ms, median of {args.runs})")
@@ -268,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             f"row only (the machine is shared and noisy). Machine: {uname}, {load}.",
             "",
             *table,
+            "",
+            cpu_line,
             "",
             "![the exec wrapper, with and without](exec_wrapper.png)",
             "",

@@ -62,12 +62,24 @@ def count_attempts(client: Client) -> list[int]:
     return attempts
 
 
+@pytest.fixture(autouse=True, params=["http.client", "wire"])
+def connection_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: on http.client (the client's default) and on wire.RawConnection (what
+    `paramsecrets exec` uses), so both transports keep the same keep-alive, retry and error rules."""
+    if request.param == "wire":
+        from paramsecrets.client.wire import RawConnection
+
+        monkeypatch.setattr(pc, "_http_connection", RawConnection)
+    return str(request.param)
+
+
 def kept_connection_closed_by_peer(client: Client) -> bool:
     """True once the server's close (FIN) has arrived on the client's idle kept connection."""
     [conn] = client._idle
-    assert conn.sock is not None
-    readable, _, _ = select.select([conn.sock], [], [], 0)
-    return bool(readable) and conn.sock.recv(1, socket.MSG_PEEK) == b""
+    sock: socket.socket | None = getattr(conn, "sock", None)  # both connection kinds keep theirs here
+    assert sock is not None
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
 
 
 def make_client(stub: StubServer, **kwargs: object) -> Client:

@@ -146,6 +146,8 @@ def test_python_function_started_through_the_wrapper(runtime_sandbox: Callable[.
         _assert_filled(box.invoke_json({}))
     assert box.find_process("run.py exec") is None, "the wrapper must have become the runtime"
     assert box.find_process("awslambdaric") is not None
+    # The extension read the mapping's values itself (2 parameters, 1 secret) without waiting to be asked.
+    assert "prefetched 3 values" in box.logs()
     _assert_no_value_logged(box.logs())
 
 

@@ -17,17 +17,39 @@ their messages never hold a token or a secret value.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import http.client
-import json
+import _thread  # threading's Lock without threading's imports (functools, collections)
 import math
 import os
-import threading
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
-from urllib.parse import quote
+
+# Imported when used, not here: `paramsecrets exec` runs this module on the layer's interpreter before
+# a function's runtime starts (INIT), where http.client (with email), json (with re), base64,
+# urllib.parse and typing cost ~30 ms of CPU it does not need (it uses paramsecrets.client.wire).
+TYPE_CHECKING = False  # mypy reads this name as true
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any, Protocol, TypeVar
+
+    V = TypeVar("V")
+
+    class Response(Protocol):
+        status: int
+        will_close: bool
+
+        def getheaders(self) -> list[tuple[str, str]]: ...
+
+        def read(self) -> bytes: ...
+
+    class Connection(Protocol):
+        """What the client calls on a connection: http.client.HTTPConnection's subset (wire.RawConnection too)."""
+
+        def request(self, method: str, url: str, body: bytes | None = None,
+                    headers: dict[str, str] = ...) -> None: ...
+
+        def getresponse(self) -> Response: ...
+
+        def close(self) -> None: ...
 
 __all__ = [
     "DEFAULT_PORT",
@@ -54,8 +76,6 @@ __all__ = [
     "resolve_token",
     "set_default_client",
 ]
-
-V = TypeVar("V")
 
 DEFAULT_PORT = 2773
 DEFAULT_HOST = "127.0.0.1"
@@ -164,8 +184,14 @@ _ERRORS_BY_STATUS: dict[int, type[ParamSecretsError]] = {
 }
 
 
+def _json_loads(data: bytes | str) -> Any:
+    import json
+
+    return json.loads(data)
+
+
 def error_from_response(status: int, body: bytes, context: str | None = None,
-                        token: str | None = None) -> ParamSecretsError:
+                        token: str | None = None, loads: Callable[[bytes], Any] = _json_loads) -> ParamSecretsError:
     """Map one non-2xx answer to a typed error.
 
     A 400 is `BadRequestError` only when it carries our JSON error body; the AWS extension's
@@ -174,7 +200,7 @@ def error_from_response(status: int, body: bytes, context: str | None = None,
     code: str | None = None
     message = ""
     try:
-        data = json.loads(body)
+        data = loads(body)
     except (ValueError, UnicodeDecodeError):
         data = None
     if isinstance(data, dict) and isinstance(data.get("__type"), str):
@@ -263,7 +289,7 @@ class _TokenFileCache:
     """Re-reads a `file://` token only when the file changes (the server rotates it that way)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._entries: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def read(self, path: str) -> str:
@@ -314,9 +340,36 @@ def resolve_token(environ: Mapping[str, str] | None = None) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
 def _encode(value: str) -> str:
-    """Percent-encode everything but unreserved characters, `/` and `:` included."""
-    return quote(value, safe="")
+    """Percent-encode everything but unreserved characters, `/` and `:` included (what
+    `urllib.parse.quote(value, safe="")` does, without importing urllib.parse)."""
+    data = value.encode("utf-8")
+    if all(byte in _UNRESERVED for byte in data):
+        return value
+    return "".join(chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in data)
+
+
+def _http_connection(host: str, port: int, timeout: float) -> Connection:
+    import http.client
+
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    """A failed exchange: OSError, and http.client's own errors when it is in use
+    (wire.RawConnection raises OSErrors only)."""
+    module = sys.modules.get("http.client")
+    return (OSError, module.HTTPException) if module is not None else (OSError,)
+
+
+def _stale_connection_errors() -> tuple[type[Exception], ...]:
+    """A kept connection the server had closed: send once more on a fresh one."""
+    module = sys.modules.get("http.client")
+    extra = (module.BadStatusLine,) if module is not None else ()
+    return (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, *extra)
 
 
 def _bool(value: bool) -> str:
@@ -366,8 +419,12 @@ class Client:
         # check the window and the back-off exactly, without waiting on the wall clock.
         self._monotonic: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], None] = time.sleep
-        self._lock = threading.Lock()
-        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = _thread.allocate_lock()
+        # Makes a connection (host, port, timeout): http.client's by default; `paramsecrets exec`
+        # puts paramsecrets.client.wire.RawConnection here (no http.client import during INIT).
+        self._connect: Callable[[str, int, float], Connection] = _http_connection
+        self._loads: Callable[[bytes | str], Any] = _json_loads  # exec: wire.loads (no json, no re)
+        self._idle: list[Connection] = []
         self._pid = os.getpid()
         # Batch route -> False once the server answered 404 for it (the AWS extension), True once
         # it answered; absent: not known yet.
@@ -480,7 +537,7 @@ class Client:
         value = self.get_secret(secret_id, version_id=version_id, version_stage=version_stage,
                                 refresh=refresh)
         try:
-            return json.loads(value)
+            return self._loads(value)
         except (ValueError, UnicodeDecodeError):
             raise ParamSecretsError("the secret's value is not JSON",
                                     context=f"secret {secret_id!r}") from None
@@ -537,14 +594,14 @@ class Client:
         token = self._token_value()
         answer = self._request(path, token, context)
         if not 200 <= answer.status < 300:
-            error = error_from_response(answer.status, answer.body, context, token)
+            error = error_from_response(answer.status, answer.body, context, token, self._loads)
             if answer.status == 401 and token is None:
                 error.message += (" (no token was found: set one of "
                                   + ", ".join(token_env_names(self._environ)) + ")")
             raise error
         # The AWS extension sends its JSON as text/plain: parse whatever the content type.
         try:
-            return json.loads(answer.body)
+            return self._loads(answer.body)
         except (ValueError, UnicodeDecodeError):
             # Never quote a 2xx body: it may be a secret.
             raise ParamSecretsError(f"the answer from {self.host}:{self.port} is not JSON",
@@ -564,7 +621,7 @@ class Client:
                 raise UnavailableError(
                     f"no answer from {self.host}:{self.port} within {self.timeout:g} s",
                     code="Timeout", context=context) from None
-            except (OSError, http.client.HTTPException) as error:
+            except _connection_errors() as error:
                 raise UnavailableError(
                     f"connection to {self.host}:{self.port} failed: {type(error).__name__}",
                     code="ConnectionError", context=context) from None
@@ -590,14 +647,13 @@ class Client:
         conn, reused = self._acquire()
         try:
             return self._send(conn, path, headers)
-        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError,
-                http.client.BadStatusLine):
+        except _stale_connection_errors():
             if not reused:
                 raise
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = self._connect(self.host, self.port, self.timeout)
         return self._send(conn, path, headers)
 
-    def _send(self, conn: http.client.HTTPConnection, path: str,
+    def _send(self, conn: Connection, path: str,
               headers: dict[str, str]) -> _Answer:
         try:
             conn.request("GET", path, headers=headers)
@@ -613,15 +669,15 @@ class Client:
             self._release(conn)
         return answer
 
-    def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _acquire(self) -> tuple[Connection, bool]:
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent owns those sockets
                 self._idle, self._pid = [], os.getpid()
             if self._idle:
                 return self._idle.pop(), True
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout), False
+        return self._connect(self.host, self.port, self.timeout), False
 
-    def _release(self, conn: http.client.HTTPConnection) -> None:
+    def _release(self, conn: Connection) -> None:
         with self._lock:
             if self._pid == os.getpid() and len(self._idle) < _MAX_IDLE_CONNECTIONS:
                 self._idle.append(conn)
@@ -708,6 +764,9 @@ def _secret_value(data: Any, context: str) -> str | bytes:
         return string
     binary = data.get("SecretBinary")
     if isinstance(binary, str):
+        import base64
+        import binascii
+
         try:
             return base64.b64decode(binary, validate=True)
         except (binascii.Error, ValueError):
@@ -768,7 +827,7 @@ def _match_secrets(chunk: list[str], data: Any) -> dict[str, str | bytes]:
 # --------------------------------------------------------------------------------------------
 
 _default: Client | None = None
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
 
 
 def default_client() -> Client:

@@ -11,16 +11,15 @@ It is also the layer's Lambda exec wrapper (`/opt/paramsecrets/exec-wrapper`, se
 `PARAMSECRETS_*` variables, and a failure is also reported to the Runtime API as an init error,
 so the console shows which REF stopped INIT.
 
-Standard library only, and only what the client already imports (plus `signal`): it runs on the
+Standard library only, and only what the client already imports (plus `_signal`): it runs on the
 layer's bundled interpreter before the function's runtime, so each import adds to INIT.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from _collections_abc import Callable, Iterable, Mapping  # collections.abc imports collections: INIT path
 
 from paramsecrets.client import (
     Client,
@@ -40,6 +39,7 @@ from paramsecrets.client.exec_refs import (
 )
 from paramsecrets.client.exit_codes import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_USAGE
 from paramsecrets.client.exit_codes import exit_code as client_exit_code
+from paramsecrets.client.wire import RawConnection, loads
 
 PROG = "paramsecrets exec"
 
@@ -216,7 +216,7 @@ def _field(ref: Ref, value: str | bytes) -> str | bytes:
     if ref.key is None:
         return value
     try:
-        data = json.loads(value)
+        data = loads(value)
     except (ValueError, UnicodeDecodeError):
         raise ValueError("NotJson (the value is not JSON)") from None
     if not isinstance(data, dict):
@@ -224,7 +224,11 @@ def _field(ref: Ref, value: str | bytes) -> str | bytes:
     if ref.key not in data:
         raise ValueError(f"KeyNotFound (no field {ref.key!r} in the JSON value)")
     item = data[ref.key]
-    return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+    if isinstance(item, str):
+        return item
+    import json
+
+    return json.dumps(item, ensure_ascii=False)
 
 
 def _text(value: str | bytes) -> str:
@@ -353,6 +357,8 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
         env_flags, file_flags, path_flags, command = parse_arguments(argv)
         plan = plan_from(env_in, env_flags, file_flags, path_flags)
         client = Client(environ=env_in)
+        client._connect = RawConnection  # no http.client (nor email) on the INIT path
+        client._loads = loads  # nor json (nor re)
     except SystemExit:
         print(USAGE)
         return 0
@@ -374,12 +380,12 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
 
 
 def _run(command: list[str], env: dict[str, str]) -> int:
-    import signal
+    import _signal  # type: ignore[import-not-found]  # `signal` wraps it in enums: more imports at INIT
 
     # Python ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across exec.
     for name in ("SIGPIPE", "SIGXFSZ"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        if hasattr(_signal, name):
+            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -408,6 +414,7 @@ def report_init_error(api: str, lines: list[str]) -> bool:
     """POST /runtime/init/error, as a runtime does when its INIT fails, so Lambda records why
     (the lines name REFs and codes, never values). False when the Runtime API refused or is gone."""
     import http.client
+    import json
 
     host, _, port = api.rpartition(":")
     message = "; ".join(lines)

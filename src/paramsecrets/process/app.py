@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from paramsecrets.aws.clients import Upstream as AwsUpstream
 
 SHUTDOWN_GRACE_S = 1.0  # Lambda allows 2 s for every extension together
+EXEC_FREEZE_DELAY_S = 1.0
+"""With an exec wrapper waiting, the start-up collection (~4 ms of CPU) runs this long after its values
+are read: the wrapper's answers and the runtime's own start come first."""
 
 
 def run(settings: Settings, token: Token, aws: AwsSettings, sockets: list[Any],
@@ -158,6 +161,12 @@ def assemble(settings: Settings, token: Token, upstream_ready: asyncio.Future[Up
     return Parts(cache, reader, service, sdk, Dispatcher(service, sdk))
 
 
+def freeze_start_up_objects() -> None:
+    """Start-up objects never need scanning again: steadier tail latency."""
+    gc.collect()
+    gc.freeze()
+
+
 class App:
     """The server process: `start` answers on the bound sockets, `wait` until SIGTERM, SIGINT or
     Lambda's SHUTDOWN (or `request_stop`), `stop` drains and closes. (uvicorn's Server, in small.)"""
@@ -219,12 +228,23 @@ class App:
             from paramsecrets.process.warm import warm
 
             self._background.append(asyncio.ensure_future(warm(upstream)))
-        if settings.prefetch_parameters or settings.prefetch_secrets:
+        exec_reads = None
+        if lifecycle is not None and upstream is not None:  # what the exec wrapper will ask for (prefetch.py)
+            import os
+
+            from paramsecrets.process.prefetch import ExecReads
+
+            exec_reads = ExecReads.from_environ(os.environ)
+        waiting = exec_reads is not None and exec_reads.any()
+        if settings.prefetch_parameters or settings.prefetch_secrets or waiting:
             from paramsecrets.process.prefetch import prefetch
 
-            self._background.append(asyncio.ensure_future(prefetch(settings, parts.reader, self.metrics)))
-        gc.collect()
-        gc.freeze()  # start-up objects never need scanning again: steadier tail latency
+            task = asyncio.ensure_future(prefetch(settings, parts.reader, self.metrics, exec_reads=exec_reads))
+            self._background.append(task)
+            if waiting:  # the runtime waits for these values: collect once it has them and has started
+                task.add_done_callback(lambda _: loop.call_later(EXEC_FREEZE_DELAY_S, freeze_start_up_objects))
+        if not waiting:
+            freeze_start_up_objects()
 
     async def wait(self) -> None:
         """Until a stop is requested."""

@@ -13,13 +13,21 @@ a request arriving meanwhile waits for the batch instead of calling again.
 PARAMETERS_SECRETS_EXTENSION_PREFETCH_JITTER_MS delays the start by a random part of that many
 milliseconds, so a fleet started at once does not prefetch at once; a read that comes first
 fetches for itself, as without prefetch.
+
+Under Lambda the extension also reads what the exec wrapper is about to ask for: an extension
+sees the function's environment, so the `PARAMSECRETS_ENV_*`, `PARAMSECRETS_FILES` and
+`PARAMSECRETS_PATH` mapping names every value `paramsecrets exec` will read before the runtime
+starts. `ExecReads.from_environ` takes the names from it (loosely: the wrapper validates the REF
+grammar and reports every mistake), and they are fetched at once, without the jitter, with the
+same batch calls the wrapper's own requests make, so those requests join the running fetches or
+hit the cache, whichever comes first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
 from paramsecrets import log
@@ -31,6 +39,57 @@ from paramsecrets.metrics import Metrics
 
 TAG_PREFIX = "tag:"
 ROLE_SEPARATOR = "|"  # neither parameter names nor secret names may contain it
+
+EXEC_ENV_PREFIX = "PARAMSECRETS_ENV_"
+EXEC_FILES_ENV = "PARAMSECRETS_FILES"
+EXEC_PATH_ENV = "PARAMSECRETS_PATH"
+EXEC_SOURCES = (("ssm:", "parameters"), ("secretsmanager:", "secrets"))
+MAX_EXEC_READS = 1000  # the wrapper's own limit of values for one command
+MAX_EXEC_REF_CHARS = 4096
+
+
+class ExecReads(NamedTuple):
+    """What the exec wrapper will read: parameter names (with their selectors), secret ids, paths."""
+
+    parameters: tuple[str, ...]
+    secrets: tuple[str, ...]
+    paths: tuple[str, ...]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ExecReads:
+        """The names in the mapping variables; a REF that is not `ssm:NAME[#KEY]` or
+        `secretsmanager:ID[#KEY]` is left out (the wrapper names it when it fails)."""
+        found: dict[str, dict[str, None]] = {"parameters": {}, "secrets": {}}
+        refs = [value for name, value in environ.items() if name.startswith(EXEC_ENV_PREFIX)]
+        for item in environ.get(EXEC_FILES_ENV, "").split(","):  # PATH=REF: REF starts at the first `=source:`
+            starts = [at for at in (item.find("=ssm:"), item.find("=secretsmanager:")) if at >= 0]
+            if starts:
+                refs.append(item[min(starts) + 1:].strip())
+        for ref in refs[:MAX_EXEC_READS]:
+            if len(ref) > MAX_EXEC_REF_CHARS:
+                continue
+            for prefix, kind in EXEC_SOURCES:
+                if ref.startswith(prefix):
+                    name = ref[len(prefix):].partition("#")[0]
+                    if name and not any(ch.isspace() for ch in name):
+                        found[kind][name] = None
+        paths = {path.strip(): None for path in environ.get(EXEC_PATH_ENV, "").split(",")[:MAX_EXEC_READS]
+                 if path.strip().startswith("/") and len(path.strip()) <= MAX_EXEC_REF_CHARS}
+        return cls(tuple(found["parameters"]), tuple(found["secrets"]), tuple(paths))
+
+    def any(self) -> bool:
+        return bool(self.parameters or self.secrets or self.paths)
+
+    def jobs(self, reader: Reader) -> list[Awaitable[object]]:
+        """The batch calls the wrapper's own requests make (get-many decrypted, the secrets batch,
+        get-by-path recursive and decrypted), so both share one flight per key."""
+        jobs: list[Awaitable[object]] = []
+        if self.parameters:
+            jobs.append(reader.parameters(self.parameters, decrypt=True))
+        if self.secrets:
+            jobs.append(reader.secrets(self.secrets))
+        jobs.extend(reader.path(PathKey(path, recursive=True, decrypt=True)) for path in self.paths)
+        return jobs
 
 
 class Entry(NamedTuple):
@@ -124,10 +183,15 @@ async def start_jitter(settings: Settings, reader: Reader, draw: Callable[[], fl
 
 
 async def prefetch(settings: Settings, reader: Reader, metrics: Metrics,
-                   draw: Callable[[], float] = random.random) -> None:
-    await start_jitter(settings, reader, draw)
+                   draw: Callable[[], float] = random.random, exec_reads: ExecReads | None = None) -> None:
     started = reader.clock.monotonic()
-    results = await asyncio.gather(*plan(settings, reader), return_exceptions=True)
+    exec_jobs = exec_reads.jobs(reader) if exec_reads is not None else []  # started at once: no jitter
+    running = asyncio.gather(*exec_jobs, return_exceptions=True) if exec_jobs else None
+    if settings.prefetch_parameters or settings.prefetch_secrets:
+        await start_jitter(settings, reader, draw)
+    results = list(await asyncio.gather(*plan(settings, reader), return_exceptions=True))
+    if running is not None:
+        results += await running
     stored = failed = 0
     for result in results:
         if isinstance(result, dict):  # a batch: one outcome per name
