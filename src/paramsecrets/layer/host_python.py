@@ -202,7 +202,7 @@ def imported_stdlib(stdlib: Path, multiarch: str, package_lib: Path, entry_point
     path = [str(package_lib), str(stdlib), str(stdlib / "lib-dynload")]
     finder = _LayerFinder(path, list(excludes), suffixes)
     starter = package_lib / "_layer_startup_modules.py"
-    starter.write_text("".join(f"import {name}\n" for name in startup_modules), encoding="utf-8")
+    starter.write_text("".join(f"import {name}\n" for name in startup_modules), encoding="utf-8", newline="\n")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a newer host's SyntaxWarnings about 3.11 sources
