@@ -9,6 +9,7 @@ import io
 import os
 import sys
 import tarfile
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -192,3 +193,30 @@ def test_the_cache_lock_is_not_needed(tmp_path: Path, monkeypatch: pytest.Monkey
         (again / ".complete").write_text("ok\n")
         layer_runtime._publish(again, final)
         assert (final / ".complete").is_file() and not (final / "file").exists()
+
+
+def test_publish_tries_again_while_windows_holds_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scanner reading a new file makes Windows refuse the folder's rename for a moment."""
+    refusals = [PermissionError(5, "Access is denied"), PermissionError(5, "Access is denied")]
+    real_replace = os.replace
+    waits: list[float] = []
+
+    def replace(source: Path, target: Path) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(time, "sleep", waits.append)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp / ".complete").write_text("ok\n")
+    layer_runtime._publish(tmp, tmp_path / "final")
+    assert (tmp_path / "final" / ".complete").is_file() and waits == [0.1, 0.2]
+
+    refusals.extend(PermissionError(5, "Access is denied") for _ in range(layer_runtime.PUBLISH_TRIES))
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(PermissionError):
+        layer_runtime._publish(other, tmp_path / "elsewhere")
+    assert other.is_dir() and not (tmp_path / "elsewhere").exists()

@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -157,18 +158,32 @@ def _lock(handle: BinaryIO) -> Callable[[], None]:
     return unlock
 
 
+PUBLISH_TRIES = 6
+"""Windows refuses to rename a folder while a scanner still reads a file just written in it
+(PermissionError): the rename is tried again, 0.1 s later, then 0.2, 0.4 ... (3.1 s in all)."""
+
+
 def _publish(tmp: Path, final: Path) -> None:
     """Move a finished folder (its .complete written) to its cache name in one rename. When another
     builder published the same content first, keep theirs; a leftover without .complete is replaced."""
     if final.exists() and not (final / ".complete").is_file():
         shutil.rmtree(final, ignore_errors=True)
     final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(tmp, final)
-    except OSError:
-        if not (final / ".complete").is_file():
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)
+    for attempt in range(PUBLISH_TRIES):
+        try:
+            os.replace(tmp, final)
+            return
+        except PermissionError:
+            if (final / ".complete").is_file():
+                break
+            if attempt == PUBLISH_TRIES - 1:
+                raise
+            time.sleep(0.1 * 2 ** attempt)
+        except OSError:
+            if not (final / ".complete").is_file():
+                raise
+            break
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress,
