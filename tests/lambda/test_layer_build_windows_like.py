@@ -9,8 +9,9 @@ build --strict --build-python host`, as the CI's windows-latest job runs it):
 - fcntl (and msvcrt, which this machine has not either): importing it fails.
 
 The build starts from a cache holding only the downloaded .debs and wheels, so it unpacks every
-package itself under those rules; the zip must be the native build's (SHA-256), and the cache
-it filled must hold no symlink.
+package itself under those rules; the zip must be the native build's (SHA-256), the cache it
+filled must hold no symlink, and no name in the unpacked tree or the zip may be one Windows (or a
+case-insensitive file system) cannot write.
 
 Not covered here (only on windows-latest in CI): Windows' own path rules, case-insensitive names
 and its Python's subprocess and file locking (msvcrt).
@@ -58,6 +59,24 @@ raise SystemExit(main(sys.argv[1:]))
 """.replace("@ATTEMPT@", SYMLINK_ATTEMPT)
 
 
+RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+"""Names Windows gives to devices, with any extension (`aux.py` too)."""
+
+
+def _windows_name_problems(paths: list[str]) -> list[str]:
+    """What Windows or a case-insensitive file system (Windows, macOS) could not write as is: a
+    reserved or forbidden name, or two names differing only in case."""
+    problems = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for part in path.split("/"):
+            if part.split(".")[0].lower() in RESERVED or set(part) & set('<>:"|?*\\') or part.endswith((".", " ")):
+                problems.append(f"{path}: {part!r} is not a Windows file name")
+        if seen.setdefault(path.lower(), path) != path:
+            problems.append(f"{path} and {seen[path.lower()]} differ only in case")
+    return problems
+
+
 def _differing_members(first: Path, second: Path) -> list[str]:
     """Member names whose bytes differ (or that only one zip has), for the failure message."""
     with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
@@ -88,6 +107,10 @@ def test_a_windows_like_build_equals_the_native_build(build: Build, arch: str, t
     trees = [p for p in (cache / "layer-root").iterdir() if p.is_dir()]
     assert len(trees) == 1 and (trees[0] / ".complete").is_file(), trees
     assert not [p for p in cache.rglob("*") if p.is_symlink()]
+    unpacked = [p.relative_to(trees[0]).as_posix() for p in trees[0].rglob("*")]
+    with zipfile.ZipFile(out) as archive:
+        staged = archive.namelist()
+    assert not _windows_name_problems(unpacked + staged), _windows_name_problems(unpacked + staged)
     links = deb_tree.links(trees[0])
     assert links["/lib/" + ("x86_64-linux-gnu/libz.so.1" if arch == "x86_64" else "aarch64-linux-gnu/libz.so.1")]
 
