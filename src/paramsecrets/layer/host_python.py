@@ -163,8 +163,8 @@ class _LayerFinder(modulefinder.ModuleFinder):
         self._listings: dict[str, frozenset[str]] = {}
 
     def _names(self, folder: str) -> frozenset[str]:
-        """The entries of `folder` (exact case, as on Linux), symlinks left out: a link in the
-        unpacked tree may point into this machine (sitecustomize.py -> /etc/...)."""
+        """The entries of `folder` (exact case, as on Linux), symlinks left out: the unpacked tree
+        holds none (deb_tree.py keeps them in a table), and one there could point into this machine."""
         if folder not in self._listings:
             try:
                 with os.scandir(folder) as entries:
