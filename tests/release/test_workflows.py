@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from paramsecrets.testing import actionlint
@@ -74,6 +75,28 @@ def test_ci_builds_the_layers_on_macos_and_compares_them() -> None:
     assert "--strict --arch x86_64" in _runs(mac) and "--strict --arch arm64" in _runs(mac)
     assert "cmp host-x86_64.zip linux/paramsecrets-layer-x86_64.zip" in _runs(mac)
     assert "actions/download-artifact" in _uses(mac) and "actions/upload-artifact" in _uses(jobs["test"])
+
+
+def test_ci_builds_the_layers_on_windows_and_compares_them() -> None:
+    """The same on Windows: Python 3.11 only, every file checked out with LF (.gitattributes)."""
+    jobs = _load("ci.yml")["jobs"]
+    win = jobs["layer-on-windows"]
+    assert win["runs-on"].startswith("windows") and win["needs"] == "test"
+    assert "python -m pip install ." in _runs(win)
+    assert "--strict --arch x86_64 -o host-x86_64.zip" in _runs(win)
+    assert "--strict --arch arm64 -o host-arm64.zip" in _runs(win)
+    assert 'f"linux/paramsecrets-layer-{arch}.zip"' in _runs(win) and "sys.exit(1 if differ" in _runs(win)
+    assert "actions/download-artifact" in _uses(win)
+
+
+def test_every_text_file_is_checked_out_with_lf() -> None:
+    """What a Windows clone needs for the byte-identical zip: the pycs record a hash of each source."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = ["src/paramsecrets/cli.py", "src/paramsecrets/layer/files/launcher.sh", "README.md"]
+    proc = subprocess.run(["git", "check-attr", "eol", "--", *files], capture_output=True, text=True,
+                          timeout=60, cwd=REPO, check=True)
+    assert proc.stdout.splitlines() == [f"{name}: eol: lf" for name in files]
 
 
 def test_release_on_a_tag() -> None:

@@ -9,15 +9,21 @@ Debian 9), which `tarfile` reads with the standard library's lzma, as it reads g
 uncompressed tar. Debian also allows zstd (Ubuntu uses it); the standard library has no zstd
 before Python 3.14, so a zstd member is read with Python 3.14's `compression.zstd` or the
 `zstandard` package from PyPI when one is present, and otherwise refused with that advice.
+
+Symlinks are never created on this machine: they become rows of a table (deb_tree.py), so the
+build needs no symlink privilege (Windows) and no link can point into the building machine.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+from paramsecrets.layer import deb_tree
 
 AR_MAGIC = b"!<arch>\n"
 HEADER_BYTES = 60
@@ -96,12 +102,61 @@ def data_tar(deb: Path) -> tarfile.TarFile:
     raise DebError(f"{deb.name}: no data.tar member")
 
 
-def extract_deb(deb: Path, dest: Path) -> None:
-    """Unpack the data part of a .deb into dest (symlinks kept as symlinks, nothing outside dest)."""
+def extract_deb(deb: Path, dest: Path, links: dict[str, str] | None = None) -> dict[str, str]:
+    """Unpack the data part of a .deb into dest: its folders and regular files only, written by
+    this process (no symlink, mode or owner taken from the archive, so it works alike on every OS
+    and as any user; see deb_tree.py). Returns `links` (a new table by default) with the package's
+    symlinks added as rows; a hard link becomes a copy of the file it names. A member that would
+    land outside dest is refused."""
+    links = {} if links is None else links
     with data_tar(deb) as tar:
-        if hasattr(tarfile, "tar_filter"):  # Python 3.11.4+: no member may land outside dest
-            tar.extraction_filter = tarfile.tar_filter
         try:
-            tar.extractall(dest)
+            for member in tar:
+                _unpack_member(tar, member, dest, links, deb.name)
         except (tarfile.TarError, OSError) as error:
             raise DebError(f"{deb.name}: cannot unpack: {error}") from None
+    return links
+
+
+def _target_path(name: str, package: str) -> PurePosixPath:
+    """A member's path as on the target (`./usr/bin/x` -> /usr/bin/x); refuses `..` and names that
+    are not one file name per part on this OS (a backslash or a drive on Windows)."""
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if any(part == ".." or Path(part).name != part for part in parts):
+        raise DebError(f"{package}: refusing the member {name!r}: it could land outside the tree")
+    return PurePosixPath("/", *parts)
+
+
+def _unpack_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, links: dict[str, str],
+                   package: str) -> None:
+    path = _target_path(member.name, package)
+    if path == PurePosixPath("/"):
+        return
+    # A folder of the path may be a symlink of an earlier member: write where Linux would.
+    where = deb_tree.resolve(links, str(path.parent)) / path.name
+    target = dest.joinpath(*where.parts[1:])
+    if member.isdir():
+        target.mkdir(parents=True, exist_ok=True)
+        links.pop(str(where), None)
+        return
+    if member.issym():
+        if target.is_dir():
+            raise DebError(f"{package}: the symlink {member.name} would replace a folder")
+        target.unlink(missing_ok=True)
+        links[str(where)] = member.linkname
+        return
+    if not (member.isreg() or member.islnk()):
+        return  # devices and fifos: no package of the layer has one, and the layer could not use one
+    target.parent.mkdir(parents=True, exist_ok=True)
+    links.pop(str(where), None)
+    if member.islnk():
+        source = dest.joinpath(*deb_tree.resolve(links, str(_target_path(member.linkname, package))).parts[1:])
+        if not source.is_file():
+            raise DebError(f"{package}: the hard link {member.name} names {member.linkname}, which is not a file")
+        shutil.copyfile(source, target)
+        return
+    handle = tar.extractfile(member)
+    if handle is None:
+        raise DebError(f"{package}: cannot read {member.name}")
+    with handle, target.open("wb") as out:
+        shutil.copyfileobj(handle, out)

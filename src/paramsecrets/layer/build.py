@@ -225,7 +225,7 @@ def _copy_package(stage_lib: Path, source: Path | None = None) -> Path:
     info = stage_lib / f"{PACKAGE}-{paramsecrets.__version__}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {paramsecrets.__version__}\n", encoding="utf-8"
+        f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {paramsecrets.__version__}\n", encoding="utf-8", newline="\n"
     )
     return source
 
@@ -301,7 +301,7 @@ def _templates(stage: Path, arch: str) -> None:
                              ("launcher.sh", "paramsecrets/exec-wrapper"), ("run.py", "paramsecrets/run.py")):
         text = (templates / template).read_text(encoding="utf-8").replace("@LOADER@", loader)
         (stage / target).parent.mkdir(parents=True, exist_ok=True)
-        (stage / target).write_text(text, encoding="utf-8")
+        (stage / target).write_text(text, encoding="utf-8", newline="\n")
 
 
 def build_layer(
@@ -381,7 +381,7 @@ def _build(arch: str, output: Path, progress: Progress, source: Path | None, loc
         _templates(stage, arch)
         lib = stage / PACKAGE / "lib"
         lib.mkdir(parents=True)
-        (stage / MANIFEST).write_text(_manifest(arch, packages, lock.wheels[arch]), encoding="utf-8")
+        (stage / MANIFEST).write_text(_manifest(arch, packages, lock.wheels[arch]), encoding="utf-8", newline="\n")
         source = _copy_package(lib, source)
         progress(f"  copied the {PACKAGE} package from {source}")
         for item in lock.wheels[arch]:

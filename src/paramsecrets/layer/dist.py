@@ -56,7 +56,7 @@ def write_sums(out: Path) -> Path:
     lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n"
              for p in sorted(out.iterdir()) if p.is_file() and p.name != "SHA256SUMS"]
     target = out / "SHA256SUMS"
-    target.write_text("".join(lines), encoding="utf-8")
+    target.write_text("".join(lines), encoding="utf-8", newline="\n")
     return target
 
 
@@ -70,7 +70,8 @@ def make_dist(out: Path, progress: Progress = print) -> list[Path]:
         zip_path = out / f"paramsecrets-layer-{arch}.zip"
         build_layer(arch, zip_path, progress=progress, debian=DebianOptions(strict=True))
         sbom_path = out / f"paramsecrets-layer-{arch}.cdx.json"
-        sbom_path.write_text(json.dumps(build_sbom(zip_path, cache_dir()), indent=2) + "\n", encoding="utf-8")
+        sbom_path.write_text(json.dumps(build_sbom(zip_path, cache_dir()), indent=2) + "\n", encoding="utf-8",
+                             newline="\n")
         progress(f"  wrote {sbom_path.name}")
         artifacts += [zip_path, sbom_path]
     artifacts.append(write_sums(out))

@@ -163,8 +163,8 @@ class _LayerFinder(modulefinder.ModuleFinder):
         self._listings: dict[str, frozenset[str]] = {}
 
     def _names(self, folder: str) -> frozenset[str]:
-        """The entries of `folder` (exact case, as on Linux), symlinks left out: a link in the
-        unpacked tree may point into this machine (sitecustomize.py -> /etc/...)."""
+        """The entries of `folder` (exact case, as on Linux), symlinks left out: the unpacked tree
+        holds none (deb_tree.py keeps them in a table), and one there could point into this machine."""
         if folder not in self._listings:
             try:
                 with os.scandir(folder) as entries:
@@ -202,7 +202,7 @@ def imported_stdlib(stdlib: Path, multiarch: str, package_lib: Path, entry_point
     path = [str(package_lib), str(stdlib), str(stdlib / "lib-dynload")]
     finder = _LayerFinder(path, list(excludes), suffixes)
     starter = package_lib / "_layer_startup_modules.py"
-    starter.write_text("".join(f"import {name}\n" for name in startup_modules), encoding="utf-8")
+    starter.write_text("".join(f"import {name}\n" for name in startup_modules), encoding="utf-8", newline="\n")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a newer host's SyntaxWarnings about 3.11 sources

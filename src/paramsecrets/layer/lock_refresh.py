@@ -77,5 +77,5 @@ def refresh(wheel_cache: Path, path: Path = LOCK_PATH, options: DebianOptions | 
         packages[arch] = _newest_packages(arch, fetcher)
         wheels[arch] = tuple(_wheel(name, importlib.metadata.version(name), arch, wheel_cache) for name in WHEELS)
     lock = Lock(DEBIAN_RELEASE, PYTHON_VERSION, packages, wheels)
-    path.write_text(lock.to_json(), encoding="utf-8")
+    path.write_text(lock.to_json(), encoding="utf-8", newline="\n")
     return lock

@@ -28,10 +28,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import deque
+import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import BinaryIO
 
+from paramsecrets.layer import deb_tree
 from paramsecrets.layer.ar_unpack import DebError, extract_deb
 from paramsecrets.layer.debian_fetch import DebFetcher, DebianOptions, FetchError
 from paramsecrets.layer.lock import Lock, Pinned
@@ -99,9 +101,13 @@ def fetch_debs(lock: Lock, arch: str, cache: Path, progress: Progress,
         raise RuntimeBuildError(str(error)) from None
 
 
+TREE_FORMAT = "tree-2"
+"""Part of the tree's cache key: format 2 keeps symlinks in deb_tree.LINKS_FILE, never on disk."""
+
+
 def _tree_key(items: Iterable[Pinned]) -> str:
-    """The unpacked tree's cache key: the packages' checksums (a lock row added changes it)."""
-    return hashlib.sha256(" ".join(sorted(item.sha256 for item in items)).encode()).hexdigest()[:16]
+    """The unpacked tree's cache key: its format and the packages' checksums (a lock row added changes it)."""
+    return hashlib.sha256(" ".join([TREE_FORMAT, *sorted(item.sha256 for item in items)]).encode()).hexdigest()[:16]
 
 
 def tree_packages(tree: Path) -> list[Pinned]:
@@ -112,29 +118,81 @@ def tree_packages(tree: Path) -> list[Pinned]:
 
 @contextlib.contextmanager
 def _cache_lock(cache: Path) -> Iterator[None]:
-    """One builder at a time fills the cache's unpacked trees (a test run and a benchmark may overlap).
-    flock where there is one; Windows' msvcrt.locking otherwise (any OS builds the layer)."""
+    """One builder at a time fills the cache's unpacked trees where the OS offers a lock (a test run
+    and a benchmark may overlap: the second waits instead of downloading again). Best effort only:
+    flock, else Windows' msvcrt.locking (which gives up after about 10 s), else none. Correctness
+    never rests on it: every tree is published by one atomic rename (_publish)."""
     cache.mkdir(parents=True, exist_ok=True)
     with (cache / ".layer-root.lock").open("a+b") as handle:
+        unlock = _lock(handle)
         try:
-            import fcntl
-        except ImportError:
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
             yield
-            return
+        finally:
+            unlock()
+
+
+def _lock(handle: BinaryIO) -> Callable[[], None]:
+    """Lock the open file if this OS can; returns how to unlock (a no-op when it could not)."""
+    try:
+        import fcntl
+    except ImportError:
+        pass
+    else:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        return lambda: fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        import msvcrt
+    except ImportError:
+        return lambda: None
+    handle.seek(0)
+    try:
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+    except OSError:
+        return lambda: None  # another build holds it for long: go on, the publish is atomic
+
+    def unlock() -> None:
+        handle.seek(0)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+
+    return unlock
+
+
+PUBLISH_TRIES = 6
+"""Windows refuses to rename a folder while a scanner still reads a file just written in it
+(PermissionError): the rename is tried again, 0.1 s later, then 0.2, 0.4 ... (3.1 s in all)."""
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move a finished folder (its .complete written) to its cache name in one rename. When another
+    builder published the same content first, keep theirs; a leftover without .complete is replaced."""
+    if final.exists() and not (final / ".complete").is_file():
+        shutil.rmtree(final, ignore_errors=True)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(PUBLISH_TRIES):
+        try:
+            os.replace(tmp, final)
+            return
+        except PermissionError:
+            if (final / ".complete").is_file():
+                break
+            if attempt == PUBLISH_TRIES - 1:
+                raise
+            time.sleep(0.1 * 2 ** attempt)
+        except OSError:
+            if not (final / ".complete").is_file():
+                raise
+            break
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress,
                     options: DebianOptions | None = None) -> Path:
     """All pinned packages of `arch` unpacked in one tree, cached per the packages' checksums.
 
-    The tree's PACKAGES_FILE names the packages it holds (the locked ones, or in a test build
-    allowed to, the newer ones that replaced a package found nowhere)."""
+    The tree holds folders and regular files; the packages' symlinks are rows of its
+    deb_tree.LINKS_FILE. Its PACKAGES_FILE names the packages it holds (the locked ones, or in a
+    test build allowed to, the newer ones that replaced a package found nowhere)."""
     tree = cache / "layer-root" / f"{arch}-{_tree_key(lock.packages[arch])}"
     with _cache_lock(cache):
         if (tree / ".complete").is_file():
@@ -147,50 +205,30 @@ def unpack_packages(lock: Lock, arch: str, cache: Path, progress: Progress,
         versions = {item.version for item in used if item.name.startswith(("python3.11", "libpython3.11"))}
         if len(versions) != 1:
             raise RuntimeBuildError(f"the lock mixes Python package versions for {arch}: {sorted(versions)}")
-        shutil.rmtree(tree, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=cache, prefix=".layer-root-"))
         try:
+            links: dict[str, str] = {}
             for item, deb in fetched:
                 try:
-                    extract_deb(deb, tmp)
+                    extract_deb(deb, tmp, links)
                 except DebError as error:
                     raise RuntimeBuildError(f"{item.filename}: {error}") from None
+            deb_tree.write_links(tmp, links)
             (tmp / PACKAGES_FILE).write_text(json.dumps([dataclasses.asdict(i) for i in used], indent=1),
                                              encoding="utf-8")
-            tree.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, tree)
-        except BaseException:
+            (tmp / ".complete").write_text("ok\n", encoding="utf-8")
+            _publish(tmp, tree)
+        finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        (tree / ".complete").write_text("ok\n")
     return tree
 
 
 def _resolve(tree: Path, path: str) -> Path:
-    """`path` inside the unpacked tree, following symlinks as if the tree were the root."""
-    parts = deque(PurePosixPath(path).parts[1:])
-    current = PurePosixPath("/")
-    hops = 0
-    while parts:
-        part = parts.popleft()
-        if part == "..":
-            current = current.parent
-            continue
-        candidate = current / part
-        real = tree / candidate.relative_to("/")
-        if not real.is_symlink():
-            current = candidate
-            continue
-        hops += 1
-        if hops > 40:
-            raise RuntimeBuildError(f"too many symlinks resolving {path}")
-        link = PurePosixPath(os.readlink(real))
-        if link.is_absolute():
-            current = PurePosixPath("/")
-            parts.extendleft(reversed(link.parts[1:]))
-        else:
-            parts.extendleft(reversed(link.parts))
-    return tree / current.relative_to("/")
+    """`path` inside the unpacked tree, following the packages' symlinks as if the tree were the root."""
+    try:
+        return deb_tree.host_path(tree, path)
+    except deb_tree.TreeError as error:
+        raise RuntimeBuildError(str(error)) from None
 
 
 def resolve(tree: Path, path: str) -> Path:
@@ -235,12 +273,30 @@ def host_runtime(lock: Lock, cache: Path, progress: Progress,
     runtime = tree.parent / f"{tree.name}-runtime"
     with _cache_lock(cache):
         if not (runtime / ".complete").is_file():
-            shutil.rmtree(runtime, ignore_errors=True)
-            _copy_core(tree, runtime, HOST_ARCH)
-            # symlinks=True: a link out of the tree (sitecustomize.py -> /etc/...) must never reach the host.
-            shutil.copytree(tree / "usr" / STDLIB, runtime / STDLIB, symlinks=True, dirs_exist_ok=True)
-            (runtime / ".complete").write_text("ok\n")
+            tmp = Path(tempfile.mkdtemp(dir=tree.parent, prefix=".runtime-"))
+            try:
+                _copy_core(tree, tmp, HOST_ARCH)
+                shutil.copytree(tree / "usr" / STDLIB, tmp / STDLIB, dirs_exist_ok=True)
+                _copy_stdlib_links(tree, tmp / STDLIB)
+                (tmp / ".complete").write_text("ok\n", encoding="utf-8")
+                _publish(tmp, runtime)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
     return runtime, interpreter_command(runtime, HOST_ARCH)
+
+
+def _copy_stdlib_links(tree: Path, stdlib: Path) -> None:
+    """The standard library's symlinks, as the files they resolve to in the tree (the interpreter can
+    import them, as from Debian's own install); one whose target no package ships is left out. An
+    absolute link resolves inside the tree too: it never reaches this machine's own /etc."""
+    prefix = f"/usr/{STDLIB}/"
+    for link in sorted(deb_tree.links(tree)):
+        if link.startswith(prefix):
+            source = _resolve(tree, link)
+            if source.is_file():
+                target = stdlib / link.removeprefix(prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
 
 
 def _copy_core(tree: Path, runtime: Path, arch: str) -> None:
@@ -269,7 +325,7 @@ def imported_stdlib(command: list[str], runtime: Path, package_lib: Path, entry_
         "print(json.dumps(sorted(filter(None, (getattr(m, '__file__', None) for m in finder.modules.values())))))\n"
     )
     starter = package_lib / "_layer_startup_modules.py"
-    starter.write_text("".join(f"import {name}\n" for name in STARTUP_MODULES))
+    starter.write_text("".join(f"import {name}\n" for name in STARTUP_MODULES), encoding="utf-8", newline="\n")
     try:
         proc = subprocess.run(
             [*command, "-I", "-S", "-c", script, _json(EXCLUDED_MODULES), str(package_lib), str(starter),

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sbom: error: {error}", file=sys.stderr)
         return 2
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        args.output.write_text(text, encoding="utf-8", newline="\n")
     else:
         sys.stdout.write(text)
     return 0
