@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from paramsecrets.http import responses
 from paramsecrets.http.connection import (
     CLOSE,
+    IDLE,
     LINGER,
     OPEN,
     SHUTTING_DOWN,
@@ -38,6 +39,7 @@ __all__ = ["Application", "Connection", "HttpServer", "Limits", "Log", "Reply"]
 
 LISTEN_BACKLOG = 1024
 ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
+REPLAYS = 256  # distinct request bytes kept with their replay (a function repeats a few requests)
 
 Reply = bytes | Coroutine[Any, Any, bytes]
 
@@ -114,10 +116,27 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
-        self._serve(self.state.receive(data, now), now)
+        state = self.state
+        if state.kind is IDLE and not state.buffer and not state.changed:
+            # An idle keep-alive connection (IDLE also means nothing is being answered and it is
+            # not closing: connection.py). Exact bytes answered before may be replayed.
+            replay = self.server.replays.get(data)
+            if replay is not None:
+                reply = replay()
+                if reply is not None:
+                    state.last_active = now  # all the state machine does for an idle keep-alive hit
+                    self.transport.write(reply)  # type: ignore[union-attr]  # set in connection_made
+                    return
+            request = state.receive(data, now)
+            self._serve(request, now, data if request is not None and not state.buffer else None)
+            return
+        self._serve(state.receive(data, now), now)
 
-    def _serve(self, request: Request | None, now: float) -> None:
-        """Answer `request` and every complete request after it, in order, until one must wait."""
+    def _serve(self, request: Request | None, now: float, alone: bytes | None = None) -> None:
+        """Answer `request` and every complete request after it, in order, until one must wait.
+
+        `alone`: the bytes received, when they were exactly `request` on an idle connection; if it
+        is answered at once and the connection stays idle, the app may offer to replay them."""
         state = self.state
         while request is not None:
             try:
@@ -127,7 +146,12 @@ class Connection(asyncio.Protocol):
             if type(reply) is not bytes:
                 self._await(reply, request)
                 break
-            request = state.answer(request, reply, now)
+            following = state.answer(request, reply, now)
+            if alone is not None:
+                if following is None and state.kind is IDLE and not state.changed:
+                    self.server.remember(alone, request)
+                alone = None
+            request = following
         output = state.output  # apply(), with the hot path's single check first
         if output:
             state.output = b""
@@ -245,6 +269,24 @@ class HttpServer:
         self._servers: list[asyncio.Server] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._last_tick = time.monotonic()
+        # Exact request bytes -> what answers them again (paramsecrets.api.replay): asked of the
+        # app after it answered them at once on an idle keep-alive connection.
+        self.replay_for: Callable[[Request], Callable[[], bytes | None] | None] | None = getattr(
+            app, "replay_for", None)
+        self.replays: dict[bytes, Callable[[], bytes | None]] = {}
+
+    def remember(self, data: bytes, request: Request) -> None:
+        """Keep what answers `data` (exactly `request`, just answered at once) again, if the app
+        offers it; at most REPLAYS distinct requests (then the table starts over)."""
+        if self.replay_for is None:
+            return
+        replay = self.replay_for(request)
+        if replay is None:
+            self.replays.pop(data, None)
+            return
+        if len(self.replays) >= REPLAYS and data not in self.replays:
+            self.replays.clear()
+        self.replays[data] = replay
 
     async def start(self, sockets: list[Any]) -> None:
         """Serve on already-bound sockets (bound early, before Lambda registration)."""
