@@ -198,3 +198,25 @@ async def test_a_stopping_server_replays_nothing() -> None:
     wire.connection.apply()
     assert await wire.send(request("/a")) == b""
     assert wire.transport.closed
+
+
+async def test_a_large_value_is_replayed_whole_without_a_kept_copy() -> None:
+    stack = Stack(ssm_ttl=100)
+    stack.upstream.put_parameter("/big", "v" * 20_000)
+    wire = Wire(stack)
+    await wire.send(request("/big"))
+    full_path_answer = await wire.send(request("/big"))
+    replay = wire.server.replays[request("/big")]
+    assert replay.joined is None  # type: ignore[attr-defined]
+    full = wire.full_path
+    assert await wire.send(request("/big")) == full_path_answer
+    assert wire.full_path == full
+
+
+async def test_a_request_longer_than_the_replay_bound_always_takes_the_full_path() -> None:
+    _, wire = await warmed()
+    long = request("/a", extra=b"X-Padding: " + b"p" * 5000 + b"\r\n")
+    await wire.send(long)
+    full = wire.full_path
+    assert b"X-Paramsecrets-Cache: hit" in await wire.send(long)
+    assert long not in wire.server.replays and wire.full_path == full + 1

@@ -30,17 +30,21 @@ from paramsecrets.metrics import Metrics
 
 __all__ = ["Replay", "make"]
 
+KEEP_JOINED = 4096  # bodies up to this are kept joined to their head; larger ones are joined per answer
+
 
 class Replay:
     """The answer to one exact request, while it stays the answer (see the module)."""
 
-    __slots__ = ("ahead", "cache", "entry", "metrics", "now", "reply", "token", "token_sent", "valid_from",
+    __slots__ = ("ahead", "cache", "entry", "head", "joined", "metrics", "now", "token", "token_sent", "valid_from",
                  "valid_until")
 
-    def __init__(self, entry: Entry, reply: bytes, valid_from: float, valid_until: float, *, cache: Cache,
+    def __init__(self, entry: Entry, head: bytes, valid_from: float, valid_until: float, *, cache: Cache,
                  token: Token, token_sent: bytes | None, metrics: Metrics, now: Callable[[], float]) -> None:
         self.entry = entry
-        self.reply = reply
+        self.head = head
+        # A small answer is kept whole (one buffer to write); a large body is not copied per replay.
+        self.joined = head + entry.body if len(entry.body) <= KEEP_JOINED else None
         self.valid_from = valid_from
         self.valid_until = valid_until
         self.cache = cache
@@ -61,7 +65,7 @@ class Replay:
         if not self.token.matches(self.token_sent) or not self.cache.touch(entry):
             return None
         self.metrics.hits += 1
-        return self.reply
+        return self.joined or self.head + entry.body
 
 
 def make(entry: Entry, profile: object, token_sent: bytes | None, *, cache: Cache, token: Token,
@@ -76,5 +80,5 @@ def make(entry: Entry, profile: object, token_sent: bytes | None, *, cache: Cach
         valid_until = min(valid_until, entry.refresh_at)
     if now() >= valid_until:
         return None
-    return Replay(entry, memo.head + entry.body, memo.valid_from, valid_until, cache=cache, token=token,
+    return Replay(entry, memo.head, memo.valid_from, valid_until, cache=cache, token=token,
                   token_sent=token_sent, metrics=metrics, now=now)
