@@ -33,52 +33,41 @@ __all__ = ["Replay", "make"]
 KEEP_JOINED = 4096  # bodies up to this are kept joined to their head; larger ones are joined per answer
 
 
-class Replay:
-    """The answer to one exact request, while it stays the answer (see the module)."""
-
-    __slots__ = ("ahead", "cache", "entry", "head", "joined", "metrics", "now", "token", "token_sent", "valid_from",
-                 "valid_until")
-
-    def __init__(self, entry: Entry, head: bytes, valid_from: float, valid_until: float, *, cache: Cache,
-                 token: Token, token_sent: bytes | None, metrics: Metrics, now: Callable[[], float]) -> None:
-        self.entry = entry
-        self.head = head
-        # A small answer is kept whole (one buffer to write); a large body is not copied per replay.
-        self.joined = head + entry.body if len(entry.body) <= KEEP_JOINED else None
-        self.valid_from = valid_from
-        self.valid_until = valid_until
-        self.cache = cache
-        self.ahead = cache.rules.refresh_ahead
-        self.token = token
-        self.token_sent = token_sent
-        self.metrics = metrics
-        self.now = now
-
-    def __call__(self) -> bytes | None:
-        """The answer's bytes, or None: the request must take the full path."""
-        now = self.now()
-        if not self.valid_from <= now < self.valid_until:
-            return None
-        entry = self.entry
-        if now >= entry.expires_at or (self.ahead and now >= entry.refresh_at):  # shortened since
-            return None
-        if not self.token.matches(self.token_sent) or not self.cache.touch(entry):
-            return None
-        self.metrics.hits += 1
-        return self.joined or self.head + entry.body
+Replay = Callable[[], "bytes | None"]
+"""The answer's bytes, or None: the request must take the full path."""
 
 
 def make(entry: Entry, profile: object, token_sent: bytes | None, *, cache: Cache, token: Token,
          metrics: Metrics, now: Callable[[], float]) -> Replay | None:
     """A Replay of the keep-alive hit just rendered for `entry` in `profile`, or None when its
-    rendered head (paramsecrets.api.rendering.hit's memo) is not there or no longer right."""
+    rendered head (paramsecrets.api.rendering.hit's memo) is not there or no longer right.
+
+    A closure rather than an object: its checks run on every repeated hit, and cell reads are
+    the cheapest Python has."""
     memo = entry.rendered
     if memo is None or memo.profile is not profile:
         return None
-    valid_until = min(memo.valid_until, entry.expires_at)
-    if cache.rules.refresh_ahead:
-        valid_until = min(valid_until, entry.refresh_at)
+    ahead = cache.rules.refresh_ahead
+    valid_from = memo.valid_from
+    valid_until = min(memo.valid_until, entry.refresh_at if ahead else entry.expires_at)
     if now() >= valid_until:
         return None
-    return Replay(entry, memo.head, memo.valid_from, valid_until, cache=cache, token=token,
-                  token_sent=token_sent, metrics=metrics, now=now)
+    head = memo.head
+    # A small answer is kept whole (one buffer to write); a large body is not copied per replay.
+    joined = head + entry.body if len(entry.body) <= KEEP_JOINED else b""
+    matches = token.matches
+    touch = cache.touch
+
+    def replay() -> bytes | None:
+        moment = now()
+        if moment < valid_from or moment >= valid_until:
+            return None
+        # The entry's life may have been shortened since (a secret's rotation learnt later).
+        if moment >= (entry.refresh_at if ahead else entry.expires_at):
+            return None
+        if not matches(token_sent) or not touch(entry):
+            return None
+        metrics.hits += 1
+        return joined or head + entry.body
+
+    return replay
