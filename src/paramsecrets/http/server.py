@@ -7,6 +7,14 @@ answered inside `data_received` with one `transport.write` and no task or corout
 is what the throughput budget measures. Anything that must wait (a miss) becomes a task; the
 connection holds further pipelined requests until it is answered, so responses keep their order.
 
+Repeated hits go faster still: when the bytes received on an idle keep-alive connection (nothing
+buffered, nothing being answered, not closing) are exactly a request the app answered at once
+before, and the app offered a replay for them (`replay_for`; paramsecrets.api.replay), the
+replay answers them before the parser and HttpConnection are asked; the connection's state then
+changes as an answered keep-alive hit changes it (it was active now). A replay that declines,
+bytes that are not exactly one known request, or a connection in any other state take the full
+path, so pipelining order, keep-alive and the slot rules are decided where they always are.
+
 Inbound slots are a shared resource that nobody may hold for free (docs/security.md): when every
 slot is taken, a new connection closes the oldest connection that never sent a request, else the
 oldest unfinished request, else the oldest idle keep-alive connection, to get in; 429 only when
