@@ -77,11 +77,14 @@ class Wire:
 
 
 async def warmed(name: str = "/a", **settings: Any) -> tuple[Stack, Wire]:
-    """A stack with `name` cached and its hit answered once by the full path (which offers the replay)."""
+    """A stack with `name` cached and its hit answered twice in one second by the full path (the
+    repeat offers the replay)."""
     stack = Stack(ssm_ttl=100, **settings)
     stack.upstream.put_parameter(name, "one")
     wire = Wire(stack)
     assert b"X-Paramsecrets-Cache: miss" in await wire.send(request(name))
+    assert b"X-Paramsecrets-Cache: hit" in await wire.send(request(name))
+    assert request(name) not in wire.server.replays  # one hit in this second: no replay yet
     assert b"X-Paramsecrets-Cache: hit" in await wire.send(request(name))
     assert request(name) in wire.server.replays
     return stack, wire
@@ -108,8 +111,10 @@ async def test_the_next_second_takes_the_full_path_for_a_new_date_and_age() -> N
     assert wire.full_path == full + 1
     assert b"Age: 1\r\n" in after and b"Age: 0\r\n" in before
     assert after.split(b"Date: ")[1][:29] != before.split(b"Date: ")[1][:29]
-    await wire.send(request("/a"))
-    assert wire.full_path == full + 1  # replayed again within the new second
+    assert await wire.send(request("/a")) == after  # the repeat in the new second offers a replay
+    assert wire.full_path == full + 2
+    assert await wire.send(request("/a")) == after
+    assert wire.full_path == full + 2  # replayed again within the new second
 
 
 async def test_the_refresh_ahead_point_takes_the_full_path_which_refreshes() -> None:
@@ -144,8 +149,8 @@ async def test_the_token_is_checked_on_every_replay(tmp_path: Path) -> None:
     stack.service.router.token = token
     stack.upstream.put_parameter("/a", "one")
     wire = Wire(stack)
-    await wire.send(request("/a"))
-    assert b"X-Paramsecrets-Cache: hit" in await wire.send(request("/a"))
+    for _ in range(3):  # a miss, a hit, and its repeat (which offers the replay)
+        await wire.send(request("/a"))
     assert request("/a") in wire.server.replays
     token_file.unlink()  # revoked: every request is refused until the file is back
     token._next_check = 0.0  # the file is re-checked at most once a second: now, without waiting
@@ -200,10 +205,23 @@ async def test_a_stopping_server_replays_nothing() -> None:
     assert wire.transport.closed
 
 
+async def test_hits_of_distinct_values_make_no_replays() -> None:
+    stack = Stack(ssm_ttl=100)
+    names = [f"/p{i}" for i in range(20)]
+    for name in names:
+        stack.upstream.put_parameter(name, name)
+    wire = Wire(stack)
+    for _ in range(2):  # misses, then one hit each
+        for name in names:
+            await wire.send(request(name))
+    assert wire.server.replays == {}
+
+
 async def test_a_large_value_is_replayed_whole() -> None:
     stack = Stack(ssm_ttl=100)
     stack.upstream.put_parameter("/big", "v" * 20_000)
     wire = Wire(stack)
+    await wire.send(request("/big"))
     await wire.send(request("/big"))
     full_path_answer = await wire.send(request("/big"))
     assert request("/big") in wire.server.replays

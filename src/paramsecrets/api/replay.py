@@ -1,11 +1,13 @@
 """A repeated cached hit answered from its rendered bytes, before the parser and the routes.
 
 A function asks for the same few values again and again, with the same request bytes. After a
-keep-alive GET has been answered as a cache hit, the HTTP server (paramsecrets.http.server) keeps
-its exact bytes with a `Replay`: the answer's bytes and what must still hold for them to be the
-answer. The next time those exact bytes arrive on an idle connection, the Replay either gives the
-bytes (one clock read, a few comparisons, the constant-time token check) or says no, and the
-request takes the full path (which may then make a new Replay).
+keep-alive GET has been answered as a cache hit that repeats a hit on the same entry within the
+same second (a replay is right for that second at most, so a lone hit is not worth one), the HTTP
+server (paramsecrets.http.server) keeps its exact bytes with a `Replay`: the answer's bytes and
+what must still hold for them to be the answer. The next time those exact bytes arrive on an idle
+connection, the Replay either gives the bytes (one clock read, a few comparisons, the
+constant-time token check) or says no, and the request takes the full path (which may then make
+a new Replay).
 
 What the bytes decide (method, route, query, profile, keep-alive, no body, no forwarding header,
 no signature) cannot change while they are the same bytes; what can change is checked on every
@@ -30,7 +32,7 @@ from paramsecrets.metrics import Metrics
 
 __all__ = ["Replay", "make"]
 
-KEEP_JOINED = 4096  # bodies up to this are kept joined to their head; larger ones are joined per answer
+KEEP_JOINED = 1024  # bodies up to this are kept joined to their head; larger ones are joined per answer
 
 
 Replay = Callable[[], "bytes | None"]

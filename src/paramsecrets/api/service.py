@@ -106,7 +106,8 @@ class Service:
 
     def replay_for(self, request: Request) -> Callable[[], bytes | None] | None:
         """What answers the exact bytes of `request` again (paramsecrets.api.replay), if `respond`
-        has just answered it as a keep-alive cache hit; None otherwise. The HTTP server asks."""
+        has just answered it as a keep-alive cache hit that repeats an earlier one within the same
+        second (a replay is right for that second at most); None otherwise. The HTTP server asks."""
         last = self._last_hit
         if last is None or last[0] is not request or not request.keep_alive:
             return None
@@ -168,8 +169,12 @@ class Service:
                     entry = found[0]
                     if found[1] is HIT:  # the hot path
                         self.metrics.hits += 1
-                        self._last_hit = (request, entry, profile)  # for replay_for, just after
-                        return rendering.hit(entry, now, request.keep_alive, profile)
+                        memo = entry.rendered
+                        answer = rendering.hit(entry, now, request.keep_alive, profile)
+                        # A repeat within the rendered head's second (its memo reused) may be
+                        # replayed (replay_for, just after); a single hit costs no replay.
+                        self._last_hit = (request, entry, profile) if entry.rendered is memo else None
+                        return answer
                     state = self.front.judge(entry, found[1])
                     if state is rendering.HIT:
                         return rendering.hit(entry, now, request.keep_alive, profile)

@@ -47,7 +47,7 @@ __all__ = ["Application", "Connection", "HttpServer", "Limits", "Log", "Reply"]
 
 LISTEN_BACKLOG = 1024
 ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
-REPLAYS = 256  # distinct request bytes kept with their replay (a function repeats a few requests)
+REPLAYS = 64  # distinct request bytes kept with their replay (a function repeats a few requests)
 REPLAY_MAX_REQUEST = 4096  # longer requests (a long session token) are always answered by the full path
 
 Reply = bytes | Coroutine[Any, Any, bytes]
@@ -287,7 +287,7 @@ class HttpServer:
     def remember(self, data: bytes, request: Request) -> None:
         """Keep what answers `data` (exactly `request`, just answered at once) again, if the app
         offers it; at most REPLAYS distinct requests of at most REPLAY_MAX_REQUEST bytes (then the
-        table starts over), so the table holds at most 1 MiB of request bytes."""
+        table starts over), so the table holds at most 256 KiB of request bytes."""
         if self.replay_for is None or len(data) > REPLAY_MAX_REQUEST:
             return
         replay = self.replay_for(request)
