@@ -45,6 +45,8 @@ from paramsecrets.http.slots import Slots
 
 __all__ = ["Application", "Connection", "HttpServer", "Limits", "Log", "Reply"]
 
+monotonic = time.monotonic  # one global lookup on the hot path instead of two
+
 LISTEN_BACKLOG = 1024
 ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
 REPLAYS = 64  # distinct request bytes kept with their replay (a function repeats a few requests)
@@ -86,11 +88,12 @@ class StderrLog:
 class Connection(asyncio.Protocol):
     """The adapter between one socket and its HttpConnection."""
 
-    __slots__ = ("app", "applied_close", "paused", "server", "state", "transport")
+    __slots__ = ("app", "applied_close", "paused", "replays", "server", "state", "transport")
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.app = server.app
+        self.replays = server.replays  # the server's table (one dict for its whole life)
         self.state = HttpConnection(server.limits, time.monotonic())
         self.transport: asyncio.Transport | None = None
         self.paused = False
@@ -124,21 +127,22 @@ class Connection(asyncio.Protocol):
             server.drained.set()
 
     def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
         state = self.state
         if state.kind is IDLE and not state.buffer and not state.changed:
             # An idle keep-alive connection (IDLE also means nothing is being answered and it is
             # not closing: connection.py). Exact bytes answered before may be replayed.
-            replay = self.server.replays.get(data)
+            replay = self.replays.get(data)
             if replay is not None:
                 reply = replay()
                 if reply is not None:
-                    state.last_active = now  # all the state machine does for an idle keep-alive hit
+                    state.last_active = monotonic()  # all the state machine does for an idle keep-alive hit
                     self.transport.write(reply)  # type: ignore[union-attr]  # set in connection_made
                     return
+            now = monotonic()
             request = state.receive(data, now)
             self._serve(request, now, data if request is not None and not state.buffer else None)
             return
+        now = monotonic()
         self._serve(state.receive(data, now), now)
 
     def _serve(self, request: Request | None, now: float, alone: bytes | None = None) -> None:
