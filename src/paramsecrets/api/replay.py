@@ -20,6 +20,12 @@ replay:
   replay touches its recency as a hit does;
 - the token the request carries still matches (constant time; a `file://` token is re-read as on
   the full path).
+
+The table lookup itself leaks nothing about the token: it is a dictionary keyed by the whole
+request bytes, so bytes with a wrong token (or a token's prefix) differ in their hash (keyed per
+process) and are never compared with a kept request; they take the full path, whose token check is
+constant-time. The table is consulted only for what arrives on an idle connection with nothing
+buffered, so the bytes of a request's body are never looked up (see paramsecrets.http.server).
 """
 
 from __future__ import annotations
