@@ -130,8 +130,9 @@ class Connection(asyncio.Protocol):
         state = self.state
         if state.kind is IDLE and not state.buffer and not state.changed:
             # An idle keep-alive connection (IDLE also means nothing is being answered and it is
-            # not closing: connection.py). Exact bytes answered before may be replayed.
-            replay = self.replays.get(data)
+            # not closing: connection.py). Exact bytes answered before may be replayed (a large
+            # chunk, never kept, is not even hashed).
+            replay = self.replays.get(data) if len(data) <= REPLAY_MAX_REQUEST else None
             if replay is not None:
                 reply = replay()
                 if reply is not None:
