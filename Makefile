@@ -74,7 +74,10 @@ test: $(STAMP) deps lint rie
 bench: $(STAMP) rie
 	$(BIN)/python bench/imports.py --markdown docs/performance-imports.md
 	$(BIN)/python bench/hit.py --write-docs
+	$(BIN)/python bench/hit_cpu.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/layer_memory.py
+	$(BIN)/python bench/stdlib_archive.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/warm_start.py
 	$(BIN)/python bench/sdk.py

@@ -6,7 +6,8 @@ moto_server holds one ~300-byte String parameter; the server is warmed with one 
 and checked to answer the next from its cache. nginx (1 worker, no access log) returns the exact
 same JSON body. wrk `-t1 -c16 --latency` then alternates between the two (nginx, ours, nginx,
 ours, ...) so both see the same noise on a shared machine, and the median of the rounds is
-reported per target. Budget: ours >= 0.5 x nginx's requests/s, p99 < 2.5 x nginx's.
+reported per target. Budgets: ours >= 0.5 x nginx's requests/s, p99 < 2.5 x nginx's; with --asyncio-floor also
+issue 20's: ours >= 0.9 x the floor's requests/s (and its CPU per request), p99 <= 1.5 x nginx's.
 
 wrk runs on one CPU and the servers on the other (taskset), when two CPUs are available. Each
 round also records the server's CPU time, so CPU per request (the figure that survives a busy
@@ -37,6 +38,8 @@ from common import TOKEN_HEADER, WrkResult, progress
 PARAMETER = "/bench/hit/config"
 RPS_BUDGET = 0.5  # ours / nginx requests/s, at least
 P99_BUDGET = 2.5  # ours / nginx p99, under
+FLOOR_BUDGET = 0.9  # issue 20: ours / the bare asyncio floor's requests/s, at least (with --asyncio-floor)
+P99_TIGHT_BUDGET = 1.5  # issue 20: ours / nginx p99, at most
 DOC = common.DOCS / "performance-hit.md"
 CHART = common.DOCS / "hit.png"
 SECTION_ORDER = ("bench/hit.py", "bench/memory.py")
@@ -193,6 +196,16 @@ def report(rounds: list[Round], nginx: Summary, ours: Summary, floor: Summary | 
         ["requests/s ratio", f"{rps_ratio:.3f}", f">= {RPS_BUDGET}", common.verdict(rps_ok)],
         ["p99 ratio", f"{p99_ratio:.3f}", f"< {P99_BUDGET}", common.verdict(p99_ok)],
     ]
+    if floor is not None:  # issue 20's budgets: at the floor of the stack
+        floor_ratio = ours.rps / floor.rps
+        verdicts += [
+            ["requests/s vs asyncio floor (issue 20)", f"{floor_ratio:.3f}", f">= {FLOOR_BUDGET}",
+             common.verdict(floor_ratio >= FLOOR_BUDGET)],
+            ["CPU/request, floor / ours (issue 20)", f"{floor.cpu_us / ours.cpu_us:.3f}", f">= {FLOOR_BUDGET}",
+             common.verdict(floor.cpu_us / ours.cpu_us >= FLOOR_BUDGET)],
+            ["p99 vs nginx (issue 20)", f"{p99_ratio:.3f}", f"<= {P99_TIGHT_BUDGET}",
+             common.verdict(p99_ratio <= P99_TIGHT_BUDGET)],
+        ]
     round_rows = []
     by_index: dict[int, dict[str, Round]] = {}
     for item in rounds:
@@ -207,6 +220,11 @@ def report(rounds: list[Round], nginx: Summary, ours: Summary, floor: Summary | 
     pair_note = ("per-round ratios (ours / the nginx round just before): requests/s "
                  + ", ".join(f"{a:.2f}" for a, _ in pair_ratios) + "; p99 "
                  + ", ".join(f"{b:.2f}" for _, b in pair_ratios))
+    floor_ratios = [pair["paramsecrets"].wrk.rps / pair[FLOOR].wrk.rps
+                    for pair in by_index.values() if FLOOR in pair and "paramsecrets" in pair]
+    if floor_ratios:
+        pair_note += ("; requests/s ours / the asyncio floor round just after: "
+                      + ", ".join(f"{a:.2f}" for a in floor_ratios))
     cpu_note = (f"CPU per request: nginx {nginx.cpu_us:.1f} µs, ours {ours.cpu_us:.1f} µs (user {ours.user_us:.1f}); "
                 f"if both were CPU-bound, ours would reach {cpu_bound_ratio:.2f} of nginx's requests/s")
     if floor is not None:

@@ -6,13 +6,16 @@ The figures are measured, not computed here: sizes from each commit's `paramsecr
 (the strip-only row: the base zip with elf_strip applied to its ELF files, which is what that
 commit builds), memory from `bench/layer_memory.py --layer ZIP` run on the three zips one after
 the other (2026-12-07, load average 7.8-12.7 on this shared 2-core machine), each against the
-idle bundled interpreter measured in the same run (7.5 MiB RSS in all three). Add a row when a
-commit changes the layer.
+idle bundled interpreter measured in the same run (7.5 MiB RSS in all three). The last two rows:
+`bench/layer_memory.py --layer ZIP --no-write` alternating between the two zips, two runs each
+(2026-12-07, load average 2.2-3.9), the lower of each pair's figures. Add a row when a commit
+changes the layer.
 """
 
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,6 +28,8 @@ HISTORY = (
     ("50cceb3", "before issue 20", 11.77, 31.87, 24.0, 26.6, 7.5),
     ("72f8ef8", "ELF debug sections stripped", 10.01, 26.56, 24.2, 26.8, 7.5),
     ("0050d51", "sourceless, -OO stdlib, pruned modules", 7.96, 19.87, 23.7, 26.2, 7.5),
+    ("37d8fae", "stdlib archived (deflated), issues 17-23 merged", 8.13, 18.57, 23.5, 26.2, 7.6),
+    ("16dbd1d", "hit replay, serve stdlib stored", 8.12, 19.72, 23.4, 26.1, 7.4),
 )
 CHART = common.DOCS / "layer_history.png"
 
@@ -32,7 +37,7 @@ CHART = common.DOCS / "layer_history.png"
 def main() -> int:
     plt = common.pyplot()
     figure, (sizes, memory) = plt.subplots(1, 2, figsize=(11, 4))
-    labels = [f"{commit}\n{what}" for commit, what, *_ in HISTORY]
+    labels = [commit + "\n" + "\n".join(textwrap.wrap(what, 18)) for commit, what, *_ in HISTORY]
     x = range(len(HISTORY))
     sizes.plot(x, [row[2] for row in HISTORY], marker="o", label="zipped")
     sizes.plot(x, [row[3] for row in HISTORY], marker="o", label="unpacked")

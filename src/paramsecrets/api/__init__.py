@@ -10,6 +10,7 @@ __all__ = [
     "clientkey",
     "profiles",
     "rendering",
+    "replay",
     "routes",
     "sdk",
     "service",

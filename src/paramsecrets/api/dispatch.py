@@ -27,6 +27,7 @@ class Dispatcher:
         self.service = service
         self.sdk = sdk
         self._routes = service.respond
+        self.replay_for = service.replay_for  # a repeated GET hit (paramsecrets.api.replay)
         service.unrouted = sdk.foreign  # no route: another AWS service's call sent here?
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:

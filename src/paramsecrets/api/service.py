@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, assert_never
 
 from paramsecrets import log
-from paramsecrets.api import profiles, rendering
+from paramsecrets.api import profiles, rendering, replay
 from paramsecrets.api.profiles import Profile
 from paramsecrets.api.routes import (
     BATCH,
@@ -96,6 +96,17 @@ class Service:
         self.unrouted: Callable[[Request], bytes | None] | None = None
         self.verifier: Verifier | None = None  # SigV4 in place of the token on GET routes (app.py)
         self.log_refusal = RefusalLog(self.clock.time)
+        self._last_hit: tuple[Request, Entry, Profile] | None = None
+
+    def replay_for(self, request: Request) -> Callable[[], bytes | None] | None:
+        """What answers the exact bytes of `request` again (paramsecrets.api.replay), if `respond`
+        has just answered it as a keep-alive cache hit that repeats an earlier one within the same
+        second (a replay is right for that second at most); None otherwise. The HTTP server asks."""
+        last = self._last_hit
+        if last is None or last[0] is not request or not request.keep_alive:
+            return None
+        return replay.make(last[1], last[2], request.token, cache=self.cache, token=self.router.token,
+                           metrics=self.metrics, now=self.clock.time)
 
     def respond(self, request: Request) -> bytes | Coroutine[Any, Any, bytes]:
         """The answer to one request: the profile first (errors need it), then the router, whose
@@ -149,7 +160,12 @@ class Service:
                     entry = found[0]
                     if found[1] is HIT:  # the hot path
                         self.metrics.hits += 1
-                        return rendering.hit(entry, now, request.keep_alive, profile)
+                        memo = entry.rendered
+                        answer = rendering.hit(entry, now, request.keep_alive, profile)
+                        # A repeat within the rendered head's second (its memo reused) may be
+                        # replayed (replay_for, just after); a single hit costs no replay.
+                        self._last_hit = (request, entry, profile) if entry.rendered is memo else None
+                        return answer
                     state = self.front.judge(entry, found[1])
                     if state is rendering.HIT:
                         return rendering.hit(entry, now, request.keep_alive, profile)

@@ -119,6 +119,15 @@ class Cache:
             return None
         return entry, found
 
+    def touch(self, entry: Entry) -> bool:
+        """Whether `entry` is still the one cached for its key; if so, mark it used, as a hit does
+        (paramsecrets.api.replay's check before it answers a repeated hit from its bytes)."""
+        key = entry.key
+        if self._entries.get(key) is not entry:
+            return False
+        self._entries.move_to_end(key)
+        return True
+
     def store(self, key: Key, body: bytes, ttl: float, fetched_at: float, variant_free: bool = False,
               wire: bytes = b"") -> Entry:
         """Keep a fresh answer (unless caching is off for it) and return its entry either way."""

@@ -7,6 +7,14 @@ answered inside `data_received` with one `transport.write` and no task or corout
 is what the throughput budget measures. Anything that must wait (a miss) becomes a task; the
 connection holds further pipelined requests until it is answered, so responses keep their order.
 
+Repeated hits go faster still: when the bytes received on an idle keep-alive connection (nothing
+buffered, nothing being answered, not closing) are exactly a request the app answered at once
+before, and the app offered a replay for them (`replay_for`; paramsecrets.api.replay), the
+replay answers them before the parser and HttpConnection are asked; the connection's state then
+changes as an answered keep-alive hit changes it (it was active now). A replay that declines,
+bytes that are not exactly one known request, or a connection in any other state take the full
+path, so pipelining order, keep-alive and the slot rules are decided where they always are.
+
 Inbound slots are a shared resource that nobody may hold for free (docs/security.md): when every
 slot is taken, a new connection closes the oldest connection that never sent a request, else the
 oldest unfinished request, else the oldest idle keep-alive connection, to get in; 429 only when
@@ -25,6 +33,7 @@ from typing import Any, Protocol
 from paramsecrets.http import responses
 from paramsecrets.http.connection import (
     CLOSE,
+    IDLE,
     LINGER,
     OPEN,
     SHUTTING_DOWN,
@@ -36,8 +45,12 @@ from paramsecrets.http.slots import Slots
 
 __all__ = ["Application", "Connection", "HttpServer", "Limits", "Log", "Reply"]
 
+monotonic = time.monotonic  # one global lookup on the hot path instead of two
+
 LISTEN_BACKLOG = 1024
 ACCEPT_BATCH = 32  # connections accepted per turn of the event loop
+REPLAYS = 64  # distinct request bytes kept with their replay (a function repeats a few requests)
+REPLAY_MAX_REQUEST = 4096  # longer requests (a long session token) are always answered by the full path
 
 Reply = bytes | Coroutine[Any, Any, bytes]
 
@@ -75,11 +88,12 @@ class StderrLog:
 class Connection(asyncio.Protocol):
     """The adapter between one socket and its HttpConnection."""
 
-    __slots__ = ("app", "applied_close", "paused", "server", "state", "transport")
+    __slots__ = ("app", "applied_close", "paused", "replays", "server", "state", "transport")
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.app = server.app
+        self.replays = server.replays  # the server's table (one dict for its whole life)
         self.state = HttpConnection(server.limits, time.monotonic())
         self.transport: asyncio.Transport | None = None
         self.paused = False
@@ -113,11 +127,30 @@ class Connection(asyncio.Protocol):
             server.drained.set()
 
     def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
-        self._serve(self.state.receive(data, now), now)
+        state = self.state
+        if state.kind is IDLE and not state.buffer and not state.changed:
+            # An idle keep-alive connection (IDLE also means nothing is being answered and it is
+            # not closing: connection.py). Exact bytes answered before may be replayed (a large
+            # chunk, never kept, is not even hashed).
+            replay = self.replays.get(data) if len(data) <= REPLAY_MAX_REQUEST else None
+            if replay is not None:
+                reply = replay()
+                if reply is not None:
+                    state.last_active = monotonic()  # all the state machine does for an idle keep-alive hit
+                    self.transport.write(reply)  # type: ignore[union-attr]  # set in connection_made
+                    return
+            now = monotonic()
+            request = state.receive(data, now)
+            self._serve(request, now, data if request is not None and not state.buffer else None)
+            return
+        now = monotonic()
+        self._serve(state.receive(data, now), now)
 
-    def _serve(self, request: Request | None, now: float) -> None:
-        """Answer `request` and every complete request after it, in order, until one must wait."""
+    def _serve(self, request: Request | None, now: float, alone: bytes | None = None) -> None:
+        """Answer `request` and every complete request after it, in order, until one must wait.
+
+        `alone`: the bytes received, when they were exactly `request` on an idle connection; if it
+        is answered at once and the connection stays idle, the app may offer to replay them."""
         state = self.state
         while request is not None:
             try:
@@ -127,7 +160,12 @@ class Connection(asyncio.Protocol):
             if type(reply) is not bytes:
                 self._await(reply, request)
                 break
-            request = state.answer(request, reply, now)
+            following = state.answer(request, reply, now)
+            if alone is not None:
+                if following is None and state.kind is IDLE and not state.changed:
+                    self.server.remember(alone, request)
+                alone = None
+            request = following
         output = state.output  # apply(), with the hot path's single check first
         if output:
             state.output = b""
@@ -245,6 +283,25 @@ class HttpServer:
         self._servers: list[asyncio.Server] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._last_tick = time.monotonic()
+        # Exact request bytes -> what answers them again (paramsecrets.api.replay): asked of the
+        # app after it answered them at once on an idle keep-alive connection.
+        self.replay_for: Callable[[Request], Callable[[], bytes | None] | None] | None = getattr(
+            app, "replay_for", None)
+        self.replays: dict[bytes, Callable[[], bytes | None]] = {}
+
+    def remember(self, data: bytes, request: Request) -> None:
+        """Keep what answers `data` (exactly `request`, just answered at once) again, if the app
+        offers it; at most REPLAYS distinct requests of at most REPLAY_MAX_REQUEST bytes (then the
+        table starts over), so the table holds at most 256 KiB of request bytes."""
+        if self.replay_for is None or len(data) > REPLAY_MAX_REQUEST:
+            return
+        replay = self.replay_for(request)
+        if replay is None:
+            self.replays.pop(data, None)
+            return
+        if len(self.replays) >= REPLAYS and data not in self.replays:
+            self.replays.clear()
+        self.replays[data] = replay
 
     async def start(self, sockets: list[Any]) -> None:
         """Serve on already-bound sockets (bound early, before Lambda registration)."""

@@ -16,9 +16,14 @@ most of what the inputs carry is never used at run time:
    interpreter (both arches) and fails when any of them looks for a module the layer lacks.
 4. The standard library's bytecode in one compressed archive, `runtime/lib/python311.zip`, the
    first entry of the bundled interpreter's default sys.path (as CPython's embeddable
-   distribution ships it): about 1.7 MiB less unpacked, one file to open instead of a stat per
-   module and folder. `os.pyc` stays a file (the interpreter finds its standard library by it),
-   and so do the C modules of lib-dynload/ (shared objects cannot be loaded from an archive).
+   distribution ships it): about 0.6 MiB less unpacked (1.7 MiB if every member were deflated),
+   one file to open instead of a stat per module and folder. `os.pyc` stays a file (the
+   interpreter finds its standard library by it), and so do the C modules of lib-dynload/
+   (shared objects cannot be loaded from an archive).
+   The modules the server imports before it answers (`SERVE_STDLIB`) are stored uncompressed:
+   zipimport inflates every deflated member it loads, and for those 84 modules that was about
+   18 ms of CPU of the extension's start (124 against 106 ms, bench/stdlib_archive.py) for 1.1 MiB
+   more unpacked; the rest (the client's, the CLI's and the error paths' modules) stay deflated.
 """
 
 from __future__ import annotations
@@ -66,6 +71,27 @@ STDLIB_PRUNED: tuple[str, ...] = (
 some function of a kept module names them, but that no path of the layer imports: every entry
 point of the built layer, error paths included, runs in tests/lambda/test_import_audit.py, which
 fails when one of them looks for a module the layer lacks."""
+
+SERVE_STDLIB: frozenset[str] = frozenset({
+    "__future__", "_weakrefset", "ast", "asyncio", "asyncio.base_events", "asyncio.base_futures",
+    "asyncio.base_subprocess", "asyncio.base_tasks", "asyncio.constants", "asyncio.coroutines", "asyncio.events",
+    "asyncio.exceptions", "asyncio.format_helpers", "asyncio.futures", "asyncio.locks", "asyncio.log",
+    "asyncio.mixins", "asyncio.protocols", "asyncio.queues", "asyncio.runners", "asyncio.selector_events",
+    "asyncio.sslproto", "asyncio.staggered", "asyncio.streams", "asyncio.subprocess", "asyncio.taskgroups",
+    "asyncio.tasks", "asyncio.threads", "asyncio.timeouts", "asyncio.transports", "asyncio.trsock",
+    "asyncio.unix_events", "bisect", "collections", "collections.abc", "concurrent", "concurrent.futures",
+    "concurrent.futures._base", "contextlib", "contextvars", "copy", "copyreg", "dataclasses", "datetime", "dis",
+    "encodings", "encodings.aliases", "encodings.utf_8", "enum", "functools", "heapq", "importlib", "inspect",
+    "json", "json.decoder", "json.encoder", "json.scanner", "keyword", "linecache", "locale", "logging", "opcode",
+    "operator", "random", "re", "re._casefix", "re._compiler", "re._constants", "re._parser", "reprlib",
+    "selectors", "signal", "socket", "string", "subprocess", "textwrap", "threading", "token", "tokenize",
+    "traceback", "types", "typing", "warnings", "weakref",
+})
+"""The standard library modules `serve` imports before it answers (the bundled interpreter's
+sys.modules after importing the server, the AWS clients and the SDK protocol, awscrt included):
+stored uncompressed in the archive, so the extension's start does not inflate them. A module
+missing here is only slower to import (deflated); tests/unit/test_layer_slim_archive.py keeps the
+list in step with what the server imports."""
 
 CACHE_TAG = "cpython-311"
 """The bundled interpreter's bytecode tag (not the building Python's)."""
@@ -236,9 +262,15 @@ ARCHIVE_TIME = (1980, 1, 1, 0, 0, 0)
 """One fixed timestamp for every member, so two builds write the same bytes."""
 
 
+def module_name(member: str) -> str:
+    """The dotted module name of an archive member ("json/__init__.pyc" -> "json")."""
+    return member.removesuffix(".pyc").removesuffix("/__init__").replace("/", ".")
+
+
 def stdlib_into_archive(stdlib: Path) -> int:
-    """Move the standard library's bytecode into STDLIB_ARCHIVE (deflated, members sorted, fixed
-    times); returns the bytes saved. `os.pyc` and lib-dynload/ stay files (see the module's note)."""
+    """Move the standard library's bytecode into STDLIB_ARCHIVE (deflated but SERVE_STDLIB, which
+    is stored; members sorted, fixed times); returns the bytes saved. `os.pyc` and lib-dynload/
+    stay files (see the module's note)."""
     members = sorted(path for path in stdlib.rglob("*.pyc")
                      if path.relative_to(stdlib).parts[0] != "lib-dynload" and path != stdlib / "os.pyc")
     if not members:
@@ -247,8 +279,9 @@ def stdlib_into_archive(stdlib: Path) -> int:
     before = 0
     with zipfile.ZipFile(archive, "w") as out:
         for path in members:
-            info = zipfile.ZipInfo(path.relative_to(stdlib).as_posix(), ARCHIVE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            name = path.relative_to(stdlib).as_posix()
+            info = zipfile.ZipInfo(name, ARCHIVE_TIME)
+            info.compress_type = zipfile.ZIP_STORED if module_name(name) in SERVE_STDLIB else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             data = path.read_bytes()
             before += len(data)
