@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import signal
-import stat
 import statistics
 import subprocess
 import sys
@@ -29,11 +28,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from common import git_state, machine_info, machine_lines  # bench/ is sys.path[0] when a script runs
+from common import git_state, machine_info, machine_lines, write_run_chart  # bench/ is sys.path[0] when a script runs
 
 from paramsecrets.layer.build import build_layer
 from paramsecrets.layer.debian_fetch import DebianOptions
-from paramsecrets.testing.lambda_sandbox import http_get, unpack_layer
+from paramsecrets.testing.lambda_sandbox import http_get, make_read_only, unpack_layer
 from paramsecrets.testing.moto import start_moto
 from paramsecrets.testing.net import free_port
 
@@ -49,16 +48,6 @@ AS_NOBODY = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 so nothing can cache bytecode in it (checked after the runs)."""
 
 
-def _read_only(folder: Path) -> None:
-    """As Lambda's /opt: nothing can cache bytecode there."""
-    for root, dirs, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o222)
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o555)
-
-
 def _layers(work: Path) -> dict[str, Path]:
     """{label: unpacked layer} for bytecode (this machine's 3.11) and sources (no compiler)."""
     out = {}
@@ -67,7 +56,7 @@ def _layers(work: Path) -> dict[str, Path]:
         info = build_layer(ARCH, zip_path, progress=lambda _line: None, debian=DebianOptions(allow_newer=True),
                            build_python="host", compiler=compiler)
         dest = unpack_layer(info.path, work / label)
-        _read_only(dest)
+        make_read_only(dest)
         out[label] = dest
         print(f"built the {label} layer: {info.files} files, {info.unpacked_size / 1048576:.1f} MiB unpacked",
               file=sys.stderr)
@@ -98,27 +87,6 @@ def _one_start(opt: Path, moto_url: str, home: Path) -> float:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-
-
-def _chart(path: Path, series: dict[str, list[float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    for (label, values), marker in zip(series.items(), "o^", strict=False):
-        ax.plot(range(1, len(values) + 1), values, marker + "-",
-                label=f"{label} (median {statistics.median(values):.0f} ms)")
-    ax.set_xlabel("run (interleaved)")
-    ax.set_ylabel("server start to first read answered (ms)")
-    ax.set_title(f"Layer built on the host: bytecode vs sources ({ARCH})")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def main() -> int:
@@ -177,7 +145,9 @@ def main() -> int:
     print("\n".join(lines))
     if not args.no_write:
         (REPO / "docs" / "performance-build-python.md").write_text("\n".join(lines), encoding="utf-8")
-        _chart(REPO / "docs" / "build_python.png", series)
+        write_run_chart(REPO / "docs" / "build_python.png", series,
+                        f"Layer built on the host: bytecode vs sources ({ARCH})",
+                        ylabel="server start to first read answered (ms)")
     return 0
 
 

@@ -873,8 +873,9 @@ def median_of(rows: Sequence[dict[str, float | None]], key: str) -> float | None
     return statistics.median(values) if values else None
 
 
-def write_run_chart(path: Path, series: dict[str, list[float]], title: str) -> None:
-    """One line per series over interleaved runs (RIE start to first invoke answered), as PNG."""
+def write_run_chart(path: Path, series: dict[str, list[float]], title: str,
+                    ylabel: str = "RIE start to first invoke answered (ms)") -> None:
+    """One line per series over interleaved runs (by default RIE start to first invoke answered), as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -885,7 +886,7 @@ def write_run_chart(path: Path, series: dict[str, list[float]], title: str) -> N
         ax.plot(range(1, len(values) + 1), values, marker + "-",
                 label=f"{label} (median {statistics.median(values):.0f} ms)")
     ax.set_xlabel("run (interleaved)")
-    ax.set_ylabel("RIE start to first invoke answered (ms)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right", fontsize=7)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import stat
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from paramsecrets.testing.lambda_sandbox import (
     LambdaSandbox,
     close_sandboxes,
     find_pythons,
+    make_read_only,
     sandbox_problem,
     unpack_layer,
 )
@@ -83,13 +83,7 @@ def arm64_layer_dir(build: Build, tmp_path_factory: pytest.TempPathFactory) -> I
 def _unpacked(build: Build, arch: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     info, _ = build(arch)
     dest = unpack_layer(info.path, tmp_path_factory.mktemp(f"opt-{arch}"))
-    # Lambda's /opt is read-only: make ours read-only too, so nothing can cache bytecode there.
-    for root, dirs, files in os.walk(dest):
-        for name in files:
-            path = os.path.join(root, name)
-            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o222)
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o555)
+    make_read_only(dest)  # as Lambda's /opt: nothing can cache bytecode there
     os.chmod(dest, 0o555)  # /opt itself too (mktemp made it 0700): Lambda's user is not root
     yield dest
     os.chmod(dest, 0o755)

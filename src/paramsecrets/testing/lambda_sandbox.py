@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,16 @@ def unpack_layer(zip_path: Path, dest: Path) -> Path:
             if mode and not info.is_dir():
                 os.chmod(target, mode)
     return dest
+
+
+def make_read_only(folder: Path) -> None:
+    """Make an unpacked layer read-only, as Lambda's /opt is: nothing can cache bytecode in it."""
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o222)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555)
 
 
 # ---------------------------------------------------------------- runtime venvs
