@@ -32,7 +32,7 @@ from pathlib import Path
 
 from paramsecrets.layer import debian_index, debian_sources
 from paramsecrets.layer.debian_sources import Mirror, MirrorError
-from paramsecrets.layer.lock import DEBIAN_ARCH, Pinned
+from paramsecrets.layer.lock import DEBIAN_ARCH, Pinned, sha256_of
 
 Progress = Callable[[str], object]
 
@@ -201,7 +201,7 @@ class DebFetcher:
     def _cached(self, item: Pinned) -> Path | None:
         path = self.folder / f"{item.sha256}.deb"
         if path.is_file():
-            if _sha256_of(path) == item.sha256:
+            if sha256_of(path) == item.sha256:
                 return path
             path.unlink()  # a damaged cache entry: fetch again
         return None
@@ -348,11 +348,3 @@ class DebFetcher:
             "version with --allow-newer. Only if Debian withdrew this version for good, pin a new one in "
             "a reviewed change (`paramsecrets layer lock`)."
         )
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -99,6 +99,7 @@ class Lock:
 
 
 def sha256_of(path: Path) -> str:
+    """A file's SHA-256, read in 1 MiB blocks (a .deb or a layer zip need not fit in memory)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
