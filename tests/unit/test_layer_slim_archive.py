@@ -27,6 +27,8 @@ neither it nor what it imports (base64, struct) is loaded."""
 LISTING = """
 import json, sys
 sys.path[:0] = sys.argv[1:3]
+from paramsecrets.process.deferred import SERVE_DEFERRED, defer
+defer(SERVE_DEFERRED)  # as `serve` does before its imports: placeholders have no origin
 for name in sys.argv[3:]:
     __import__(name)
 print(json.dumps({name: getattr(getattr(module, "__spec__", None), "origin", None)

@@ -73,23 +73,23 @@ point of the built layer, error paths included, runs in tests/lambda/test_import
 fails when one of them looks for a module the layer lacks."""
 
 SERVE_STDLIB: frozenset[str] = frozenset({
-    "__future__", "_weakrefset", "ast", "asyncio", "asyncio.base_events", "asyncio.base_futures",
-    "asyncio.base_subprocess", "asyncio.base_tasks", "asyncio.constants", "asyncio.coroutines", "asyncio.events",
-    "asyncio.exceptions", "asyncio.format_helpers", "asyncio.futures", "asyncio.locks", "asyncio.log",
-    "asyncio.mixins", "asyncio.protocols", "asyncio.queues", "asyncio.runners", "asyncio.selector_events",
-    "asyncio.sslproto", "asyncio.staggered", "asyncio.streams", "asyncio.subprocess", "asyncio.taskgroups",
-    "asyncio.tasks", "asyncio.threads", "asyncio.timeouts", "asyncio.transports", "asyncio.trsock",
-    "asyncio.unix_events", "bisect", "collections", "collections.abc", "concurrent", "concurrent.futures",
-    "concurrent.futures._base", "contextlib", "contextvars", "copy", "copyreg", "dataclasses", "datetime", "dis",
-    "encodings", "encodings.aliases", "encodings.utf_8", "enum", "functools", "heapq", "importlib", "inspect",
-    "json", "json.decoder", "json.encoder", "json.scanner", "keyword", "linecache", "locale", "logging", "opcode",
-    "operator", "random", "re", "re._casefix", "re._compiler", "re._constants", "re._parser", "reprlib",
-    "selectors", "signal", "socket", "string", "subprocess", "textwrap", "threading", "token", "tokenize",
-    "traceback", "types", "typing", "warnings", "weakref",
+    "__future__", "_weakrefset", "asyncio", "asyncio.base_events", "asyncio.base_futures", "asyncio.base_subprocess",
+    "asyncio.base_tasks", "asyncio.constants", "asyncio.coroutines", "asyncio.events", "asyncio.exceptions",
+    "asyncio.format_helpers", "asyncio.futures", "asyncio.locks", "asyncio.log", "asyncio.mixins",
+    "asyncio.protocols", "asyncio.queues", "asyncio.runners", "asyncio.selector_events", "asyncio.sslproto",
+    "asyncio.staggered", "asyncio.streams", "asyncio.subprocess", "asyncio.taskgroups", "asyncio.tasks",
+    "asyncio.threads", "asyncio.timeouts", "asyncio.transports", "asyncio.trsock", "asyncio.unix_events", "bisect",
+    "collections", "collections.abc", "concurrent", "concurrent.futures", "concurrent.futures._base", "contextlib",
+    "contextvars", "copy", "copyreg", "dataclasses", "datetime", "encodings", "encodings.aliases", "encodings.utf_8",
+    "enum", "functools", "heapq", "json", "json.decoder", "json.encoder", "json.scanner", "keyword", "linecache",
+    "logging", "operator", "random", "re", "re._casefix", "re._compiler", "re._constants", "re._parser", "reprlib",
+    "selectors", "signal", "socket", "string", "textwrap", "threading", "token", "tokenize", "traceback", "types",
+    "typing", "warnings", "weakref",
 })
 """The standard library modules `serve` imports before it answers (the bundled interpreter's
 sys.modules after importing the server, the AWS clients and the SDK protocol, awscrt included):
-stored uncompressed in the archive, so the extension's start does not inflate them. A module
+stored uncompressed in the archive, so the extension's start does not inflate them (`inspect` and
+`subprocess`, deferred by paramsecrets.process.deferred, and what they import are not). A module
 missing here is only slower to import (deflated); tests/unit/test_layer_slim_archive.py keeps the
 list in step with what the server imports."""
 

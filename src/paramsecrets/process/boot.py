@@ -225,6 +225,9 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         # asyncio imports Python's ssl (libssl + libcrypto, ~4.5 MiB of RSS) for TLS servers we never
         # run; AWS calls use awscrt's own TLS. Dev mode has imported ssl already (moto) and keeps it.
         sys.modules["ssl"] = None  # type: ignore[assignment]
+    from paramsecrets.process.deferred import SERVE_DEFERRED, defer
+
+    defer(SERVE_DEFERRED)  # inspect, subprocess: named by asyncio, loaded only if ever used
     if lifecycle is not None:
         wait_first_next(NEXT_SENT_WAIT_S)  # INIT ends at our first `next`: send it before importing
         if not exec_waits_for_us(environ):
