@@ -14,6 +14,10 @@ from /proc/<pid>/smaps_rollup (Rss, Pss, Anonymous) and /proc/<pid>/status (Thre
   5. 1,000 values    the same server after reading N distinct parameters (misses), then again (hits)
   6-7. steps 4-5 with --compare-env (default MALLOC_ARENA_MAX=1: whether fewer malloc arenas
                      for awscrt's threads would help; they do not, see docs/performance.md)
+  8. over HTTPS      step 4 against a TLS moto, trusting the layer's Mozilla bundle plus the run's
+                     CA (AWS_CA_BUNDLE): a trust store of production's size, as every Lambda
+                     function's server parses one (steps 4-7 talk plain HTTP to moto and, with the
+                     credentials in the environment, build no TLS context at all)
 
 Budgets (issue 20): step 4 <= 18 MiB RSS, step 5 <= 22 MiB RSS. Prints the table; writes its
 section of docs/performance.md unless --no-write. Exit 0 whatever the verdict; 1 if a run broke.
@@ -109,6 +113,31 @@ def read_all(server: common.Server, names: list[str]) -> None:
         list(pool.map(worker, [names[i::4] for i in range(4)]))
 
 
+def serving_over_tls(opt: Path, workdir: Path, home: Path, name: str) -> dict[str, int]:
+    """Step 4's figures with AWS over TLS: one TLS context, its trust store parsed."""
+    from paramsecrets.testing.moto import start_moto
+    from paramsecrets.testing.tls import make_ca, make_server_cert
+
+    tls_dir = workdir / "tls"
+    ca = make_ca(tls_dir, "layer-memory")
+    bundle = tls_dir / "bundle.pem"
+    bundle.write_bytes((opt / "paramsecrets" / "runtime" / "etc" / "ssl" / "ca-certificates.crt").read_bytes()
+                       + ca[0].read_bytes())
+    moto = start_moto(workdir, tls=make_server_cert(tls_dir, ca))
+    try:
+        moto.client("ssm").put_parameter(Name=name, Value="value-over-tls", Type="String")
+        server = serve(opt, common.server_env(moto.url, home, {"AWS_CA_BUNDLE": str(bundle)}), workdir)
+        try:
+            for _ in range(2):
+                assert server.get(f"/systemsmanager/parameters/get?name={name}").status == 200
+            time.sleep(0.5)
+            return smaps(server.pid)
+        finally:
+            server.stop()
+    finally:
+        moto.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--layer", type=Path, help="a built x86_64 layer zip (default: build one)")
@@ -162,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             rows.append((f"7. step 5 with {args.compare_env}", smaps(server.pid)))
             server.stop()
+            progress("serving over HTTPS, a production-sized trust store ...")
+            rows.append(("8. step 4 over HTTPS (TLS moto, the layer's CA bundle + the run's CA)",
+                         serving_over_tls(opt, workdir, home, first)))
         finally:
             moto.stop()
     floor = rows[0][1]

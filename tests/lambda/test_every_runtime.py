@@ -143,7 +143,8 @@ def test_node_function_without_any_python(bare_sandbox: Callable[..., BareRootSa
 def test_no_trust_store_at_all_never_kills_the_server(layer_dir: Path, moto_endpoint: str, sandbox_ok: None,
                                                       tmp_path: Path) -> None:
     """A root without /etc/ssl and a layer without its CA bundle: awscrt cannot build the AWS
-    client. The server stays up: /ping answers, reads get a clear 502, the log names the cause."""
+    client for HTTPS endpoints. The server stays up: /ping answers, reads get a clear 502, the log
+    names the cause. (Plain HTTP endpoints, as in the other bare-root tests, need no trust store.)"""
     opt = tmp_path / "opt"
     shutil.copytree(layer_dir, opt)
     (opt / "paramsecrets" / "runtime" / "etc" / "ssl" / "ca-certificates.crt").unlink()
@@ -152,7 +153,7 @@ def test_no_trust_store_at_all_never_kills_the_server(layer_dir: Path, moto_endp
     env = {
         "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SESSION_TOKEN": SESSION_TOKEN,
-        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ENDPOINT_URL": moto_endpoint.replace("http://", "https://"),
     }
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:

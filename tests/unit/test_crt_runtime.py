@@ -8,6 +8,7 @@ CA trust store, the first TLS context falls back on the layer's own bundle.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from awscrt.auth import AwsCredentialsProvider
 from awscrt.io import ClientBootstrap, ClientTlsContext
 
 from paramsecrets.aws import transport, trust
+from paramsecrets.aws.endpoints import Endpoint
+from paramsecrets.aws.errors import Kind, UpstreamError
 from paramsecrets.aws.transport import CrtRuntime, has_environment_keys
 
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -100,3 +103,21 @@ def test_other_tls_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> Non
     runtime = CrtRuntime(environ=KEYS)
     with pytest.raises(RuntimeError, match="FILE_VALIDATION"):
         _ = runtime.tls
+
+
+def test_a_tls_context_that_cannot_be_built_is_a_clear_upstream_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TLS context first needed at a connection (STS over HTTPS while SSM is plain HTTP, say)
+    fails the call with AwsClientUnavailable and its reason, never an unexpected exception."""
+    def no_trust_store(ca_path: str | None) -> ClientTlsContext:
+        raise RuntimeError(f"1173 ({trust.TRUST_STORE_NOT_FOUND})")
+
+    monkeypatch.setattr(transport, "tls_context", no_trust_store)
+    monkeypatch.setattr(trust, "bundled_ca_file", lambda: None)
+    client = transport.AwsJsonTransport(transport.SSM, Endpoint("https", "ssm.example.invalid", 443), "us-east-1",
+                                        CrtRuntime(environ=KEYS), max_connections=1)
+    with pytest.raises(UpstreamError) as caught:
+        asyncio.run(client._connect())
+    assert caught.value.kind is Kind.UNAVAILABLE and caught.value.code == "AwsClientUnavailable"
+    assert trust.TRUST_STORE_NOT_FOUND in str(caught.value)
+    failure = asyncio.run(client.warm())  # the warm-up reports it as its failure, not as a success
+    assert failure is not None and trust.TRUST_STORE_NOT_FOUND in failure

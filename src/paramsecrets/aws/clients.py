@@ -39,7 +39,13 @@ class Upstream:
         self.record = record
         self.init_window = init_window
         self.in_lambda = in_lambda
-        self.runtime = runtime = runtime or CrtRuntime(aws.ca_bundle)
+        if runtime is None:
+            runtime = CrtRuntime(aws.ca_bundle)
+            if aws.ssm.tls or aws.secrets.tls:
+                # Built now rather than at the first connection (the warm-up's, a moment later): a
+                # host with no trust store fails here, as the client is built, with its reason.
+                _ = runtime.tls
+        self.runtime = runtime
         provider = None
         if credentials is not None:
             from paramsecrets.aws.sts import static_provider

@@ -452,7 +452,12 @@ class AwsJsonTransport:
     async def _connect(self) -> HttpClientConnection:
         tls_options = None
         if self.endpoint.tls:
-            tls_options = self.runtime.tls.new_connection_options()
+            try:
+                context = self.runtime.tls
+            except RuntimeError as error:  # no trust store anywhere, an unreadable AWS_CA_BUNDLE, ...
+                self.last_connect_failure = f"the AWS client could not be built: RuntimeError: {error}"
+                raise UpstreamError(Kind.UNAVAILABLE, "AwsClientUnavailable", self.last_connect_failure) from None
+            tls_options = context.new_connection_options()
             tls_options.set_server_name(self.endpoint.host)
         socket_options = self.runtime.socket_options
         state = _ATTEMPT.get()
