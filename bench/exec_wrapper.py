@@ -12,15 +12,16 @@ with the paramsecrets layer attached and a real moto server behind it; only the 
 Five values: three parameters (String, SecureString, a JSON field) and two secrets (one JSON field),
 read in two batch requests. Interleaved runs, median of N (default 10); budget +20 ms.
 
-A second reference for Python: the same function reading the same 5 values itself during INIT
-(module-level code, the same two batch requests with http.client), which is what the wrapper
-replaces. Both wait for the extension to be serving; the difference is the wrapper's own cost.
+A second reference for each: the same function reading the same 5 values itself during INIT
+(Python: module-level code with http.client; `provided`: the bootstrap's `on_init` with busybox
+wget; the same two batch requests), which is what the wrapper replaces. Both wait for the
+extension to be serving; the difference is the wrapper's own cost.
 
 And the wrapper's own CPU, without a server: `paramsecrets exec -- /bin/true` (no mapping) on the
 layer's interpreter, started as the launcher starts it, against the same interpreter running
 `-I -S -c pass` (median of 20 each, interleaved, from the children's rusage).
 
-    python bench/exec_wrapper.py [--runs 10] [--no-write]
+    python bench/exec_wrapper.py [--runs 10] [--layer ZIP] [--no-write]
 
 Writes docs/performance-exec.md (table) and docs/exec_wrapper.png (chart).
 """
@@ -97,6 +98,27 @@ def handler(event, context):
 """
 
 
+SHELL_READER = """
+# The provided function reading the same 5 values in its own INIT code (the bootstrap's `on_init`):
+# the same two batch requests as the wrapper's, with busybox wget.
+on_init() {
+  base="http://127.0.0.1:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}"
+  token="X-Aws-Parameters-Secrets-Token: ${AWS_SESSION_TOKEN}"
+  names="name=%2Fbench%2Fdb-host&name=%2Fbench%2Fdb-password&name=%2Fbench%2Ffeatures"
+  PARAMETERS=$(wget -q -O - --header "$token" \
+    "$base/systemsmanager/parameters/get-many?withDecryption=true&$names") || return 1
+  SECRETS=$(wget -q -O - --header "$token" \
+    "$base/secretsmanager/get-many?secretId=bench%2Fapi&secretId=bench%2Fdb") || return 1
+  case "$PARAMETERS" in *db.internal*pw-123*) ;; *) return 1 ;; esac
+  case "$SECRETS" in *key-456*) ;; *) return 1 ;; esac
+}
+
+handler() {
+  printf '{"ok": true}'
+}
+"""
+
+
 def seed(moto: MotoServer) -> None:
     ssm = moto.client("ssm")
     ssm.put_parameter(Name="/bench/db-host", Value="db.internal", Type="String")
@@ -142,8 +164,15 @@ def provided_factory(opt: Path, tmp: Path) -> MakeBox:
     shutil.copy2(plain / "bootstrap", wrapped_dir / "loop")
     shutil.copy2(plain / "trivial.sh", wrapped_dir / "trivial.sh")
     shutil.copy2(FUNCTIONS / "exec" / "bootstrap", wrapped_dir / "bootstrap")
+    reading_dir = tmp / "provided-reader"
+    reading_dir.mkdir()
+    shutil.copy2(plain / "bootstrap", reading_dir / "bootstrap")
+    (reading_dir / "reader_init.sh").write_text(SHELL_READER)
 
     def make(variant: str, env: dict[str, str]) -> LambdaSandbox:
+        if variant == CODE:  # with the mapping too, so the extension starts exactly as with the wrapper
+            return BareRootSandbox(reading_dir, opt, {**env, **MAPPING, "_HANDLER": "reader_init.handler"},
+                                   runtime=["/var/task/bootstrap"], rie_log_level="info")
         wrapped = variant == WRAPPER_VARIANT
         return BareRootSandbox(wrapped_dir if wrapped else plain, opt,
                                {**env, **(MAPPING if wrapped else {}), "_HANDLER": "trivial.handler"},
@@ -239,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument("--layer", type=Path, help="a built x86_64 layer zip to measure (default: build one), "
+                                                   "e.g. an earlier commit's, to compare two")
     args = parser.parse_args(argv)
     problem = sandbox_problem()
     if problem:
@@ -246,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="exec-wrapper-") as name:
         tmp = Path(name)
-        info = build_layer("x86_64", tmp / "layer.zip", progress=lambda _line: None)
-        opt = unpack_layer(info.path, tmp / "opt")
+        zip_path = args.layer or build_layer("x86_64", tmp / "layer.zip", progress=lambda _line: None).path
+        opt = unpack_layer(zip_path, tmp / "opt")
         bare_cpu, exec_cpu = wrapper_cpu(opt)
         moto = start_moto(tmp)
         try:
@@ -256,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                    "AWS_SESSION_TOKEN": TOKEN, "AWS_ENDPOINT_URL": moto.url}
             python = interleaved(python_factory(opt, tmp), env, args.runs, "python", (PLAIN, CODE, WRAPPER_VARIANT))
-            provided = interleaved(provided_factory(opt, tmp), env, args.runs, "provided", (PLAIN, WRAPPER_VARIANT))
+            provided = interleaved(provided_factory(opt, tmp), env, args.runs, "provided",
+                                   (PLAIN, CODE, WRAPPER_VARIANT))
         finally:
             moto.stop()
     load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
@@ -266,14 +298,17 @@ def main(argv: list[str] | None = None) -> int:
                                      python[CODE], python[WRAPPER_VARIANT])
     provided_rows, provided_added = rows_for("`provided`, reads nothing vs `paramsecrets exec` in bootstrap",
                                              provided[PLAIN], provided[WRAPPER_VARIANT])
-    table += python_rows + code_rows + provided_rows
+    provided_code_rows, provided_code_added = rows_for(
+        "`provided`, reads the 5 values in its own INIT code (wget) vs `paramsecrets exec` in bootstrap",
+        provided[CODE], provided[WRAPPER_VARIANT])
+    table += python_rows + code_rows + provided_rows + provided_code_rows
     cpu_line = (f"The wrapper's own CPU (no server, no mapping: `run.py exec -- /bin/true`): {exec_cpu:.1f} ms, "
                 f"against {bare_cpu:.1f} ms for the same interpreter's `-I -S -c pass` "
                 f"(**{exec_cpu - bare_cpu:+.1f} ms**; median of 20, interleaved).")
     print("\n".join(table))
     print(cpu_line)
     print(f"\n{load}\nadded: python {python_added:+.0f} ms (vs reading in code {code_added:+.0f} ms), "
-          f"provided {provided_added:+.0f} ms "
+          f"provided {provided_added:+.0f} ms (vs reading in code {provided_code_added:+.0f} ms) "
           f"(budget +{BUDGET_MS:.0f} ms, median of {args.runs})")
     if not args.no_write:
         docs = REPO / "docs"
@@ -282,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             "Python, reads 5 values in INIT code": [r["first_invoke_ms"] for r in python[CODE]],  # type: ignore[misc]
             "Python, exec wrapper": [r["first_invoke_ms"] for r in python[WRAPPER_VARIANT]],  # type: ignore[misc]
             "provided, reads nothing": [r["first_invoke_ms"] for r in provided[PLAIN]],  # type: ignore[misc]
+            "provided, reads 5 values in INIT code": [r["first_invoke_ms"] for r in provided[CODE]],  # type: ignore[misc]
             "provided, paramsecrets exec": [r["first_invoke_ms"] for r in provided[WRAPPER_VARIANT]],  # type: ignore[misc]
         })
         uname = subprocess.check_output(["uname", "-srm"], text=True).strip()
