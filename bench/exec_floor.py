@@ -7,7 +7,8 @@ of paramsecrets in it: start the layer's python3.11, import awscrt, take the cre
 environment, sign and send GetParameters (3 names, decrypted) and BatchGetSecretValue (2 ids) to
 moto over two connections at once, wait for both answers. No asyncio, no HTTP server, no cache:
 whatever the extension does on top, its first answer cannot come sooner. Interleaved with the same
-interpreter running `-c pass`, median of N (default 20) wall times from spawn to exit, and the
+interpreter running its first line, median of N (default 20) wall times from spawn to that point
+(the child reads the same monotonic clock), and the
 CPU of the awscrt import alone (most of it aws-lc seeding its random generator from CPU jitter
 entropy, at `s2n_init`).
 
@@ -67,7 +68,7 @@ for stream in streams:
     assert stream.completion_future.result(10) == 200
 answers = [json.loads(b"".join(chunks)) for _, _, chunks in calls]
 assert len(answers[0]["Parameters"]) == 3 and len(answers[1]["SecretValues"]) == 2, answers
-print(f"{(imported - started) * 1000:.1f}")
+print(f"{time.monotonic()} {(imported - started) * 1000:.1f}")
 """
 
 
@@ -97,28 +98,30 @@ def main(argv: list[str] | None = None) -> int:
             env = {"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
                    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SESSION_TOKEN": "t"}
             host, port = "127.0.0.1", str(moto.port)
-            commands = {"nothing": [*python, "-c", "pass"], "values": [*python, str(script), host, port]}
+            commands = {"nothing": [*python, "-c", "import time; print(time.monotonic())"],
+                        "values": [*python, str(script), host, port]}
             walls: dict[str, list[float]] = {key: [] for key in commands}
             import_cpu: list[float] = []
             for run in range(args.runs + 2):  # two warm-ups (page cache, moto's first answers), not counted
                 for key, command in commands.items():
-                    began = time.perf_counter()
+                    began = time.monotonic()  # the child prints its own monotonic clock (one clock per host)
                     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=60)
-                    wall = (time.perf_counter() - began) * 1000
                     if proc.returncode != 0:
                         raise SystemExit(f"{key} failed: {proc.stderr[-2000:]}")
+                    fields = proc.stdout.split()
                     if run >= 2:
-                        walls[key].append(wall)
+                        walls[key].append((float(fields[0]) - began) * 1000)
                         if key == "values":
-                            import_cpu.append(float(proc.stdout.split()[-1]))
+                            import_cpu.append(float(fields[1]))
         finally:
             moto.stop()
     nothing, values = statistics.median(walls["nothing"]), statistics.median(walls["values"])
     load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-    print("| what | the layer's interpreter doing nothing (same run) | with the 5 values from AWS via awscrt | added |")
+    print("| what | the layer's interpreter, its first line (same run) | the 5 values from AWS via awscrt | added |")
     print("|---|---|---|---|")
     added = values - nothing
-    print(f"| spawn to exit, median of {args.runs} | {nothing:.1f} ms | {values:.1f} ms | **{added:+.1f} ms** "
+    print(f"| spawn to the values in hand (to the first line), median of {args.runs} | {nothing:.1f} ms "
+          f"| {values:.1f} ms | **{added:+.1f} ms** "
           f"(wrapper budget +{BUDGET_MS:.0f} ms: {'within' if added <= BUDGET_MS else 'over'}) |")
     print(f"| CPU of `import awscrt.auth, awscrt.http, awscrt.io` alone | | {statistics.median(import_cpu):.1f} ms | |")
     print(load)
