@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from paramsecrets.process import deferred
+from paramsecrets.testing.net import free_port
 
 MODULE = "paramsecrets_deferred_probe"
 
@@ -142,3 +143,49 @@ def test_serve_defers_what_asyncio_names_and_serving_never_calls() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["['inspect', 'subprocess']", "-1 -2 -3 run", "module False"]
     assert (subprocess.PIPE, subprocess.STDOUT, subprocess.DEVNULL) == (-1, -2, -3)
+
+
+BOOT_ORDER = textwrap.dedent("""
+    import sys, threading, types
+    from paramsecrets.process import boot
+    from paramsecrets.process.deferred import DeferredModule
+
+    class Extension:  # the Extensions API after `register`: one INVOKE-less wait, then nothing
+        name = "paramsecrets"
+        def next_event(self, sent=None):
+            if sent is not None:
+                sent()
+            threading.Event().wait()
+
+    seen = []
+    def import_at_low_priority():  # what boot runs in its low-priority thread: asyncio
+        seen.append(("before the import thread", type(sys.modules.get("inspect")) is DeferredModule))
+        import asyncio
+    boot.import_at_low_priority = import_at_low_priority
+    app = types.ModuleType("paramsecrets.process.app")
+    def run(*args):
+        import asyncio, paramsecrets.aws.clients
+        seen.append(("serving", [type(sys.modules[n]) is DeferredModule for n in ("inspect", "subprocess")]))
+        return 0
+    app.run = run
+    sys.modules["paramsecrets.process.app"] = app
+    environ = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" * 40,
+               "AWS_SESSION_TOKEN": "a-session-token-of-some-length", "HOME": sys.argv[1]}
+    extension = Extension() if sys.argv[2] == "lambda" else None
+    port = int(sys.argv[3])  # nothing is bound: the configuration is only checked against it
+    code = boot._configure_and_serve({"port": str(port)}, environ, [], None, (port, "", ()), extension, 0.0)
+    print(code, seen)
+""")
+
+
+@pytest.mark.parametrize("mode", ["lambda", "standalone"])
+def test_boot_defers_before_anything_imports_asyncio(tmp_path: Path, mode: str) -> None:
+    """Under Lambda, asyncio is first imported by boot's low-priority import thread: the placeholders
+    must be in place before it starts, or that import loads the real modules."""
+    proc = subprocess.run([sys.executable, "-I", "-c", BOOT_ORDER, str(tmp_path), mode, str(free_port())],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    expected: list[tuple[str, object]] = [("serving", [True, True])]
+    if mode == "lambda":
+        expected.insert(0, ("before the import thread", True))
+    assert proc.stdout.strip() == f"0 {expected}", proc.stdout + proc.stderr

@@ -225,15 +225,15 @@ def _configure_and_serve(args: dict[str, str], environ: os._Environ[str], socket
         # asyncio imports Python's ssl (libssl + libcrypto, ~4.5 MiB of RSS) for TLS servers we never
         # run; AWS calls use awscrt's own TLS. Dev mode has imported ssl already (moto) and keeps it.
         sys.modules["ssl"] = None  # type: ignore[assignment]
+    if lifecycle is not None:
+        wait_first_next(NEXT_SENT_WAIT_S)  # INIT ends at our first `next`: send it before importing
     from paramsecrets.process.deferred import SERVE_DEFERRED, defer
 
     defer(SERVE_DEFERRED)  # inspect, subprocess: named by asyncio, loaded only if ever used
-    if lifecycle is not None:
-        wait_first_next(NEXT_SENT_WAIT_S)  # INIT ends at our first `next`: send it before importing
-        if not exec_waits_for_us(environ):
-            import_at_low_priority()
-        # else: the exec wrapper holds the runtime back until we answer, so nothing competes with
-        # the imports and a low priority would only let other tenants' work delay INIT.
+    if lifecycle is not None and not exec_waits_for_us(environ):
+        import_at_low_priority()
+    # else (exec): the exec wrapper holds the runtime back until we answer, so nothing competes with
+    # the imports and a low priority would only let other tenants' work delay INIT.
     from paramsecrets.process.app import run
 
     return run(settings, token, aws, sockets, lifecycle, client_key)
