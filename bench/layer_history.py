@@ -8,8 +8,9 @@ commit builds), memory from `bench/layer_memory.py --layer ZIP` run on the three
 the other (2026-12-07, load average 7.8-12.7 on this shared 2-core machine), each against the
 idle bundled interpreter measured in the same run (7.5 MiB RSS in all three). The last two rows:
 `bench/layer_memory.py --layer ZIP --no-write` alternating between the two zips, two runs each
-(2026-12-07, load average 2.2-3.9), the lower of each pair's figures. Add a row when a commit
-changes the layer.
+(2026-12-07, load average 2.2-3.9), the lower of each pair's figures. The 0efaf9c and a5594ff
+rows: `bench/layer_memory.py --layer ZIP` on each (2026-12-07, load average 0.5-0.7; the a5594ff
+run's steps 2-3 import as `serve` does, without `ssl`). Add a row when a commit changes the layer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ HISTORY = (
     ("0050d51", "sourceless, -OO stdlib, pruned modules", 7.96, 19.87, 23.7, 26.2, 7.5),
     ("37d8fae", "stdlib archived (deflated), issues 17-23 merged", 8.13, 18.57, 23.5, 26.2, 7.6),
     ("16dbd1d", "hit replay, serve stdlib stored", 8.12, 19.72, 23.4, 26.1, 7.4),
+    ("0efaf9c", "issues 18-23 merged", 8.13, 19.77, 23.5, 26.2, 7.6),
+    ("a5594ff", "env credentials, deferred imports", 8.14, 19.55, 22.4, 25.2, 7.5),
 )
 CHART = common.DOCS / "layer_history.png"
 

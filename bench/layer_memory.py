@@ -7,7 +7,8 @@ parameters (32-byte values), then measures, each in its own process of the layer
 from /proc/<pid>/smaps_rollup (Rss, Pss, Anonymous) and /proc/<pid>/status (Threads):
 
   1. interpreter     the bundled python3.11 -I -S, idle (the floor: the same run's reference)
-  2. + our imports   the modules `serve` imports before it answers (paramsecrets.process.app and the boot path)
+  2. + our imports   the modules `serve` imports before it answers (paramsecrets.process.app and the boot path,
+                     with `ssl` and the deferred modules left out as `serve` leaves them)
   3. + awscrt        the same plus awscrt.auth/http/io imported (no event loop yet)
   4. serving         `/opt/bin/paramsecrets serve` through the launcher, after one miss (AWS
                      client, event-loop thread, credentials, a connection) and one hit
@@ -44,7 +45,9 @@ BUDGET_SERVING = 18 * MIB
 BUDGET_FULL = 22 * MIB
 DOC = common.DOCS / "performance.md"
 SECTION = "bench/layer_memory.py"
-OUR_IMPORTS = ("import paramsecrets.process.boot, paramsecrets.process.app, paramsecrets.api.service, "
+OUR_IMPORTS = ("import sys; sys.modules['ssl'] = None\n"  # as `serve` does before its imports (boot.py)
+               "from paramsecrets.process.deferred import SERVE_DEFERRED, defer; defer(SERVE_DEFERRED)\n"
+               "import paramsecrets.process.boot, paramsecrets.process.app, paramsecrets.api.service, "
                "paramsecrets.api.routes, "
                "paramsecrets.process.lambda_ext")
 AWSCRT = "import awscrt.auth, awscrt.http, awscrt.io, paramsecrets.aws.clients"
