@@ -189,3 +189,65 @@ def test_boot_defers_before_anything_imports_asyncio(tmp_path: Path, mode: str) 
     if mode == "lambda":
         expected.insert(0, ("before the import thread", True))
     assert proc.stdout.strip() == f"0 {expected}", proc.stdout + proc.stderr
+
+
+def _write_module(directory: Path, name: str, source: str) -> None:
+    (directory / f"{name}.py").write_text(textwrap.dedent(source))
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    """A directory on sys.path for throwaway modules, removed (with them) afterwards."""
+    sys.path.insert(0, str(tmp_path))
+    before = set(sys.modules)
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    for name in set(sys.modules) - before:
+        if name.startswith("paramsecrets_deferred_"):
+            del sys.modules[name]
+    for flag in ("paramsecrets_probe_ok", "paramsecrets_probe_caught"):
+        if hasattr(sys, flag):
+            delattr(sys, flag)
+
+
+def test_a_module_reading_itself_while_it_runs_sees_a_partial_module(scratch: Path) -> None:
+    name = "paramsecrets_deferred_selfread"
+    _write_module(scratch, name, """
+        import sys
+        try:
+            sys.modules[__name__].defined_later
+        except AttributeError as error:
+            sys.paramsecrets_probe_caught = str(error)
+        defined_later = 1
+    """)
+    deferred.defer({name: {}})
+    assert sys.modules[name].defined_later == 1
+    assert getattr(sys, "paramsecrets_probe_caught", "") == (
+        f"partially initialized module {name!r} has no attribute 'defined_later'")
+
+
+def test_a_module_that_fails_stays_deferred_and_is_run_again(scratch: Path) -> None:
+    name = "paramsecrets_deferred_flaky"
+    _write_module(scratch, name, """
+        import sys
+        if not getattr(sys, "paramsecrets_probe_ok", False):
+            raise RuntimeError("not yet")
+        value = 7
+    """)
+    deferred.defer({name: {}})
+    module = sys.modules[name]
+    with pytest.raises(RuntimeError, match="not yet"):
+        _ = module.value
+    assert type(module) is deferred.DeferredModule
+    sys.paramsecrets_probe_ok = True  # type: ignore[attr-defined]
+    assert module.value == 7
+    assert type(module) is type(sys)
+
+
+def test_without_importlibs_module_locks_the_global_import_lock_serves(scratch: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "paramsecrets_deferred_globallock"
+    _write_module(scratch, name, "value = 3\n")
+    monkeypatch.setitem(sys.modules, "_frozen_importlib", object())  # no _ModuleLockManager there
+    deferred.defer({name: {}})
+    assert sys.modules[name].value == 3

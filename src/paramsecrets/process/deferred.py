@@ -20,6 +20,7 @@ import sys
 
 TYPE_CHECKING = False  # mypy reads this name as true; `typing` is not imported for it
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
     from types import ModuleType
 else:
     ModuleType = type(sys)  # types.ModuleType, without importing `types` for it
@@ -38,16 +39,25 @@ class DeferredModule(ModuleType):
         if attribute == "__path__":  # asked by every `from NAME import X`; these are no packages
             raise AttributeError(attribute)
         load(self)
+        if type(self) is DeferredModule:  # this thread is executing it: a circular import
+            raise AttributeError(f"partially initialized module {self.__name__!r} has no attribute {attribute!r}")
         return getattr(self, attribute)
 
 
+_LOADING: set[str] = set()
+
+
 def load(module: ModuleType) -> None:
-    """Execute the real module in `module` (a placeholder) unless that was done already."""
-    _imp.acquire_lock()  # one thread executes it; another waits here, then finds it done
-    try:
-        if type(module) is not DeferredModule:
+    """Execute the real module in `module` (a placeholder) unless that was done already.
+
+    Under the import system's own lock for that name, as a normal import of it would be: another
+    thread waits, then finds it loaded, and a deadlock between imports is detected as one. The
+    placeholder becomes a plain module only once the module has run, so no other thread reads a
+    half-run one."""
+    name = module.__name__
+    with _module_lock(name):
+        if type(module) is not DeferredModule or name in _LOADING:
             return
-        name = module.__name__
         spec = None
         for finder in sys.meta_path:
             find_spec = getattr(finder, "find_spec", None)
@@ -56,13 +66,30 @@ def load(module: ModuleType) -> None:
                 break
         if spec is None or spec.loader is None:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        module.__class__ = ModuleType  # type: ignore[assignment]  # a plain module from here on: direct reads
         module.__spec__, module.__loader__ = spec, spec.loader
         module.__package__ = spec.parent
         if spec.has_location and spec.origin:
             module.__file__ = spec.origin
-        spec.loader.exec_module(module)
-    finally:
+        _LOADING.add(name)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            _LOADING.discard(name)
+        module.__class__ = ModuleType  # type: ignore[assignment]  # a plain module from here on: direct reads
+
+
+def _module_lock(name: str) -> AbstractContextManager[object]:
+    """importlib's per-module lock (its deadlock detection included), from the frozen bootstrap
+    every CPython loads at start; the global import lock where that private name is missing."""
+    manager = getattr(sys.modules.get("_frozen_importlib"), "_ModuleLockManager", None)
+    return manager(name) if manager is not None else _GlobalImportLock()
+
+
+class _GlobalImportLock:
+    def __enter__(self) -> None:
+        _imp.acquire_lock()
+
+    def __exit__(self, *_exc: object) -> None:
         _imp.release_lock()
 
 
