@@ -267,7 +267,10 @@ def test_banner_client_lines_use_the_given_command() -> None:
     assert "    .venv/bin/paramsecrets get-secret " in text
 
 
-def test_client_command_names_what_the_shell_can_run(tmp_path: Path) -> None:
+def test_client_command_names_what_the_shell_can_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Far from tmp_path (a relative path would be longer): paths are shown whole. A checkout under
+    # /tmp, next to pytest's tmp_path, would otherwise see them relative.
+    monkeypatch.chdir(Path(os.sep, "usr", "bin"))
     venv_bin = tmp_path / "venv" / "bin"
     venv_bin.mkdir(parents=True)
     python = venv_bin / "python"
@@ -283,6 +286,8 @@ def test_client_command_names_what_the_shell_can_run(tmp_path: Path) -> None:
     (other / "paramsecrets").write_text("#!/bin/sh\n")
     (other / "paramsecrets").chmod(0o755)
     assert cli.client_command({"PATH": f"{other}:{venv_bin}"}, str(python)) == str(script)  # another install first
+    monkeypatch.chdir(tmp_path)  # nearby: relative to the working directory, which is shorter
+    assert cli.client_command({"PATH": "/usr/bin"}, str(python)) == os.path.join("venv", "bin", "paramsecrets")
 
 
 def test_banner_says_which_credentials_an_sdk_signs_with() -> None:
