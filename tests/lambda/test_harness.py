@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import cast
 
 from conftest import MakeSandbox
 
-from paramsecrets.testing.lambda_sandbox import LambdaSandbox
+from paramsecrets.testing.lambda_sandbox import RIE_PORT_TAKEN, LambdaSandbox
 from paramsecrets.testing.moto import wait_until
 
 STUB_LAYER = Path(__file__).resolve().parent / "stub_layer"
+FUNCTIONS = Path(__file__).resolve().parent / "functions"
 STUB_ENV = {"AWS_REGION": "us-east-1", "STUBEXT_PYTHON": getattr(sys, "_base_executable", sys.executable)}
 
 
@@ -61,3 +63,29 @@ def test_no_layer(make_sandbox: MakeSandbox) -> None:
     assert box.invoke_json({}) == {"ok": True}
     assert box.find_process("stubext") is None
     assert box.stop().returncode == 0
+
+
+def test_a_port_taken_before_rie_listens_is_retried_on_new_ports(sandbox_ok: None) -> None:
+    """The Runtime API's port, taken by another socket by the time RIE binds it (as an outgoing
+    connection's local port can be): RIE panics, and the first invoke starts it again on new ports."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        box = LambdaSandbox(FUNCTIONS / "trivial", None, {"AWS_REGION": "us-east-1"}, rie_log_level="info")
+        box.runtime_api_port = port
+        with box:
+            assert box.invoke_json({}) == {"ok": True}
+            assert box.runtime_api_port != port
+            assert RIE_PORT_TAKEN not in box.logs()  # the log is the successful run's
+            assert box.invoke_json({}) == {"ok": True}
+
+
+def test_other_failures_of_a_first_invoke_are_not_retried(sandbox_ok: None, tmp_path: Path) -> None:
+    box = LambdaSandbox(tmp_path, None, {"AWS_REGION": "us-east-1"}, handler="missing.handler",
+                        rie_log_level="info")
+    with box:
+        first_ports = (box.port, box.runtime_api_port)
+        status, _ = box.invoke({})
+        assert status != 200
+        assert (box.port, box.runtime_api_port) == first_ports

@@ -162,6 +162,11 @@ class Timings:
     """Duration of each answered invoke, seconds."""
 
 
+RIE_PORT_TAKEN = "bind: address already in use"
+"""RIE's panic when a port it was given is taken by the time it listens."""
+RIE_PORT_RETRIES = 3
+
+
 class LambdaSandbox:
     """A function under RIE, with `opt_dir` mounted as /opt (None: an empty /opt, no layer).
 
@@ -252,7 +257,31 @@ class LambdaSandbox:
             time.sleep(0.002)
 
     def invoke(self, payload: Any = None, timeout: float = 30.0) -> tuple[int, bytes]:
-        """POST one event (JSON-encoded unless bytes); return (status, body). One at a time."""
+        """POST one event (JSON-encoded unless bytes); return (status, body). One at a time.
+
+        RIE binds its ports only when it starts (the Runtime API's at the first invoke), so a port
+        `free_port` gave may meanwhile have become another socket's (any outgoing connection's
+        local port, drawn from the same range): RIE then panics with `address already in use`.
+        Before any invoke has been answered nothing else has happened in the sandbox, so it is
+        started again on new ports, at most RIE_PORT_RETRIES times, and the first invoke
+        retried; any other failure is the test's."""
+        for _ in range(RIE_PORT_RETRIES):
+            try:
+                return self._invoke(payload, timeout)
+            except (InvokeError, RuntimeError):
+                if self.timings.first_invoke is not None or RIE_PORT_TAKEN not in self.logs():
+                    raise
+            self._restart_on_new_ports()
+        return self._invoke(payload, timeout)
+
+    def _restart_on_new_ports(self) -> None:
+        self._close()
+        with contextlib.suppress(FileNotFoundError):
+            self.log_path.unlink()  # the next run's log starts afresh, without the panic
+        self.port, self.runtime_api_port = free_port(), free_port()
+        self.start()
+
+    def _invoke(self, payload: Any, timeout: float) -> tuple[int, bytes]:
         if not isinstance(payload, bytes):
             payload = json.dumps(payload if payload is not None else {}).encode()
         with self._lock:
