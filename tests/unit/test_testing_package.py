@@ -4,12 +4,17 @@ without the test-only dependencies (moto, botocore, pytest...) until a helper re
 from __future__ import annotations
 
 import pkgutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import paramsecrets.testing
 from paramsecrets.layer.build import _copy_package
+from paramsecrets.testing import server as testing_server
+from paramsecrets.testing.net import free_port
 
 TEST_ONLY = ("moto", "botocore", "boto3", "pytest", "hypothesis", "h11", "urllib3", "awslambdaric")
 
@@ -43,3 +48,32 @@ def test_every_support_module_imports_without_test_only_packages() -> None:
     proc = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def _held_port() -> socket.socket:
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    return held
+
+
+def test_a_chosen_port_taken_before_the_server_binds_it_is_replaced(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """start_server's own port may be taken between its choice and the server's bind: the server
+    says so and exits, and start_server tries another port."""
+    with _held_port() as held:
+        ports = iter([held.getsockname()[1], free_port()])
+        monkeypatch.setattr(testing_server, "free_port", lambda: next(ports))
+        server = testing_server.start_server(testing_server.base_env("http://127.0.0.1:9", tmp_path), tmp_path)
+        try:
+            assert server.port != held.getsockname()[1]
+            assert server.get("/ping").status == 200
+        finally:
+            server.stop()
+
+
+def test_a_port_the_test_chose_is_never_replaced(tmp_path: Path) -> None:
+    with _held_port() as held:
+        port = held.getsockname()[1]
+        with pytest.raises(RuntimeError, match=testing_server.PORT_TAKEN):
+            testing_server.start_server(testing_server.base_env("http://127.0.0.1:9", tmp_path), tmp_path, port=port)

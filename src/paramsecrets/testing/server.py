@@ -100,10 +100,31 @@ class ServerPool:
             server.stop()
 
 
+PORT_TAKEN = "Address already in use"
+PORT_RETRIES = 3
+
+
 def start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...] = (),
                  port: int | None = None, wait: bool = True, timeout: float = 20) -> ServerProcess:
-    """Start `paramsecrets serve` with exactly `env`; wait for /ping unless wait=False."""
-    port = port or free_port()
+    """Start `paramsecrets serve` with exactly `env`; wait for /ping unless wait=False.
+
+    A port chosen here (`port` None) was free a moment before the server binds it, and another
+    socket may take it meanwhile (an outgoing connection's local port comes from the same range):
+    the server then exits saying so, and is started again on another port, at most PORT_RETRIES
+    times. A port the test chose is the test's: its failure is reported as it is."""
+    if port is not None or not wait:
+        return _start_server(env, workdir, args, port or free_port(), wait, timeout)
+    for _ in range(PORT_RETRIES):
+        try:
+            return _start_server(env, workdir, args, free_port(), wait, timeout)
+        except RuntimeError as error:
+            if PORT_TAKEN not in str(error):
+                raise
+    return _start_server(env, workdir, args, free_port(), wait, timeout)
+
+
+def _start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...], port: int, wait: bool,
+                  timeout: float) -> ServerProcess:
     log_path = workdir / f"server-{port}-{time.monotonic_ns()}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
