@@ -77,3 +77,19 @@ def test_a_port_the_test_chose_is_never_replaced(tmp_path: Path) -> None:
         port = held.getsockname()[1]
         with pytest.raises(RuntimeError, match=testing_server.PORT_TAKEN):
             testing_server.start_server(testing_server.base_env("http://127.0.0.1:9", tmp_path), tmp_path, port=port)
+
+
+def test_moto_on_a_port_taken_before_it_binds_is_started_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paramsecrets.testing import moto as testing_moto
+
+    with _held_port() as held:
+        taken = held.getsockname()[1]
+        ports = iter([taken, free_port()])
+        monkeypatch.setattr(testing_moto, "free_port", lambda: next(ports))
+        moto = testing_moto.start_moto(tmp_path)
+        try:
+            assert moto.port != taken
+            assert moto.client("ssm").describe_parameters()["Parameters"] == []
+        finally:
+            moto.stop()
+    assert testing_moto.PORT_TAKEN in (tmp_path / f"moto-{taken}.log").read_bytes()

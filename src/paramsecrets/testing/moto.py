@@ -136,11 +136,28 @@ class TlsFiles:
         self.ca, self.cert, self.key = ca, cert, key
 
 
+PORT_TAKEN = b"Address already in use"
+PORT_RETRIES = 3
+
+
 def start_moto(workdir: Path, tls: TlsFiles | None = None, host: str = "127.0.0.1") -> MotoServer:
     """Start `moto_server` on a free loopback port with recording on; wait until it answers.
 
-    With `tls`, moto serves HTTPS with that certificate, and `url` is `https://{host}:port`."""
-    port = free_port()
+    With `tls`, moto serves HTTPS with that certificate, and `url` is `https://{host}:port`.
+    moto binds its port about a second after the port was found free; if another socket took it
+    meanwhile (an outgoing connection's local port comes from the same range), moto exits saying
+    so and is started again on another port, at most PORT_RETRIES times."""
+    for _ in range(PORT_RETRIES):
+        port = free_port()
+        try:
+            return _start_moto_on(port, workdir, tls, host)
+        except Exception:
+            if PORT_TAKEN not in (workdir / f"moto-{port}.log").read_bytes():
+                raise
+    return _start_moto_on(free_port(), workdir, tls, host)
+
+
+def _start_moto_on(port: int, workdir: Path, tls: TlsFiles | None, host: str) -> MotoServer:
     recording = workdir / f"moto-recording-{port}.txt"
     env = dict(os.environ, MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(recording))
     moto_bin = Path(sys.executable).with_name("moto_server")
