@@ -178,10 +178,9 @@ def choose_pinning(enabled: bool = True) -> tuple[Pinning, str]:
 # Networking -------------------------------------------------------------------------------------
 
 def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port that was free on 127.0.0.1 a moment ago (paramsecrets.testing.net.free_port: outside
+    the kernel's ephemeral range, so no outgoing connection takes it before it is bound)."""
+    return net.free_port()
 
 
 def wait_for_http(url: str, timeout: float, child: Child | None = None) -> None:

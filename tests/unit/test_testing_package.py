@@ -93,3 +93,37 @@ def test_moto_on_a_port_taken_before_it_binds_is_started_again(tmp_path: Path, m
         finally:
             moto.stop()
     assert testing_moto.PORT_TAKEN in (tmp_path / f"moto-{taken}.log").read_bytes()
+
+
+def test_free_ports_come_from_below_the_ephemeral_range_and_never_twice(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No outgoing connection can take such a port between its choice and its bind (the kernel
+    gives those their local ports from the ephemeral range), and no two helpers get the same one."""
+    from paramsecrets.testing import net
+
+    ranges = tmp_path / "ip_local_port_range"
+    ranges.write_text("40000\t60999\n")
+    monkeypatch.setattr(net, "EPHEMERAL_RANGE_FILE", str(ranges))
+    ports = [net.free_port() for _ in range(300)]
+    assert all(net.LOWEST_CHOSEN <= port < 40000 for port in ports), ports
+    assert len(set(ports)) == len(ports)
+    with socket.socket() as server:  # each one really is free
+        server.bind(("127.0.0.1", ports[-1]))
+
+
+@pytest.mark.parametrize("content", [None, "", "not numbers\n", "20500\t60999\n"])
+def test_without_room_below_the_range_the_kernel_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        content: str | None) -> None:
+    from paramsecrets.testing import net
+
+    ranges = tmp_path / "ip_local_port_range"
+    if content is not None:
+        ranges.write_text(content)
+    monkeypatch.setattr(net, "EPHEMERAL_RANGE_FILE", str(ranges))
+    import random
+
+    monkeypatch.setattr(random, "randrange", lambda *_: pytest.fail("no draw below the range expected"))
+    port = net.free_port()
+    assert 0 < port < 65536
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import signal
 import socket
 import subprocess
@@ -10,13 +11,42 @@ import time
 import urllib.error
 import urllib.request
 
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+LOWEST_CHOSEN = 20000
+"""Below the kernel's ephemeral range, free_port draws from here up: above the ports services
+usually take (3000, 5000, 8000-9999...)."""
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
+    """A port that was free on 127.0.0.1 a moment ago, and that nothing else will be given.
+
+    The kernel gives every outgoing connection a local port from its ephemeral range, the range
+    `bind(0)` also draws from; a port found free there can become a connection's before the
+    server under test binds it (seen as RIE's `address already in use`). So, where Linux says
+    what that range is and leaves room below it, the port is drawn at random below it (from
+    LOWEST_CHOSEN), checked free, and never handed out twice by this process. Elsewhere: the
+    kernel's choice, as before."""
+    below = _ephemeral_low()
+    if below is not None and below - LOWEST_CHOSEN >= 1000:
+        for _ in range(200):
+            port = random.randrange(LOWEST_CHOSEN, below)
+            if port not in _handed_out and port_is_bindable(port):
+                _handed_out.add(port)
+                return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_low() -> int | None:
+    """The first port of Linux's ephemeral range (32768 by default), None where unknown."""
+    try:
+        with open(EPHEMERAL_RANGE_FILE) as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
