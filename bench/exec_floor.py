@@ -27,7 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from exec_wrapper import seed  # bench/ is sys.path[0] when a script runs
+
 from paramsecrets.layer.build import build_layer
+from paramsecrets.testing.lambda_root import layer_python
 from paramsecrets.testing.lambda_sandbox import unpack_layer
 from paramsecrets.testing.moto import start_moto
 
@@ -61,8 +64,8 @@ def call(service, target, payload):
     return signing, send, chunks
 
 calls = [call("ssm", "AmazonSSM.GetParameters",
-              {"Names": ["/floor/db-host", "/floor/db-password", "/floor/features"], "WithDecryption": True}),
-         call("secretsmanager", "secretsmanager.BatchGetSecretValue", {"SecretIdList": ["floor/api", "floor/db"]})]
+              {"Names": ["/bench/db-host", "/bench/db-password", "/bench/features"], "WithDecryption": True}),
+         call("secretsmanager", "secretsmanager.BatchGetSecretValue", {"SecretIdList": ["bench/api", "bench/db"]})]
 streams = [send(signing.result()) for signing, send, _ in calls]
 for stream in streams:
     assert stream.completion_future.result(10) == 200
@@ -82,19 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(name)
         zip_path = args.layer or build_layer("x86_64", tmp / "layer.zip", progress=lambda _line: None).path
         opt = unpack_layer(zip_path, tmp / "opt")
-        runtime = opt / "paramsecrets" / "runtime"
-        python = [str(runtime / "lib" / "ld-linux-x86-64.so.2"), "--inhibit-cache", "--library-path",
-                  str(runtime / "lib"), str(runtime / "bin" / "python3.11"), "-I", "-S"]
+        python = layer_python(runtime=str(opt / "paramsecrets" / "runtime"))
         script = tmp / "read.py"
         script.write_text(f"import sys\nsys.path.insert(0, {str(opt / 'paramsecrets' / 'lib')!r})\n" + READ)
         moto = start_moto(tmp)
         try:
-            ssm, sm = moto.client("ssm"), moto.client("secretsmanager")
-            ssm.put_parameter(Name="/floor/db-host", Value="db.internal", Type="String")
-            ssm.put_parameter(Name="/floor/db-password", Value="pw-123", Type="SecureString")
-            ssm.put_parameter(Name="/floor/features", Value='{"flag": "on"}', Type="String")
-            sm.create_secret(Name="floor/api", SecretString="key-456")
-            sm.create_secret(Name="floor/db", SecretString='{"username": "app"}')
+            seed(moto)  # exec_wrapper.py's 5 values, the same names
             env = {"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
                    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SESSION_TOKEN": "t"}
             host, port = "127.0.0.1", str(moto.port)

@@ -44,6 +44,7 @@ from pathlib import Path
 from common import median_of, write_run_chart  # bench/ is sys.path[0] when a script runs
 
 from paramsecrets.layer.build import build_layer
+from paramsecrets.testing.lambda_root import layer_python
 from paramsecrets.testing.lambda_sandbox import (
     BareRootSandbox,
     LambdaSandbox,
@@ -247,8 +248,7 @@ def rows_for(label: str, without: list[Row], wrapped: list[Row]) -> tuple[list[s
 def wrapper_cpu(opt: Path, runs: int = 20) -> tuple[float, float]:
     """(median CPU ms of the bundled `python -I -S -c pass`, of `run.py exec -- /bin/true`), interleaved."""
     runtime = opt / "paramsecrets" / "runtime"
-    python = [str(runtime / "lib" / "ld-linux-x86-64.so.2"), "--inhibit-cache", "--library-path",
-              str(runtime / "lib"), str(runtime / "bin" / "python3.11"), "-I", "-S"]
+    python = layer_python(runtime=str(runtime))
     commands = (["-c", "pass"], [str(opt / "paramsecrets" / "run.py"), "exec", "--", "/bin/true"])
     cpu: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):

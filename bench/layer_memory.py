@@ -74,9 +74,9 @@ def unpack(zip_path: Path, dest: Path) -> Path:
 
 
 def python_command(opt: Path) -> list[str]:
-    runtime = opt / "paramsecrets" / "runtime"
-    return [str(runtime / "lib" / "ld-linux-x86-64.so.2"), "--inhibit-cache", "--library-path",
-            str(runtime / "lib"), str(runtime / "bin" / "python3.11"), "-I", "-S"]
+    from paramsecrets.testing.lambda_root import layer_python
+
+    return layer_python(runtime=str(opt / "paramsecrets" / "runtime"))
 
 
 def idle_process(opt: Path, imports: str, env: dict[str, str]) -> dict[str, int]:

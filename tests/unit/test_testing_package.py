@@ -13,8 +13,9 @@ import pytest
 
 import paramsecrets.testing
 from paramsecrets.layer.build import _copy_package
+from paramsecrets.testing import net as testing_net
 from paramsecrets.testing import server as testing_server
-from paramsecrets.testing.net import free_port
+from paramsecrets.testing.net import free_port, says_port_taken
 
 TEST_ONLY = ("moto", "botocore", "boto3", "pytest", "hypothesis", "h11", "urllib3", "awslambdaric")
 
@@ -63,7 +64,7 @@ def test_a_chosen_port_taken_before_the_server_binds_it_is_replaced(tmp_path: Pa
     says so and exits, and start_server tries another port."""
     with _held_port() as held:
         ports = iter([held.getsockname()[1], free_port()])
-        monkeypatch.setattr(testing_server, "free_port", lambda: next(ports))
+        monkeypatch.setattr(testing_net, "free_port", lambda: next(ports))  # the one start_server draws from
         server = testing_server.start_server(testing_server.base_env("http://127.0.0.1:9", tmp_path), tmp_path)
         try:
             assert server.port != held.getsockname()[1]
@@ -75,7 +76,7 @@ def test_a_chosen_port_taken_before_the_server_binds_it_is_replaced(tmp_path: Pa
 def test_a_port_the_test_chose_is_never_replaced(tmp_path: Path) -> None:
     with _held_port() as held:
         port = held.getsockname()[1]
-        with pytest.raises(RuntimeError, match=testing_server.PORT_TAKEN):
+        with pytest.raises(RuntimeError, match=r"(?i)address already in use"):
             testing_server.start_server(testing_server.base_env("http://127.0.0.1:9", tmp_path), tmp_path, port=port)
 
 
@@ -85,14 +86,14 @@ def test_moto_on_a_port_taken_before_it_binds_is_started_again(tmp_path: Path, m
     with _held_port() as held:
         taken = held.getsockname()[1]
         ports = iter([taken, free_port()])
-        monkeypatch.setattr(testing_moto, "free_port", lambda: next(ports))
+        monkeypatch.setattr(testing_net, "free_port", lambda: next(ports))  # the one start_moto draws from
         moto = testing_moto.start_moto(tmp_path)
         try:
             assert moto.port != taken
             assert moto.client("ssm").describe_parameters()["Parameters"] == []
         finally:
             moto.stop()
-    assert testing_moto.PORT_TAKEN in (tmp_path / f"moto-{taken}.log").read_bytes()
+    assert says_port_taken((tmp_path / f"moto-{taken}.log").read_bytes())
 
 
 def test_free_ports_come_from_below_the_ephemeral_range_and_never_twice(tmp_path: Path,
@@ -127,3 +128,29 @@ def test_without_room_below_the_range_the_kernel_chooses(tmp_path: Path, monkeyp
     assert 0 < port < 65536
     with socket.socket() as server:
         server.bind(("127.0.0.1", port))
+
+
+def test_the_port_retry_tries_again_only_for_a_taken_port_and_only_so_often() -> None:
+    from paramsecrets.testing import net
+
+    calls: list[str] = []
+
+    def always_taken() -> int:
+        calls.append("attempt")
+        raise RuntimeError("cannot listen on 127.0.0.1:1: Address already in use")
+
+    with pytest.raises(RuntimeError, match="Address already in use"):
+        net.retried_if_port_taken(always_taken, lambda error: net.says_port_taken(str(error)),
+                                  lambda: calls.append("again"))
+    assert calls == ["attempt", "again"] * net.PORT_RETRIES + ["attempt"]
+
+    calls.clear()
+
+    def broken() -> int:
+        calls.append("attempt")
+        raise RuntimeError("configuration error: no token")
+
+    with pytest.raises(RuntimeError, match="no token"):
+        net.retried_if_port_taken(broken, lambda error: net.says_port_taken(str(error)))
+    assert calls == ["attempt"]
+    assert net.says_port_taken(b"panic: listen tcp 127.0.0.1:9: bind: address already in use")

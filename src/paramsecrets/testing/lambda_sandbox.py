@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from paramsecrets.testing.net import free_port
+from paramsecrets.testing.net import free_port, retried_if_port_taken, says_port_taken
 from paramsecrets.testing.rie import CACHE, rie_path
 
 AWSLAMBDARIC = "awslambdaric==4.2.2"
@@ -162,11 +162,6 @@ class Timings:
     """Duration of each answered invoke, seconds."""
 
 
-RIE_PORT_TAKEN = "bind: address already in use"
-"""RIE's panic when a port it was given is taken by the time it listens."""
-RIE_PORT_RETRIES = 3
-
-
 class LambdaSandbox:
     """A function under RIE, with `opt_dir` mounted as /opt (None: an empty /opt, no layer).
 
@@ -263,16 +258,14 @@ class LambdaSandbox:
         `free_port` gave may meanwhile have become another socket's (any outgoing connection's
         local port, drawn from the same range): RIE then panics with `address already in use`.
         Before any invoke has been answered nothing else has happened in the sandbox, so it is
-        started again on new ports, at most RIE_PORT_RETRIES times, and the first invoke
-        retried; any other failure is the test's."""
-        for _ in range(RIE_PORT_RETRIES):
-            try:
-                return self._invoke(payload, timeout)
-            except (InvokeError, RuntimeError):
-                if self.timings.first_invoke is not None or RIE_PORT_TAKEN not in self.logs():
-                    raise
-            self._restart_on_new_ports()
-        return self._invoke(payload, timeout)
+        started again on new ports (net.retried_if_port_taken) and the first invoke retried; any
+        other failure is the test's."""
+        return retried_if_port_taken(lambda: self._invoke(payload, timeout), self._rie_port_was_taken,
+                                     self._restart_on_new_ports)
+
+    def _rie_port_was_taken(self, error: Exception) -> bool:
+        return (isinstance(error, InvokeError | RuntimeError) and self.timings.first_invoke is None
+                and says_port_taken(self.logs()))
 
     def _restart_on_new_ports(self) -> None:
         self._close()

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from paramsecrets.testing.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import on_a_free_port, says_port_taken, stop_process, wait_for_http
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIATESTTESTTESTTEST"
@@ -136,25 +136,14 @@ class TlsFiles:
         self.ca, self.cert, self.key = ca, cert, key
 
 
-PORT_TAKEN = b"Address already in use"
-PORT_RETRIES = 3
-
-
 def start_moto(workdir: Path, tls: TlsFiles | None = None, host: str = "127.0.0.1") -> MotoServer:
     """Start `moto_server` on a free loopback port with recording on; wait until it answers.
 
     With `tls`, moto serves HTTPS with that certificate, and `url` is `https://{host}:port`.
-    moto binds its port about a second after the port was found free; if another socket took it
-    meanwhile (an outgoing connection's local port comes from the same range), moto exits saying
-    so and is started again on another port, at most PORT_RETRIES times."""
-    for _ in range(PORT_RETRIES):
-        port = free_port()
-        try:
-            return _start_moto_on(port, workdir, tls, host)
-        except Exception:
-            if PORT_TAKEN not in (workdir / f"moto-{port}.log").read_bytes():
-                raise
-    return _start_moto_on(free_port(), workdir, tls, host)
+    moto binds its port about a second after the port was found free; if it was taken meanwhile,
+    moto exits saying so in its log and is started on another (net.on_a_free_port)."""
+    return on_a_free_port(lambda port: _start_moto_on(port, workdir, tls, host),
+                          lambda _error, port: says_port_taken((workdir / f"moto-{port}.log").read_bytes()))
 
 
 def _start_moto_on(port: int, workdir: Path, tls: TlsFiles | None, host: str) -> MotoServer:

@@ -10,6 +10,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import TypeVar
 
 EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
 LOWEST_CHOSEN = 20000
@@ -38,6 +40,48 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         chosen: int = sock.getsockname()[1]
         return chosen
+
+
+PORT_TAKEN = "address already in use"
+"""What a listener says when its port is taken, in any case: Python's and moto's `Address already
+in use`, Go's (RIE's) `bind: address already in use`."""
+PORT_RETRIES = 3
+T = TypeVar("T")
+
+
+def says_port_taken(output: str | bytes) -> bool:
+    """Whether a listener's output (a log, an error) says its port was taken."""
+    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+    return PORT_TAKEN in text.lower()
+
+
+def retried_if_port_taken(attempt: Callable[[], T], taken: Callable[[Exception], bool],
+                          before_retry: Callable[[], object] = lambda: None) -> T:
+    """`attempt()`; when it fails and `taken(error)` says a port it was given was taken before it
+    bound it, `before_retry()` and again, at most PORT_RETRIES more times. The one retry of the
+    test helpers (start_server, start_moto, the RIE sandbox's first invoke): free_port's choice
+    below the ephemeral range makes it rare, and a listener elsewhere on the machine can still
+    take a port between its choice and its bind."""
+    for _ in range(PORT_RETRIES):
+        try:
+            return attempt()
+        except Exception as error:
+            if not taken(error):
+                raise
+        before_retry()
+    return attempt()
+
+
+def on_a_free_port(start: Callable[[int], T], taken: Callable[[Exception, int], bool]) -> T:
+    """`start(free_port())`, on another free port when `taken(error, port)` (retried_if_port_taken)."""
+    port = 0
+
+    def attempt() -> T:
+        nonlocal port
+        port = free_port()
+        return start(port)
+
+    return retried_if_port_taken(attempt, lambda error: taken(error, port))
 
 
 def _ephemeral_low() -> int | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paramsecrets.testing.net import free_port, stop_process, wait_for_http
+from paramsecrets.testing.net import free_port, on_a_free_port, says_port_taken, stop_process, wait_for_http
 
 TOKEN = "test-token-5f0c1e"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
@@ -100,27 +100,17 @@ class ServerPool:
             server.stop()
 
 
-PORT_TAKEN = "Address already in use"
-PORT_RETRIES = 3
-
-
 def start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...] = (),
                  port: int | None = None, wait: bool = True, timeout: float = 20) -> ServerProcess:
     """Start `paramsecrets serve` with exactly `env`; wait for /ping unless wait=False.
 
-    A port chosen here (`port` None) was free a moment before the server binds it, and another
-    socket may take it meanwhile (an outgoing connection's local port comes from the same range):
-    the server then exits saying so, and is started again on another port, at most PORT_RETRIES
-    times. A port the test chose is the test's: its failure is reported as it is."""
+    A port chosen here (`port` None) was free a moment before the server binds it; if it was taken
+    meanwhile, the server exits saying so and is started on another (net.on_a_free_port). A port
+    the test chose is the test's: its failure is reported as it is."""
     if port is not None or not wait:
         return _start_server(env, workdir, args, port or free_port(), wait, timeout)
-    for _ in range(PORT_RETRIES):
-        try:
-            return _start_server(env, workdir, args, free_port(), wait, timeout)
-        except RuntimeError as error:
-            if PORT_TAKEN not in str(error):
-                raise
-    return _start_server(env, workdir, args, free_port(), wait, timeout)
+    return on_a_free_port(lambda chosen: _start_server(env, workdir, args, chosen, wait, timeout),
+                          lambda error, _port: isinstance(error, RuntimeError) and says_port_taken(str(error)))
 
 
 def _start_server(env: dict[str, str], workdir: Path, args: tuple[str, ...], port: int, wait: bool,
